@@ -1,0 +1,36 @@
+# One place for the project's commands. `make install` then `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install test lint typecheck bench schema docs snapshots clean
+
+install:  ## create .venv with everything (CPU torch pinned: it installs from a local wheel)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q "torch==2.13.0" -e ".[all]"
+
+test:  ## the whole suite (what CI runs)
+	$(BIN)/python -m pytest -q
+
+lint:  ## ruff + mypy
+	$(BIN)/ruff check .
+	$(MAKE) typecheck
+
+typecheck:  ## mypy over the package as it is imported (specc.spec, specc.compiler, ...)
+	rm -rf .typecheck && mkdir -p .typecheck/specc
+	for f in specc/*; do ln -s "$$PWD/$$f" .typecheck/specc/; done
+	for d in spec compiler runtime tui; do ln -s "$$PWD/$$d" .typecheck/specc/$$d; done
+	cd .typecheck && ../$(BIN)/mypy --config-file ../pyproject.toml -p specc
+
+bench:  ## benchmarks whose figures the README quotes
+	$(BIN)/python benchmarks/validate_speed.py
+
+schema:  ## regenerate the exported JSON Schema
+	$(BIN)/specc schema --output docs/spec.schema.json
+
+clean:
+	rm -rf .typecheck .mypy_cache .ruff_cache .pytest_cache build *.egg-info

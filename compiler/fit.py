@@ -1,0 +1,115 @@
+"""Does a spec fit its GPU? Lowers a spec to estimator inputs and adds M00x diagnostics."""
+
+from __future__ import annotations
+
+from specc.compiler.memory import MemoryEstimate, MemoryInputs, estimate
+from specc.compiler.shapes import architecture_for
+from specc.spec.catalog.gpus import lookup_gpu
+from specc.spec.catalog.optim import lookup_optimizer
+from specc.spec.models import Spec
+from specc.spec.rules import Context
+
+GIB = 1024**3
+DEFAULT_HEADROOM = 0.9
+
+
+def capacity_bytes(spec: Spec) -> int | None:
+    """Memory per GPU: `hardware.memory_gb`, else the catalog's; None when unknown."""
+    if spec.hardware.memory_gb:
+        return int(spec.hardware.memory_gb * GIB)
+    gpu = lookup_gpu(spec.hardware.gpu)
+    if gpu is None or gpu.memory_gb <= 0:
+        return None
+    return int(gpu.memory_gb * GIB)
+
+
+def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
+    """The estimator's inputs for one (resolved) spec; None when the model shape is unknown."""
+    arch = architecture_for(spec.policy.model_name, file)
+    algo = spec.selected()
+    if arch is None or algo is None:
+        return None
+    pol = spec.policy
+    gpu = lookup_gpu(spec.hardware.gpu)
+    opt = lookup_optimizer(pol.optimizer.name)
+    block = spec.block()
+    gen = pol.generation
+    num_generations, kl_beta, max_new = 1, 0.0, 0
+    if algo in ("grpo", "rloo") and block is not None:
+        num_generations = getattr(block, "num_generations_per_prompt", 1)
+        max_new = gen.max_new_tokens if gen else 128
+        if algo == "grpo":
+            kl_beta = spec.loss_fn.reference_policy_kl_penalty if spec.loss_fn else 0.0
+        else:
+            kl_beta = getattr(block, "reference_policy_kl_penalty", 0.0)
+    targets = pol.lora.target_modules
+    return MemoryInputs(
+        arch=arch,
+        algorithm=algo,
+        precision=pol.precision,
+        micro_batch_size=pol.train_micro_batch_size,
+        seq_len=pol.max_total_sequence_length,
+        lora_enabled=pol.lora.enabled,
+        lora_r=pol.lora.r,
+        lora_targets=tuple(arch.linear_shapes()) if targets == "all-linear" else tuple(targets),
+        optimizer_state_bytes=opt.state_bytes_per_param if opt else 8.0,
+        activation_checkpointing=pol.checkpointing,
+        num_generations=num_generations,
+        max_new_tokens=max_new,
+        prompt_len=max(pol.max_total_sequence_length - max_new, 0),
+        kl_beta=kl_beta,
+        precompute_ref_log_probs=bool(getattr(block, "precompute_ref_log_probs", False)),
+        world_size=spec.world_size,
+        device_kind=gpu.kind if gpu else "cuda",
+    )
+
+
+def estimate_spec(spec: Spec, file: str = "") -> MemoryEstimate | None:
+    inputs = memory_inputs(spec, file)
+    cap = capacity_bytes(spec)
+    if inputs is None or cap is None:
+        return None
+    return estimate(inputs, cap)
+
+
+def check_memory(ctx: Context) -> None:
+    """M001 when the estimated peak exceeds the GPU, M002 above the headroom, M003 unknown."""
+    spec = ctx.spec
+    if capacity_bytes(spec) is None:
+        return
+    est = estimate_spec(spec, ctx.file)
+    if est is None:
+        if not ctx.point and spec.selected() is not None:
+            ctx.diags.add("M003", f"memory not estimated: the shape of "
+                          f"`{spec.policy.model_name}` is unknown", path=("policy", "model_name"),
+                          hint="use a local folder with `config.json` or a model in specc's table")
+        return
+    total, cap = est.total_bytes, est.capacity_bytes
+    top = sorted(est.components.items(), key=lambda kv: -kv[1])[:3]
+    parts = ", ".join(f"{k} {v / GIB:.1f}" for k, v in top if v)
+    where = ("hardware", "gpu")
+    if total > cap:
+        ctx.diags.add("M001", f"estimated peak {total / GIB:.1f} GiB per GPU exceeds the "
+                      f"{spec.hardware.gpu}'s {cap / GIB:.0f} GiB ({parts} GiB)", path=where,
+                      hint=_fixes(spec))
+    elif not ctx.point:
+        headroom = spec.hardware.memory_headroom or DEFAULT_HEADROOM
+        if total > headroom * cap:
+            ctx.diags.add("M002", f"estimated peak {total / GIB:.1f} GiB is {total / cap:.0%} of "
+                          f"the {spec.hardware.gpu}'s {cap / GIB:.0f} GiB", path=where,
+                          hint=_fixes(spec))
+
+
+def _fixes(spec: Spec) -> str:
+    pol = spec.policy
+    out = []
+    if pol.train_micro_batch_size > 1:
+        out.append(f"lower train_micro_batch_size (now {pol.train_micro_batch_size})")
+    if not pol.checkpointing:
+        out.append("enable activation_checkpointing")
+    if not pol.lora.enabled:
+        out.append("enable LoRA")
+    if pol.precision == "float32":
+        out.append("use bfloat16")
+    out.append(f"shorten max_total_sequence_length (now {pol.max_total_sequence_length})")
+    return "; ".join(out)

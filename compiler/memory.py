@@ -1,0 +1,435 @@
+"""Per-GPU peak-memory estimate of one training trial (standard library only).
+
+The estimate is a sum of components, each a small pure function below, so a
+plan can show where the memory goes::
+
+    weights           model parameters in the load dtype
+    gradients         one gradient per trainable parameter
+    optimizer_states  optimizer state per trainable parameter
+    activations       what autograd keeps for the backward pass
+    logits            batch x seq x vocab tensors around the loss
+    reference_model   a frozen copy of the policy (DPO/KTO/PPO, GRPO/RLOO with KL)
+    kv_cache          the generation KV cache (GRPO/RLOO/PPO rollouts)
+    lora_adapters     the LoRA A/B matrices (fp32)
+    overhead          CUDA context + caching-allocator slack
+
+Summing every component is deliberately conservative: in a real step the
+gradients only grow while activations are being freed, so the true peak is a
+little lower (on small models whose logits dominate, up to ~15% lower).
+
+Sources: ANCHORS.md "Memory: what the parts cost"; Korthikanti et al. 2022
+("Reducing Activation Recomputation in Large Transformer Models") for the shape
+of the activation term; the per-family coefficients below were fitted to the
+tensors that autograd saves in transformers 5 / torch 2.13 / PEFT 0.21 models
+(counted with ``torch.autograd.graph.saved_tensors_hooks``), where they agree to
+within 1% per layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from specc.spec.catalog.architectures import Architecture
+
+__all__ = [
+    "COMPONENTS",
+    "DEFAULT_LORA_TARGETS",
+    "GIB",
+    "MemoryEstimate",
+    "MemoryInputs",
+    "estimate",
+    "precision_bytes",
+]
+
+GIB = 1024**3
+
+Algorithm = Literal["sft", "dpo", "orpo", "kto", "grpo", "rloo", "rs_sft", "awr", "ppo"]
+Precision = Literal["bfloat16", "float16", "float32"]
+DeviceKind = Literal["cuda", "mps", "cpu"]
+
+COMPONENTS: tuple[str, ...] = (
+    "weights",
+    "gradients",
+    "optimizer_states",
+    "activations",
+    "logits",
+    "reference_model",
+    "kv_cache",
+    "lora_adapters",
+    "overhead",
+)
+"""The keys of :attr:`MemoryEstimate.components`, in display order."""
+
+DEFAULT_LORA_TARGETS: tuple[str, ...] = (
+    "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+)
+
+# Algorithms whose loss runs the policy on a chosen and a rejected sequence per
+# example in one concatenated batch (TRL's DPO/ORPO concatenated_forward; KTO's
+# completion + KL-mismatch pair is counted the same way).
+_PAIRED: frozenset[str] = frozenset({"dpo", "orpo", "kto"})
+# Algorithms that generate completions with the policy during training.
+_GENERATING: frozenset[str] = frozenset({"grpo", "rloo", "ppo"})
+
+_PRECISION_BYTES: dict[str, int] = {"bfloat16": 2, "float16": 2, "float32": 4}
+
+# LoRA adapters are kept in fp32: PEFT upcasts them when the base is bf16/fp16
+# (get_peft_model(..., autocast_adapter_dtype=True), the default).
+_ADAPTER_BYTES = 4
+
+# Overhead per device kind when the caller gives none: CUDA context (~300-500 MB
+# with the cuBLAS/cuDNN workspaces) plus caching-allocator fragmentation; ANCHORS
+# puts it at "hundreds of MB to ~2 GB", 1 GiB is the middle.  MPS has no separate
+# context but Metal keeps its own heaps; CPU memory is the host's, counted as 0.
+_DEFAULT_OVERHEAD: dict[str, int] = {"cuda": GIB, "mps": GIB // 2, "cpu": 0}
+
+
+def precision_bytes(precision: str) -> int:
+    """Bytes per element of a declared precision (bfloat16/float16: 2, float32: 4)."""
+    try:
+        return _PRECISION_BYTES[precision]
+    except KeyError:
+        raise ValueError(f"unknown precision {precision!r}") from None
+
+
+@dataclass(frozen=True)
+class MemoryInputs:
+    """Everything the estimate depends on, already resolved from a spec and a trial.
+
+    ``micro_batch_size`` counts examples per device per forward pass (for
+    GRPO/RLOO the caller folds ``num_generations`` in: completions of one prompt
+    that share a micro batch are separate sequences).  ``seq_len`` is the
+    training sequence length (prompt + completion).  ``num_generations`` is
+    informational.  ``optimizer_state_bytes`` is per trainable parameter, see
+    ``specc.spec.catalog.optim.optimizer_state_bytes``.
+    """
+
+    arch: Architecture
+    algorithm: Algorithm
+    precision: Precision
+    micro_batch_size: int
+    seq_len: int
+    lora_enabled: bool
+    lora_r: int = 16
+    lora_targets: tuple[str, ...] = DEFAULT_LORA_TARGETS
+    optimizer_state_bytes: float = 8.0
+    activation_checkpointing: bool = False
+    num_generations: int = 1
+    max_new_tokens: int = 0
+    prompt_len: int = 0
+    kl_beta: float = 0.0
+    precompute_ref_log_probs: bool = False
+    world_size: int = 1
+    overhead_bytes: int | None = None
+    device_kind: DeviceKind = "cuda"
+    lora_dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        precision_bytes(self.precision)
+        for name in ("micro_batch_size", "seq_len", "world_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("max_new_tokens", "prompt_len", "num_generations"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.lora_enabled and self.lora_r < 1:
+            raise ValueError(f"lora_r must be >= 1, got {self.lora_r}")
+        if self.optimizer_state_bytes < 0:
+            raise ValueError("optimizer_state_bytes must be >= 0")
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Per-GPU peak estimate: the components (bytes), their sum and the verdict.
+
+    ``capacity_bytes == 0`` means the device memory is unknown (the CPU entry);
+    ``fits`` is then True.
+    """
+
+    components: dict[str, int]
+    total_bytes: int
+    capacity_bytes: int
+    fits: bool
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def headroom_bytes(self) -> int:
+        """Capacity minus total (negative when it does not fit); 0 if capacity is unknown."""
+        return self.capacity_bytes - self.total_bytes if self.capacity_bytes else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: components and totals in bytes, plus GiB for people."""
+        return {
+            "components": dict(self.components),
+            "total_bytes": self.total_bytes,
+            "capacity_bytes": self.capacity_bytes,
+            "fits": self.fits,
+            "total_gib": round(self.total_bytes / GIB, 3),
+            "capacity_gib": round(self.capacity_bytes / GIB, 3),
+            "notes": list(self.notes),
+        }
+
+
+# -- parameter counts ---------------------------------------------------------------------
+
+def lora_param_count(inp: MemoryInputs) -> int:
+    """LoRA parameters: r*(d_in+d_out) per targeted module per layer (0 without LoRA)."""
+    if not inp.lora_enabled:
+        return 0
+    return inp.arch.lora_params(inp.lora_r, inp.lora_targets)
+
+
+def trainable_params(inp: MemoryInputs) -> int:
+    """Parameters that get gradients: the adapters with LoRA, every weight without."""
+    return lora_param_count(inp) if inp.lora_enabled else inp.arch.num_params()
+
+
+# -- components ---------------------------------------------------------------------------
+
+def weights_bytes(inp: MemoryInputs) -> int:
+    """The base model in the declared precision (the runtime loads it with that dtype)."""
+    return inp.arch.num_params() * precision_bytes(inp.precision)
+
+
+def lora_adapters_bytes(inp: MemoryInputs) -> int:
+    """LoRA A and B matrices, fp32 (PEFT upcasts adapters of a bf16/fp16 base)."""
+    return lora_param_count(inp) * _ADAPTER_BYTES
+
+
+def gradients_bytes(inp: MemoryInputs) -> int:
+    """One gradient per trainable parameter, in that parameter's dtype.
+
+    Full fine-tuning: the load dtype; LoRA: fp32 adapters.  Data parallel
+    (world_size > 1): DDP's gradient buckets are a second gradient-sized buffer
+    (``gradient_as_bucket_view=False``, the accelerate/Trainer default).
+    """
+    per_param = _ADAPTER_BYTES if inp.lora_enabled else precision_bytes(inp.precision)
+    copies = 2 if inp.world_size > 1 else 1
+    return trainable_params(inp) * per_param * copies
+
+
+def optimizer_states_bytes(inp: MemoryInputs) -> int:
+    """Optimizer state: trainable parameters x bytes of state per parameter."""
+    return round(trainable_params(inp) * inp.optimizer_state_bytes)
+
+
+def sequences_per_micro_batch(inp: MemoryInputs) -> int:
+    """Sequences the policy processes per forward: DPO/ORPO/KTO run chosen + rejected (2x)."""
+    return inp.micro_batch_size * (2 if inp.algorithm in _PAIRED else 1)
+
+
+def _norm_bytes_per_token(arch: Architecture, pb: int, *, frozen: bool) -> float:
+    """What one normalisation layer keeps per token.
+
+    Llama-style RMSNorm upcasts to fp32: it keeps the fp32 input (4 B) and, when
+    its weight trains, the normalised and the weighted outputs (2 x pb).  With
+    frozen weights (LoRA) only the fp32 input stays (4 B).  Gemma's RMSNorm
+    computes ``x * (1 + w)`` in fp32 (fitted: 8 + 0.75*pb B when it trains).
+    GPT-2's LayerNorm keeps its input and output (2 x pb).
+    """
+    h = arch.hidden_size
+    if arch.family == "gpt2":
+        return 2.0 * pb * h
+    if frozen:
+        return 4.0 * h
+    if arch.family in {"gemma", "gemma2"}:
+        return (8.0 + 0.75 * pb) * h
+    return (4.0 + 2 * pb) * h
+
+
+def _attention_bytes_per_token(arch: Architecture, pb: int, seq_len: int) -> float:
+    """Attention core with SDPA/flash: q, k, v, output and the fp32 log-sum-exp.
+
+    No s^2 term: flash / memory-efficient SDPA never stores the score matrix.
+    Gemma-2 runs eager attention in transformers (logit soft-capping has no SDPA
+    kernel), which keeps ~8 B per score element (fitted): 8 * heads * seq_len.
+    """
+    core = pb * (2 * arch.q_dim + 2 * arch.kv_dim) + 4 * arch.num_attention_heads
+    if arch.family == "gemma2":
+        core += 8 * arch.num_attention_heads * seq_len
+    return float(core)
+
+
+def _lora_bytes_per_token(inp: MemoryInputs, pb: int) -> float:
+    """What the LoRA branch of the targeted modules keeps, per token per layer.
+
+    PEFT casts each targeted module's input to the fp32 adapter dtype and lora_A
+    keeps it (4*d_in; shared between modules with one input when the base is
+    already fp32), lora_B keeps lora_A's output (4*r); dropout > 0 keeps its
+    fp32 output as well (4*d_in).
+    """
+    shapes = inp.arch.linear_shapes()
+    targeted = [
+        m for m in shapes
+        if any(t in {"all-linear", m} or m.endswith("." + t) for t in inp.lora_targets)
+    ]
+    r = inp.lora_r
+    total = 0.0
+    inputs_seen: set[tuple[str, int]] = set()
+    for module in targeted:
+        d_in = shapes[module][0]
+        total += _ADAPTER_BYTES * r
+        if inp.lora_dropout > 0:
+            total += _ADAPTER_BYTES * d_in
+        if pb < _ADAPTER_BYTES:
+            total += _ADAPTER_BYTES * d_in  # a fresh fp32 copy per module
+        else:
+            key = (_input_group(module), d_in)
+            if key not in inputs_seen:  # no-op cast: modules on one input share it
+                inputs_seen.add(key)
+                total += _ADAPTER_BYTES * d_in
+    return total
+
+
+def _input_group(module: str) -> str:
+    """Which tensor feeds a module: q/k/v share one input, gate/up another."""
+    name = module.rsplit(".", 1)[-1]
+    if name in {"q_proj", "k_proj", "v_proj"}:
+        return "attn_in"
+    if name in {"gate_proj", "up_proj"}:
+        return "mlp_in"
+    return module
+
+
+def layer_activation_bytes_per_token(inp: MemoryInputs) -> float:
+    """Bytes one decoder layer keeps for backward, per token, without checkpointing.
+
+    Llama-like (Llama, Mistral, Qwen2, Gemma), full fine-tuning, per token:
+    norms + pb*(2*q_dim + 2*kv_dim) + 4*heads + 4*pb*I (gate out, act out, up out,
+    down_proj's input).  With LoRA the frozen base linears keep nothing, so
+    down_proj's input drops out (3*pb*I) and the LoRA branch adds its own.
+    GPT-2 (GELU-tanh MLP written as several ops, LayerNorm): pb*(10h + 5I)
+    full, pb*(7h + 4I) + LoRA with frozen base.  Korthikanti's 34 s*b*h (bf16)
+    counts a GELU MLP with I = 4h and LayerNorm; the SwiGLU MLP (four I-sized
+    tensors) and the fp32-upcasting RMSNorm keep more: Llama-3.1-8B full
+    fine-tuning comes to ~49 s*b*h per layer in bf16.
+    """
+    arch, pb, lora = inp.arch, precision_bytes(inp.precision), inp.lora_enabled
+    h, i = arch.hidden_size, arch.intermediate_size
+    base: float
+    if arch.family == "gpt2":
+        base = pb * (7 * h + 4 * i) if lora else pb * (10 * h + 5 * i)
+    else:
+        norms = arch.norms_per_layer * _norm_bytes_per_token(arch, pb, frozen=lora)
+        attention = _attention_bytes_per_token(arch, pb, inp.seq_len)
+        mlp = (3 if lora else 4) * pb * i
+        base = norms + attention + mlp
+    return base + (_lora_bytes_per_token(inp, pb) if lora else 0.0)
+
+
+def activations_bytes(inp: MemoryInputs) -> int:
+    """Activations kept for backward, for all layers and the final norm.
+
+    Without checkpointing: every layer's saved tensors.  With full activation
+    checkpointing: each layer keeps only its input (pb*h per token, Korthikanti's
+    2sbh in bf16) and one layer's full set is rebuilt at a time during backward.
+    Paired algorithms (DPO/ORPO/KTO) run 2x the sequences.
+    """
+    tokens = sequences_per_micro_batch(inp) * inp.seq_len
+    pb = precision_bytes(inp.precision)
+    arch = inp.arch
+    per_layer = layer_activation_bytes_per_token(inp)
+    if inp.activation_checkpointing:
+        per_token = arch.num_layers * pb * arch.hidden_size + per_layer
+    else:
+        per_token = arch.num_layers * per_layer
+    per_token += _norm_bytes_per_token(arch, pb, frozen=inp.lora_enabled)  # final norm
+    return round(tokens * per_token)
+
+
+def logits_bytes(inp: MemoryInputs) -> int:
+    """The batch x seq x vocab tensors around the loss.
+
+    Per element: the logits in the model dtype (pb), their fp32 upcast for the
+    loss (4), the fp32 log-softmax the loss keeps (4) and the fp32 gradient
+    flowing back (4): pb + 12 (ANCHORS: "~10-12 B per element").  In float32 the
+    upcast is a no-op, so 12.  GRPO/RLOO/PPO compute logits for the completion
+    tokens only (TRL's ``logits_to_keep``).
+    """
+    tokens_per_seq = inp.seq_len
+    if inp.algorithm in _GENERATING and inp.max_new_tokens > 0:
+        tokens_per_seq = min(inp.seq_len, inp.max_new_tokens + 1)
+    elements = sequences_per_micro_batch(inp) * tokens_per_seq * inp.arch.vocab_size
+    pb = precision_bytes(inp.precision)
+    return elements * ((pb if pb < 4 else 0) + 12)
+
+
+def needs_reference_model(inp: MemoryInputs) -> bool:
+    """Whether a separate frozen copy of the policy is resident.
+
+    With LoRA, TRL gets reference log-probs by disabling the adapter, so no copy.
+    DPO/KTO: unless ``precompute_ref_log_probs``.  GRPO/RLOO: only when the KL
+    coefficient beta > 0 (TRL's default beta is 0).  PPO always has one.  SFT,
+    ORPO (reference-free), RS-SFT and AWR have none.
+    """
+    if inp.lora_enabled:
+        return False
+    if inp.algorithm in {"dpo", "kto"}:
+        return not inp.precompute_ref_log_probs
+    if inp.algorithm in {"grpo", "rloo"}:
+        return inp.kl_beta > 0
+    return inp.algorithm == "ppo"
+
+
+def reference_model_bytes(inp: MemoryInputs) -> int:
+    """The frozen reference model's weights in the load dtype, when one is resident."""
+    return weights_bytes(inp) if needs_reference_model(inp) else 0
+
+
+def kv_cache_bytes(inp: MemoryInputs) -> int:
+    """Generation KV cache of online algorithms (GRPO/RLOO/PPO).
+
+    2 (K and V) x layers x kv_heads x head_dim x pb x (prompt + completion) per
+    sequence, for the micro batch's sequences.  Without ``max_new_tokens`` no
+    generation is modelled.
+    """
+    if inp.algorithm not in _GENERATING or inp.max_new_tokens <= 0:
+        return 0
+    arch = inp.arch
+    length = (inp.prompt_len + inp.max_new_tokens) if inp.prompt_len > 0 else inp.seq_len
+    per_token = 2 * arch.num_layers * arch.num_kv_heads * arch.head_dim
+    return per_token * precision_bytes(inp.precision) * length * inp.micro_batch_size
+
+
+def overhead_bytes(inp: MemoryInputs) -> int:
+    """Framework overhead: the caller's figure, else a default per device kind."""
+    if inp.overhead_bytes is not None:
+        return max(0, inp.overhead_bytes)
+    return _DEFAULT_OVERHEAD[inp.device_kind]
+
+
+def _notes(inp: MemoryInputs) -> tuple[str, ...]:
+    """Caveats that apply to these inputs."""
+    notes: list[str] = []
+    if inp.arch.approximate:
+        notes.append(f"shapes of model type {inp.arch.family!r} approximated by the Llama layout")
+    if inp.algorithm == "ppo":
+        notes.append("PPO's value and reward models are not modelled")
+    if inp.world_size > 1:
+        notes.append("data parallel without sharding: every GPU holds a full replica")
+    return tuple(notes)
+
+
+def estimate(inputs: MemoryInputs, capacity_bytes: int) -> MemoryEstimate:
+    """Estimate the per-GPU peak of one training step and compare it with the capacity."""
+    components = {
+        "weights": weights_bytes(inputs),
+        "gradients": gradients_bytes(inputs),
+        "optimizer_states": optimizer_states_bytes(inputs),
+        "activations": activations_bytes(inputs),
+        "logits": logits_bytes(inputs),
+        "reference_model": reference_model_bytes(inputs),
+        "kv_cache": kv_cache_bytes(inputs),
+        "lora_adapters": lora_adapters_bytes(inputs),
+        "overhead": overhead_bytes(inputs),
+    }
+    total = sum(components.values())
+    capacity = max(0, int(capacity_bytes))
+    return MemoryEstimate(
+        components=components,
+        total_bytes=total,
+        capacity_bytes=capacity,
+        fits=capacity == 0 or total <= capacity,
+        notes=_notes(inputs),
+    )

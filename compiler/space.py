@@ -1,0 +1,163 @@
+"""Points of a search space and whether the rules hold at them.
+
+`validate` checks the corners of the space (every dimension at its low and high, every
+categorical choice); `plan` uses the same machinery for grids and previews.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from specc.spec.diagnostics import Collector, Diagnostic, Severity
+from specc.spec.interpolate import resolve
+from specc.spec.loader import parse_override_path
+from specc.spec.models import Spec
+from specc.spec.models.hpo import CategoricalDim, FloatDim, IntDim
+from specc.spec.rules import Context, run_rules
+from specc.spec.schema_check import validate_model
+
+Point = dict[str, Any]
+MAX_CORNERS = 64
+
+
+def dim_corners(dim: FloatDim | IntDim | CategoricalDim) -> list[Any]:
+    """The extreme values of one dimension (all choices for a categorical)."""
+    if isinstance(dim, CategoricalDim):
+        return list(dim.choices)
+    low, high = dim.low, dim.high
+    if dim.step and high > low:
+        high = low + math.floor((high - low) / dim.step + 1e-9) * dim.step
+        if isinstance(dim, FloatDim):
+            high = round(high, 12)
+    return [low] if high == low else [low, high]
+
+
+def active(dim: Any, point: Point) -> bool:
+    """Whether a conditional dimension is sampled given the other values of ``point``."""
+    if not getattr(dim, "when", None):
+        return True
+    for other, wanted in dim.when.items():
+        values = wanted if isinstance(wanted, list) else [wanted]
+        if other not in point or point[other] not in values:
+            return False
+    return True
+
+
+def corners(dims: dict[str, Any], limit: int = MAX_CORNERS, seed: int = 0) -> list[Point]:
+    """Every combination of the dimensions' corners, sampled down to ``limit``."""
+    names = list(dims)
+    grid = [dim_corners(dims[n]) for n in names]
+    total = math.prod(len(g) for g in grid) if grid else 0
+    if total == 0:
+        return []
+    if total <= limit:
+        combos = list(itertools.product(*grid))
+    else:
+        rng = random.Random(seed)
+        seen: set[tuple[Any, ...]] = set()
+        combos = []
+        while len(combos) < limit and len(seen) < total:
+            c = tuple(rng.choice(g) for g in grid)
+            if c not in seen:
+                seen.add(c)
+                combos.append(c)
+    out: list[Point] = []
+    keys: set[tuple[tuple[str, str], ...]] = set()
+    for combo in combos:
+        point = dict(zip(names, combo, strict=True))
+        point = {n: v for n, v in point.items() if active(dims[n], point)}
+        key = tuple(sorted((k, repr(v)) for k, v in point.items()))
+        if key not in keys:
+            keys.add(key)
+            out.append(point)
+    return out
+
+
+def apply_point(raw: dict[str, Any], point: Point) -> dict[str, Any]:
+    """A copy of the merged (uninterpolated) tree with the point's values set, interpolated."""
+    data = copy.deepcopy(raw)
+    for key, value in point.items():
+        path = parse_override_path(key)
+        if path is None:
+            continue
+        node: Any = data
+        for part in path[:-1]:
+            if isinstance(node, dict):
+                node = node.setdefault(part, {})
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                break
+        else:
+            if isinstance(node, dict) or (isinstance(node, list) and isinstance(path[-1], int)
+                                          and path[-1] < len(node)):
+                node[path[-1]] = value
+    resolve(data, Collector())
+    return data
+
+
+PointCheck = Callable[[Context], None]
+
+
+def check_point(raw: dict[str, Any], point: Point, file: str,
+                extra: PointCheck | None = None) -> tuple[Spec | None, list[Diagnostic]]:
+    """Validate one point with every rule; return its spec and its errors."""
+    data = apply_point(raw, point)
+    diags = Collector(default_file=file)
+    model = validate_model(data, diags)
+    spec = model if isinstance(model, Spec) else None
+    if spec is not None:
+        ctx = Context(spec=spec, data=data, diags=diags, file=file, point=True)
+        run_rules(ctx)
+        if extra is not None:
+            extra(ctx)
+    return spec, [d for d in diags if d.severity is Severity.ERROR]
+
+
+@dataclass
+class Feasibility:
+    points: int
+    failing: list[tuple[Point, list[Diagnostic]]]
+
+
+def feasibility(spec: Spec, raw: dict[str, Any], file: str, extra: PointCheck | None = None,
+                limit: int = MAX_CORNERS) -> Feasibility:
+    assert spec.hpo is not None
+    pts = corners(dict(spec.hpo.search_space), limit=limit)
+    failing = []
+    for p in pts:
+        _, errors = check_point(raw, p, file, extra)
+        if errors:
+            failing.append((p, errors))
+    return Feasibility(len(pts), failing)
+
+
+def report(result: Feasibility, diags: Collector) -> None:
+    """H008 (some points break rules) or H009 (all do), with an example per problem."""
+    if not result.failing:
+        return
+    n, total = len(result.failing), result.points
+    codes = Counter(e.code for _, errs in result.failing for e in {x.code: x for x in errs}.values())
+    examples = []
+    for code, count in codes.most_common(3):
+        point, err = next((p, e) for p, errs in result.failing for e in errs if e.code == code)
+        where = ", ".join(f"{k}={_fmt(v)}" for k, v in point.items())
+        examples.append(f"{code} at {count} point(s), e.g. {{{where}}}: {err.message}")
+    all_fail = n == total
+    code = "H009" if all_fail else "H008"
+    scope = "every" if all_fail else f"{n} of {total}"
+    diags.add(code, f"{scope} corner point(s) of the search space break a rule: "
+              + "; ".join(examples), path=("hpo", "search_space"), on_key=True,
+              hint="narrow the ranges so the rules hold everywhere"
+              + ("" if all_fail else "; `specc run` skips infeasible points and records why"))
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else repr(v) if isinstance(v, str) else str(v)

@@ -1,0 +1,58 @@
+"""`specc validate`: the spec layer's checks plus memory and search-space feasibility."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from specc.compiler import space
+from specc.compiler.fit import check_memory
+from specc.spec.check import Checked, check_file
+from specc.spec.diagnostics import Collector, Diagnostic, ExitCode, Severity, exit_code
+from specc.spec.rules import Context
+
+
+@dataclass
+class Validation:
+    """The outcome of validating one or more files."""
+
+    files: list[str]
+    diagnostics: list[Diagnostic]
+    texts: dict[str, str] = field(default_factory=dict)
+    checked: list[Checked] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return exit_code(self.diagnostics)
+
+
+def validate_one(file: str, diags: Collector, *, overrides: list[str] | None = None,
+                 text: str | None = None, max_bytes: int | None = None) -> Checked:
+    errors_before = _errors(diags)
+    checked = check_file(file, diags, overrides=overrides, text=text, max_bytes=max_bytes)
+    spec, loaded = checked.spec, checked.loaded
+    if spec is None or loaded.data is None:
+        return checked
+    sub = diags.scoped(loaded.locations, file)
+    ctx = Context(spec=spec, data=loaded.data, diags=sub, file=file)
+    check_memory(ctx)
+    clean = _errors(diags) == errors_before
+    if spec.hpo and spec.hpo.search_space and loaded.raw is not None and clean:
+        space.report(space.feasibility(spec, loaded.raw, file, extra=check_memory), sub)
+    return checked
+
+
+def _errors(diags: Collector) -> int:
+    return sum(d.severity is Severity.ERROR for d in diags)
+
+
+def validate_files(files: list[str], *, overrides: list[str] | None = None,
+                   max_bytes: int | None = None) -> Validation:
+    """Validate every file; all problems of all files are collected in one run."""
+    diags = Collector()
+    texts: dict[str, str] = {}
+    checked = []
+    for f in files:
+        c = validate_one(f, diags, overrides=overrides, max_bytes=max_bytes)
+        texts.update(c.loaded.texts)
+        checked.append(c)
+    return Validation(files, sorted(diags.items, key=Diagnostic.sort_key), texts, checked)

@@ -1,0 +1,1 @@
+"""Offline catalogs: GPUs, model architectures, optimizer/scheduler signatures."""

@@ -1,0 +1,119 @@
+"""Check one spec at the spec layer: load, schema, rules. No estimates, no imports of
+anything heavy; the compiler adds memory and search-space feasibility on top."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from specc.spec.diagnostics import Collector
+from specc.spec.loader import Loaded, load, parse_override_path
+from specc.spec.locations import Path
+from specc.spec.models import Spec
+from specc.spec.rules import Context, run_rules, search_space
+from specc.spec.schema_check import data_path, validate_model
+
+#: Rule families whose results depend on many fields at once; after a repair they could
+#: be computed from defaults that stand in for the user's invalid values, so they wait.
+_WHOLE_SPEC_FAMILIES = ("B", "M", "H008", "H009")
+
+
+@dataclass
+class Checked:
+    """A loaded spec and, when it passed the schema, its model.
+
+    ``repaired`` is True when the schema failed and the rules ran on a copy with the
+    invalid values removed (so one run still reports every problem).
+    """
+
+    loaded: Loaded
+    spec: Spec | None
+    repaired: bool = False
+
+
+def check_file(
+    file: str,
+    diags: Collector,
+    *,
+    overrides: list[str] | None = None,
+    text: str | None = None,
+    max_bytes: int | None = None,
+) -> Checked:
+    """Load ``file`` and run the schema and every spec-layer rule on it."""
+    kwargs = {} if max_bytes is None else {"max_bytes": max_bytes}
+    loaded = load(file, diags, overrides=overrides, text=text, **kwargs)
+    if loaded.data is None:
+        return Checked(loaded, None)
+    sub = diags.scoped(loaded.locations, file)
+    model = validate_model(loaded.data, sub, broken=loaded.broken)
+    if isinstance(model, Spec):
+        _rules(model, loaded.data, sub, file)
+        return Checked(loaded, model)
+    repaired = _repair(loaded.data)
+    if repaired is None:
+        return Checked(loaded, None)
+    spec, data, removed = repaired
+    scratch = Collector(locations=loaded.locations, default_file=file)
+    _rules(spec, data, scratch, file)
+    # Removing an unknown key changes nothing else; removing an invalid value leaves a
+    # default in its place, so rules about its block (and whole-spec rules) stay quiet.
+    # Rules about a removed value's siblings may have read the stand-in default.
+    parents = {p[:-1] for p in removed}
+    for d in scratch:
+        if removed and d.code.startswith(_WHOLE_SPEC_FAMILIES):
+            continue
+        path = parse_override_path(d.path) if d.path else ()
+        if path is not None and path[:-1] in parents:
+            continue
+        sub.extend([d])
+    return Checked(loaded, None, repaired=True)
+
+
+def _rules(spec: Spec, data: dict[str, Any], diags: Collector, file: str) -> None:
+    ctx = Context(spec=spec, data=data, diags=diags, file=file)
+    run_rules(ctx)
+    search_space.check(ctx)
+
+
+def _repair(data: dict[str, Any], rounds: int = 4) -> tuple[Spec, dict[str, Any], set[Path]] | None:
+    """Remove invalid values until the schema passes (or give up)."""
+    work = copy.deepcopy(data)
+    removed: set[Path] = set()
+    for _ in range(rounds):
+        try:
+            return Spec.model_validate(work), work, removed
+        except ValidationError as exc:
+            progress = False
+            for err in exc.errors(include_url=False):
+                path = data_path(work, tuple(err["loc"]), err["type"])
+                if err["type"] == "missing" or not path:
+                    continue
+                if _delete(work, path):
+                    if err["type"] != "extra_forbidden":
+                        removed.add(path)
+                    progress = True
+            if not progress:
+                return None
+    return None
+
+
+def _delete(data: Any, path: Path) -> bool:
+    node = data
+    for part in path[:-1]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False
+    last = path[-1]
+    if isinstance(node, dict) and last in node:
+        del node[last]
+        return True
+    if isinstance(node, list) and isinstance(last, int) and last < len(node):
+        node[last] = None  # keep indices stable; the next round removes the list if needed
+        return True
+    return False

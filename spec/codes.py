@@ -1,0 +1,151 @@
+"""The stable diagnostic codes. Each has a line in ``docs/diagnostics.md``.
+
+A code never changes meaning once released; new problems get new codes.
+The first letter names the family:
+
+* ``Y`` reading the file (YAML, safety limits)
+* ``R`` resolving (``extends``, ``${...}``, overrides)
+* ``S`` schema (unknown keys, types, ranges)
+* ``B`` batch arithmetic
+* ``P`` precision and hardware
+* ``O`` optimizer and scheduler
+* ``N`` names: models, datasets, rewards, algorithms
+* ``W`` settings that have no effect
+* ``A`` advice from the seed guides
+* ``M`` memory
+* ``H`` the ``hpo`` block and its search space
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+SeverityName = Literal["error", "warning", "info"]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeInfo:
+    code: str
+    severity: SeverityName
+    title: str
+    #: Diagnostics with this code mean the input could not be read at all:
+    #: `specc validate` exits 2 instead of 1.
+    unreadable: bool = False
+
+
+def _c(code: str, severity: SeverityName, title: str, *, unreadable: bool = False) -> CodeInfo:
+    return CodeInfo(code, severity, title, unreadable)
+
+
+_ALL = [
+    # --- reading -----------------------------------------------------------------------------
+    _c("Y001", "error", "file cannot be read (missing, a directory, or no permission)",
+       unreadable=True),
+    _c("Y002", "error", "file is larger than the size limit", unreadable=True),
+    _c("Y003", "error", "file is not valid UTF-8 text", unreadable=True),
+    _c("Y010", "error", "YAML syntax error"),
+    _c("Y011", "error", "duplicate key in a mapping"),
+    _c("Y012", "error", "tag that would construct an object is refused"),
+    _c("Y013", "error", "alias expansion exceeds the node limit (alias bomb)"),
+    _c("Y014", "error", "recursive alias"),
+    _c("Y015", "error", "mapping key is not a plain string"),
+    _c("Y016", "error", "document is not a mapping"),
+    _c("Y017", "error", "more than one YAML document in a spec file"),
+    _c("Y018", "error", "nesting deeper than the limit"),
+    _c("Y019", "error", "invalid scalar for its tag"),
+    # --- resolving ---------------------------------------------------------------------------
+    _c("R001", "error", "`extends`/`defaults` file not found"),
+    _c("R002", "error", "`extends`/`defaults` cycle"),
+    _c("R003", "error", "`extends`/`defaults` value is not a file name or list of names"),
+    _c("R010", "error", "interpolation refers to a key that does not exist"),
+    _c("R011", "error", "interpolation cycle"),
+    _c("R012", "error", "malformed interpolation"),
+    _c("R013", "error", "unknown interpolation resolver"),
+    _c("R014", "error", "interpolation resolver arguments are invalid"),
+    _c("R020", "error", "malformed command-line override"),
+    _c("R030", "info", "NeMo RL block carried through unmodelled"),
+    _c("R031", "info", "alternative HPO dialect normalised to `hpo`"),
+    # --- schema ------------------------------------------------------------------------------
+    _c("S001", "error", "unknown key"),
+    _c("S002", "error", "wrong type"),
+    _c("S003", "error", "value out of range"),
+    _c("S004", "error", "required key missing"),
+    _c("S005", "error", "value not among the allowed choices"),
+    _c("S006", "error", "invalid value"),
+    _c("S007", "warning", "unsupported or missing `specc` format version"),
+    # --- batch arithmetic --------------------------------------------------------------------
+    _c("B001", "error", "global batch is not micro batch x grad accumulation x data-parallel world"),
+    _c("B002", "error", "GRPO rollouts per step are not a multiple of the global batch"),
+    _c("B003", "error", "GRPO global batch does not divide by generations per prompt"),
+    _c("B004", "error", "micro batch larger than the global batch"),
+    _c("B005", "warning", "`hardware` and `cluster` disagree on the GPU count"),
+    # --- precision and hardware --------------------------------------------------------------
+    _c("P001", "error", "precision not supported by the declared GPU"),
+    _c("P002", "error", "unknown GPU"),
+    _c("P003", "warning", "precision is unusual for the declared hardware"),
+    # --- optimizer and scheduler -------------------------------------------------------------
+    _c("O001", "error", "optimizer is not on the allow-list"),
+    _c("O002", "error", "unknown keyword argument for the optimizer or scheduler"),
+    _c("O003", "error", "keyword argument has the wrong type or range"),
+    _c("O004", "error", "scheduler is not on the allow-list"),
+    _c("O005", "error", "scheduler list milestones do not match the schedulers"),
+    _c("O006", "error", "scheduler list milestones are not increasing"),
+    _c("O007", "warning", "warmup is as long as or longer than training"),
+    _c("O008", "error", "required scheduler keyword argument missing"),
+    _c("O009", "warning", "learning rate set in two places"),
+    # --- names -------------------------------------------------------------------------------
+    _c("N001", "error", "unknown built-in model"),
+    _c("N002", "error", "local data path does not exist"),
+    _c("N003", "error", "unknown built-in dataset"),
+    _c("N004", "error", "unknown built-in reward function"),
+    _c("N005", "error", "reward function is not `module:function`"),
+    _c("N006", "error", "algorithm cannot be determined"),
+    _c("N007", "error", "algorithm needs reward functions"),
+    _c("N008", "warning", "dataset kind does not fit the algorithm"),
+    _c("N009", "info", "model not in the offline architecture table"),
+    _c("N010", "error", "local model path does not exist"),
+    # --- no effect ---------------------------------------------------------------------------
+    _c("W001", "warning", "LoRA settings with LoRA disabled"),
+    _c("W002", "warning", "block for an algorithm that is not selected"),
+    _c("W003", "warning", "setting has no effect for this algorithm"),
+    _c("W004", "warning", "`hpo` block without a search space"),
+    # --- advice ------------------------------------------------------------------------------
+    _c("A001", "warning", "DPO/ORPO beta outside the recommended range"),
+    _c("A002", "info", "LoRA alpha is not 2 x r"),
+    _c("A003", "warning", "learning rate outside the typical range for the algorithm"),
+    _c("A004", "info", "GRPO KL beta outside the typical range"),
+    _c("A005", "info", "value outside the range the seed guides recommend"),
+    _c("A006", "warning", "gradient clipping disabled or very loose"),
+    # --- memory ------------------------------------------------------------------------------
+    _c("M001", "error", "estimated peak memory exceeds the GPU"),
+    _c("M002", "warning", "estimated peak memory is above 90% of the GPU"),
+    _c("M003", "info", "memory not estimated: model shape unknown"),
+    # --- hpo ---------------------------------------------------------------------------------
+    _c("H001", "error", "search-space path does not exist in the spec"),
+    _c("H002", "error", "distribution does not fit the field's type"),
+    _c("H003", "error", "log-scaled range needs low > 0"),
+    _c("H004", "error", "low must be below high"),
+    _c("H005", "error", "pruners need a single objective"),
+    _c("H006", "error", "grid sampler needs enumerable dimensions"),
+    _c("H007", "error", "objective metric is not reported by the algorithm"),
+    _c("H008", "warning", "part of the search space is infeasible"),
+    _c("H009", "error", "every point of the search space is infeasible"),
+    _c("H010", "error", "`when` refers to an unknown dimension or value"),
+    _c("H011", "error", "sampler does not support this search space"),
+    _c("H012", "error", "search-space value violates the field's range"),
+    _c("H013", "warning", "step does not divide the range"),
+    _c("H014", "error", "unknown preset or profile"),
+    _c("H015", "error", "multi-objective study needs a multi-objective sampler"),
+    _c("H016", "warning", "grid budget differs from the number of grid points"),
+]
+
+CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}
+UNREADABLE: frozenset[str] = frozenset(c.code for c in _ALL if c.unreadable)
+
+
+def markdown() -> str:
+    """The code table as Markdown (the source of ``docs/diagnostics.md``'s index)."""
+    lines = ["| code | severity | meaning |", "|---|---|---|"]
+    lines += [f"| `{c.code}` | {c.severity} | {c.title} |" for c in _ALL]
+    return "\n".join(lines)

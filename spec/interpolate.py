@@ -1,0 +1,336 @@
+"""`${...}` interpolation, OmegaConf-compatible for what NeMo RL configs use.
+
+* ``${a.b}`` — absolute reference; a whole-string reference keeps the type.
+* ``${.x}`` / ``${..x}`` — relative to the mapping holding the value (and its parent).
+* ``${mul:a,b}`` and friends — arithmetic resolvers, arguments may nest.
+
+Resolution is pure: it never reads the environment or the filesystem.
+Unresolvable and cyclic references become diagnostics at the referencing value.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from specc.spec.diagnostics import Collector, dotted
+from specc.spec.locations import Path
+
+_MISSING = object()
+Number = int | float
+
+
+def _numeric(name: str, fn: Callable[[Number, Number], Number]) -> Callable[..., Any]:
+    def apply(*args: Any) -> Any:
+        if len(args) < 2:
+            raise ValueError(f"`{name}` takes at least two arguments, got {len(args)}")
+        for a in args:
+            if isinstance(a, bool) or not isinstance(a, int | float):
+                raise ValueError(f"`{name}` needs numbers, got {a!r}")
+        out = args[0]
+        for a in args[1:]:
+            out = fn(out, a)
+        return out
+
+    return apply
+
+
+def _div(a: Number, b: Number) -> Number:
+    if b == 0:
+        raise ValueError("division by zero")
+    return a / b
+
+
+def _floordiv(a: Number, b: Number) -> Number:
+    if b == 0:
+        raise ValueError("division by zero")
+    return a // b
+
+
+RESOLVERS: dict[str, Callable[..., Any]] = {
+    "mul": _numeric("mul", operator.mul),
+    "add": _numeric("add", operator.add),
+    "sub": _numeric("sub", operator.sub),
+    "div": _numeric("div", _div),
+    "floordiv": _numeric("floordiv", _floordiv),
+    "max": _numeric("max", max),
+    "min": _numeric("min", min),
+}
+
+
+class InterpolationError(Exception):
+    def __init__(self, code: str, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.hint = hint
+
+
+@dataclass
+class _Ref:
+    path: str
+
+
+@dataclass
+class _Call:
+    name: str
+    args: list[list[Any]]  # each argument is a list of text pieces / _Ref / _Call
+
+
+def parse_template(s: str) -> list[Any]:
+    """Split ``s`` into literal strings, references and resolver calls."""
+    pieces, pos = _parse_text(s, 0, stop=None)
+    if pos != len(s):
+        raise InterpolationError("R012", f"unexpected `{s[pos]}` in `{s}`",
+                                 "interpolations look like `${path.to.key}`")
+    return pieces
+
+
+def _parse_text(s: str, i: int, stop: str | None) -> tuple[list[Any], int]:
+    pieces: list[Any] = []
+    buf = ""
+    while i < len(s):
+        if s.startswith("${", i):
+            if buf:
+                pieces.append(buf)
+                buf = ""
+            node, i = _parse_interp(s, i + 2)
+            pieces.append(node)
+            continue
+        if stop is not None and s[i] in stop:
+            break
+        if s[i] == "\\" and i + 1 < len(s) and s[i + 1] in "${}\\,":
+            buf += s[i + 1]
+            i += 2
+            continue
+        buf += s[i]
+        i += 1
+    if buf:
+        pieces.append(buf)
+    return pieces, i
+
+
+def _parse_interp(s: str, i: int) -> tuple[Any, int]:
+    j = i
+    while j < len(s) and s[j] not in ":}$":
+        j += 1
+    if j >= len(s):
+        raise InterpolationError("R012", f"unclosed `${{` in `{s}`", "add the closing `}`")
+    head = s[i:j].strip()
+    if s[j] == "}":
+        if not head:
+            raise InterpolationError("R012", f"empty interpolation in `{s}`",
+                                     "write `${path.to.key}`")
+        return _Ref(head), j + 1
+    if s[j] == "$":
+        raise InterpolationError("R012", f"nested `${{` must be a resolver argument in `{s}`",
+                                 "write `${mul:${a},${b}}`")
+    # resolver call
+    name = head
+    args: list[list[Any]] = []
+    j += 1
+    while True:
+        arg, j = _parse_text(s, j, stop=",}")
+        args.append(_strip(arg))
+        if j >= len(s):
+            raise InterpolationError("R012", f"unclosed `${{{name}:` in `{s}`",
+                                     "add the closing `}`")
+        if s[j] == "}":
+            return _Call(name, [a for a in args if a] if args != [[]] else []), j + 1
+        j += 1  # ','
+
+
+def _strip(pieces: list[Any]) -> list[Any]:
+    out = list(pieces)
+    if out and isinstance(out[0], str):
+        out[0] = out[0].lstrip()
+    if out and isinstance(out[-1], str):
+        out[-1] = out[-1].rstrip()
+    return [p for p in out if p != ""]
+
+
+def has_interpolation(v: Any) -> bool:
+    return isinstance(v, str) and "${" in v
+
+
+class Resolver:
+    """Resolves every interpolation in a document, in place."""
+
+    def __init__(self, data: dict[str, Any], diags: Collector) -> None:
+        self.data = data
+        self.diags = diags
+        self.done: set[Path] = set()
+        self.active: list[Path] = []
+        self.broken: set[Path] = set()
+
+    def resolve_all(self) -> set[Path]:
+        self._walk(self.data, ())
+        return self.broken
+
+    def _walk(self, node: Any, path: Path) -> None:
+        items: Any = node.items() if isinstance(node, dict) else enumerate(node) \
+            if isinstance(node, list) else ()
+        for k, v in list(items):
+            p = (*path, k)
+            if isinstance(v, dict | list):
+                self._walk(v, p)
+            elif has_interpolation(v):
+                self._resolve_at(p)
+
+    def _resolve_at(self, path: Path) -> Any:
+        value = _get(self.data, path)
+        if path in self.done or not has_interpolation(value):
+            return value
+        if path in self.active:
+            start = self.active.index(path)
+            cycle = [*self.active[start:], path]
+            raise InterpolationError(
+                "R011", "interpolation cycle: " + " -> ".join(dotted(p) for p in cycle),
+                "break the cycle by writing one of the values out")
+        self.active.append(path)
+        try:
+            result = self._evaluate(parse_template(value), path)
+        except InterpolationError as e:
+            self.active.pop()
+            if self.active:
+                raise
+            self.broken.add(path)
+            if e.code:  # an empty code: it only depends on a value already reported
+                self.diags.add(e.code, e.message, path=path, hint=e.hint)
+            _set(self.data, path, None)
+            self.done.add(path)
+            return None
+        self.active.pop()
+        _set(self.data, path, result)
+        self.done.add(path)
+        return result
+
+    def _evaluate(self, pieces: list[Any], here: Path) -> Any:
+        if len(pieces) == 1 and not isinstance(pieces[0], str):
+            return self._eval_piece(pieces[0], here)
+        out = ""
+        for p in pieces:
+            v = self._eval_piece(p, here)
+            if isinstance(v, dict | list):
+                raise InterpolationError("R014", "a mapping or list cannot be embedded in text",
+                                         "reference a single value")
+            out += _to_text(v)
+        return out
+
+    def _eval_piece(self, piece: Any, here: Path) -> Any:
+        if isinstance(piece, str):
+            return piece
+        if isinstance(piece, _Ref):
+            return self._lookup(piece.path, here)
+        name = piece.name
+        fn = RESOLVERS.get(name)
+        if fn is None:
+            raise InterpolationError(
+                "R013", f"unknown resolver `{name}`",
+                "known resolvers: " + ", ".join(sorted(RESOLVERS))
+                + " (specc never reads the environment or files while validating)")
+        args = [_as_arg(self._evaluate(a, here)) for a in piece.args]
+        try:
+            return fn(*args)
+        except ValueError as e:
+            raise InterpolationError("R014", f"`${{{name}:...}}`: {e}",
+                                     "pass numbers, or references to numbers") from None
+
+    def _lookup(self, ref: str, here: Path) -> Any:
+        if ref.startswith("."):
+            dots = len(ref) - len(ref.lstrip("."))
+            base = here[:-1]  # the mapping holding the value
+            base = base[: len(base) - (dots - 1)] if dots > 1 else base
+            if dots - 1 > len(here) - 1:
+                raise InterpolationError("R010", f"`${{{ref}}}` climbs above the top of the spec",
+                                         "use fewer leading dots")
+            target = (*base, *_split(ref.lstrip(".")))
+        else:
+            target = tuple(_split(ref))
+        if target in self.broken:
+            raise InterpolationError("", f"`{dotted(target)}` could not be resolved")
+        node = _get(self.data, target, default=_MISSING)
+        if node is _MISSING:
+            raise InterpolationError("R010", f"`${{{ref}}}` refers to `{dotted(target)}`, which "
+                                     "does not exist", _missing_hint(self.data, target))
+        if has_interpolation(node):
+            return self._resolve_at(target)
+        if isinstance(node, dict | list):
+            self._walk(node, target)
+            return _get(self.data, target)
+        return node
+
+
+def _as_arg(v: Any) -> Any:
+    if isinstance(v, str):
+        from specc.spec.yamlio import parse_scalar
+
+        return parse_scalar(v) if v.strip() else v
+    return v
+
+
+def _to_text(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _split(ref: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for raw in ref.split("."):
+        if raw == "":
+            continue
+        parts.append(int(raw) if raw.isdigit() else raw)
+    return parts
+
+
+def _get(data: Any, path: Path, default: Any = None) -> Any:
+    node = data
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, int) and str(part) in node:
+            node = node[str(part)]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return default
+    return node
+
+
+def _set(data: Any, path: Path, value: Any) -> None:
+    node = _get(data, path[:-1])
+    last = path[-1]
+    if isinstance(node, dict) or (isinstance(node, list) and isinstance(last, int)):
+        node[last] = value
+
+
+def _missing_hint(data: Any, target: Path) -> str:
+    import difflib
+
+    node = data
+    for i, part in enumerate(target):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            continue
+        if isinstance(node, dict):
+            close = difflib.get_close_matches(str(part), [str(k) for k in node], n=1)
+            where = dotted(target[:i]) or "the top level"
+            if close:
+                return f"did you mean `{dotted((*target[:i], close[0]))}`?"
+            return f"`{where}` has no key `{part}`"
+        break
+    return "check the path; references are absolute unless they start with `.`"
+
+
+def resolve(data: dict[str, Any], diags: Collector) -> set[Path]:
+    """Resolve all interpolations in ``data`` in place; return paths that failed."""
+    return Resolver(data, diags).resolve_all()
+
+
+get_path = _get
+set_path = _set

@@ -1,0 +1,32 @@
+"""Shared base classes for spec blocks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Descriptions come from the docstring under each field. They are read from the
+# source only when the JSON Schema is exported (``schema.py``), so validation
+# never pays for parsing source files.
+
+
+class Block(BaseModel):
+    """A closed block: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=False,
+                              populate_by_name=True)
+
+
+class OpenBlock(BaseModel):
+    """A block specc carries through without modelling every key (NeMo RL's extras)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, validate_default=False)
+
+
+PositiveInt = Annotated[int, Field(ge=1)]
+NonNegInt = Annotated[int, Field(ge=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+FreeForm = dict[str, Any]

@@ -1,0 +1,43 @@
+"""The `hardware` block and NeMo RL's `cluster` block."""
+
+from __future__ import annotations
+
+from specc.spec.models.base import Block, OpenBlock, PositiveFloat, PositiveInt
+
+
+class Hardware(Block):
+    """What each trial must fit: the GPU model and how many there are."""
+
+    gpu: str = "A100-80GB"
+    """GPU catalog entry (case-insensitive), e.g. `A100-80GB`, `H100-80GB`, `RTX-4090`,
+    `M1-Max-64GB`, `CPU`. Decides memory capacity and bf16/tf32 support."""
+    gpus_per_node: PositiveInt | None = None
+    """GPUs per machine (default 1, or `cluster.gpus_per_node`)."""
+    num_nodes: PositiveInt | None = None
+    """Machines (default 1, or `cluster.num_nodes`)."""
+    memory_gb: PositiveFloat | None = None
+    """Override the catalog's memory per GPU, in GiB."""
+    memory_headroom: PositiveFloat | None = None
+    """Fraction of memory a trial may use before `specc` warns (default 0.9)."""
+
+
+class Cluster(OpenBlock):
+    """NeMo RL's cluster block; its GPU counts feed the batch arithmetic."""
+
+    gpus_per_node: PositiveInt | None = None
+    """GPUs per node."""
+    num_nodes: PositiveInt | None = None
+    """Nodes."""
+
+
+class Logger(OpenBlock):
+    """Experiment logging (NeMo RL layout). Other keys are carried through unmodelled."""
+
+    log_dir: str | None = None
+    """Base directory for logs."""
+    tensorboard_enabled: bool | None = None
+    """Log to TensorBoard (works offline)."""
+    wandb_enabled: bool | None = None
+    """Log to Weights & Biases."""
+    mlflow_enabled: bool | None = None
+    """Log to MLflow."""

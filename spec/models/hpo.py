@@ -1,0 +1,231 @@
+"""The `hpo` block: search space, sampler, pruner, objectives and budget."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Discriminator, Field, Tag
+
+from specc.spec.models.base import (
+    Block,
+    NonNegFloat,
+    NonNegInt,
+    PositiveFloat,
+    PositiveInt,
+)
+
+Scalar = bool | int | float | str | None
+SamplerType = Literal["grid", "random", "tpe", "cmaes", "gp", "qmc", "nsga2"]
+PrunerType = Literal[
+    "none", "median", "percentile", "successive_halving", "hyperband", "threshold", "patient"
+]
+MULTI_OBJECTIVE_SAMPLERS: frozenset[str] = frozenset({"nsga2", "tpe", "random", "grid", "gp",
+                                                      "qmc"})
+
+
+class Sampler(Block):
+    """How the next trial's parameters are chosen (an Optuna sampler)."""
+
+    type: SamplerType = "tpe"
+    """`grid`, `random`, `tpe` (Bayesian), `cmaes`, `gp`, `qmc` or `nsga2` (multi-objective)."""
+    seed: int | None = None
+    """Seed for reproducible suggestions."""
+    n_startup_trials: NonNegInt | None = None
+    """TPE/GP/CMA-ES: random trials before the model takes over."""
+    multivariate: bool | None = None
+    """TPE: model parameters jointly (Optuna 5 default)."""
+    constant_liar: bool | None = None
+    """TPE: avoid duplicate suggestions from parallel workers."""
+    group: bool | None = None
+    """TPE: decompose conditional spaces into groups."""
+    population_size: PositiveInt | None = None
+    """NSGA-II / CMA-ES population size."""
+    mutation_prob: Annotated[float, Field(ge=0, le=1)] | None = None
+    """NSGA-II mutation probability."""
+    crossover_prob: Annotated[float, Field(ge=0, le=1)] | None = None
+    """NSGA-II crossover probability."""
+    sigma0: PositiveFloat | None = None
+    """CMA-ES initial step size."""
+    restart_strategy: Literal["ipop", "bipop"] | None = None
+    """CMA-ES restart strategy."""
+    qmc_type: Literal["sobol", "halton"] | None = None
+    """QMC sequence."""
+    scramble: bool | None = None
+    """QMC scrambling."""
+
+
+class Pruner(Block):
+    """When to stop unpromising trials early. Always explicit: specc never lets
+    Optuna fall back to its silent MedianPruner default."""
+
+    type: PrunerType = "none"
+    """`none`, `median`, `percentile`, `successive_halving`, `hyperband`, `threshold`, `patient`."""
+    n_startup_trials: NonNegInt | None = None
+    """Median/percentile: trials that finish before pruning starts."""
+    n_warmup_steps: NonNegInt | None = None
+    """Median/percentile: reports in a trial before it can be pruned."""
+    interval_steps: PositiveInt | None = None
+    """Median/percentile: check every this many reports."""
+    percentile: Annotated[float, Field(ge=0, le=100)] | None = None
+    """Percentile pruner: keep trials above this percentile."""
+    min_resource: PositiveInt | None = None
+    """Successive halving / hyperband: minimum reports before a rung."""
+    max_resource: PositiveInt | Literal["auto"] | None = None
+    """Hyperband: maximum reports per trial."""
+    reduction_factor: Annotated[int, Field(ge=2)] | None = None
+    """Successive halving / hyperband: keep 1/reduction_factor per rung."""
+    lower: float | None = None
+    """Threshold pruner: prune below this."""
+    upper: float | None = None
+    """Threshold pruner: prune above this."""
+    patience: PositiveInt | None = None
+    """Patient pruner: reports without improvement tolerated."""
+    min_delta: NonNegFloat | None = None
+    """Patient pruner: change that counts as improvement."""
+    wrapped: Literal["none", "median", "percentile"] | None = None
+    """Patient pruner: the pruner it wraps."""
+
+
+class Objective(Block):
+    """A metric the study optimises."""
+
+    metric: str = "eval_loss"
+    """Metric name the algorithm reports (e.g. `eval_loss`, `eval_reward`)."""
+    direction: Literal["minimize", "maximize"] = "minimize"
+    """Whether lower or higher is better."""
+
+
+class _Dim(Block):
+    when: dict[str, Scalar | list[Scalar]] | None = None
+    """Conditional dimension: sampled only when the named dimension takes (one of) these
+    values, e.g. `when: {policy.lora.enabled: true}`."""
+
+
+class FloatDim(_Dim):
+    """A real-valued dimension."""
+
+    type: Literal["float"]
+    """Dimension kind."""
+    low: float
+    """Lowest value (inclusive)."""
+    high: float
+    """Highest value (inclusive)."""
+    log: bool = False
+    """Sample on a log scale (learning rates); needs low > 0."""
+    step: PositiveFloat | None = None
+    """Discretisation step; not combinable with `log`."""
+
+
+class IntDim(_Dim):
+    """An integer dimension."""
+
+    type: Literal["int"]
+    """Dimension kind."""
+    low: int
+    """Lowest value (inclusive)."""
+    high: int
+    """Highest value (inclusive)."""
+    log: bool = False
+    """Sample on a log scale; needs low > 0."""
+    step: PositiveInt = 1
+    """Step between values."""
+
+
+class CategoricalDim(_Dim):
+    """A choice among listed values."""
+
+    type: Literal["categorical"]
+    """Dimension kind."""
+    choices: Annotated[list[Scalar], Field(min_length=1)]
+    """Values to choose from."""
+
+
+def _dim_kind(v: Any) -> str:
+    t = v.get("type") if isinstance(v, dict) else None
+    return t if t in ("float", "int", "categorical") else "unknown"
+
+
+class _UnknownDim(Block):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    type: Literal["float", "int", "categorical"]
+    """Dimension kind: `float`, `int` or `categorical`."""
+
+
+Dimension = Annotated[
+    Annotated[FloatDim, Tag("float")]
+    | Annotated[IntDim, Tag("int")]
+    | Annotated[CategoricalDim, Tag("categorical")]
+    | Annotated[_UnknownDim, Tag("unknown")],
+    Discriminator(_dim_kind),
+]
+
+
+class CrossValidation(Block):
+    """K-fold evaluation of each trial (seed 001)."""
+
+    n_folds: Annotated[int, Field(ge=2)] = 5
+    """Folds."""
+
+
+class Evaluation(Block):
+    """How each trial is trained and scored during the search."""
+
+    max_steps: PositiveInt | None = None
+    """Optimizer steps per trial (overrides the algorithm block's `max_num_steps`)."""
+    val_period: PositiveInt | None = None
+    """Report the objective every this many steps (pruners act on these reports)."""
+    cross_validation: CrossValidation | None = None
+    """Score each trial by k-fold cross-validation."""
+
+
+class Health(Block):
+    """The seed guide's warning signs that stop a trial (seed 003 section 7)."""
+
+    max_grad_norm: PositiveFloat = 10.0
+    """Stop when the gradient norm exceeds this."""
+    max_kl: PositiveFloat = 0.3
+    """Stop when the KL to the reference exceeds this (RL algorithms)."""
+    min_entropy: NonNegFloat = 1.0
+    """Stop when the policy entropy falls below this (RL algorithms)."""
+    stop_on_nan: bool = True
+    """Stop on NaN or infinite loss."""
+
+
+class Hpo(Block):
+    """A hyperparameter search: an Optuna study whose trials are training runs."""
+
+    preset: str | None = None
+    """Named search space (`grpo`, `dpo`, `optimizer`, `lora`, `generation`, `full`,
+    `conservative`, `aggressive`)."""
+    profile: str | None = None
+    """Named study profile (`quick`, `conservative`, `aggressive`, `distributed`)."""
+    sampler: Sampler = Field(default_factory=Sampler)
+    """The sampler."""
+    pruner: Pruner = Field(default_factory=Pruner)
+    """The pruner (default `none`)."""
+    objectives: Annotated[list[Objective], Field(min_length=1)] = Field(
+        default_factory=lambda: [Objective()])
+    """What to optimise; two or more make a multi-objective study."""
+    n_trials: PositiveInt = 20
+    """Total trials in the study, across restarts."""
+    timeout: PositiveInt | str | None = None
+    """Wall-clock limit: seconds, or `30m`, `2h`, `1d`."""
+    storage: str | None = None
+    """Optuna storage URL (default `sqlite:///<output>/study.db`)."""
+    study_name: str | None = None
+    """Study name (default: the spec's `name`)."""
+    parallel: PositiveInt = 1
+    """Local worker processes."""
+    early_stopping_patience: PositiveInt | None = None
+    """End the study after this many finished trials without improvement."""
+    keep_best_n: NonNegInt | None = None
+    """Keep the adapters of the best N trials."""
+    max_failed_trials: PositiveInt | None = None
+    """Stop the study after this many failed trials."""
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    """Per-trial training length and reporting."""
+    health: Health = Field(default_factory=Health)
+    """Warning signs that stop a trial."""
+    search_space: dict[str, Dimension] = Field(default_factory=dict)
+    """Dotted paths into this spec mapped to distributions."""

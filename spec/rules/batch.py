@@ -1,0 +1,97 @@
+"""Batch arithmetic: global = micro x grad accumulation x data-parallel world, and GRPO's
+rollout divisibility (TRL's rule). Hints name the nearest values that fix it."""
+
+from __future__ import annotations
+
+from specc.spec.rules.context import Context
+
+
+def _near_multiples(value: int, unit: int) -> list[int]:
+    """The multiples of ``unit`` just below and above ``value`` (positive only)."""
+    lo = (value // unit) * unit
+    hi = lo + unit
+    return [v for v in (lo, hi) if v > 0 and v != value]
+
+
+def _divisors_near(value: int, of: int) -> list[int]:
+    """Divisors of ``of`` nearest to ``value`` (one at or below, one above)."""
+    divs = [d for d in range(1, of + 1) if of % d == 0]
+    below = [d for d in divs if d <= value]
+    above = [d for d in divs if d > value]
+    out = ([below[-1]] if below else []) + ([above[0]] if above else [])
+    return [d for d in out if d != value]
+
+
+def _fmt(values: list[int]) -> str:
+    return " or ".join(str(v) for v in values)
+
+
+def check(ctx: Context) -> None:
+    pol = ctx.spec.policy
+    g, m, w = pol.train_global_batch_size, pol.train_micro_batch_size, ctx.spec.world_size
+    gpus = f"{w} GPU" + ("s" if w != 1 else "")
+    if m * w > g:
+        ctx.diags.add("B004", f"micro batch {m} x {gpus} = {m * w} is more than the global "
+                      f"batch {g}", path=("policy", "train_micro_batch_size"),
+                      hint=f"set train_micro_batch_size to at most {max(g // w, 1)}, or raise "
+                      f"train_global_batch_size to {m * w}")
+    elif g % (m * w):
+        fixes = [f"train_global_batch_size {_fmt(_near_multiples(g, m * w))}"]
+        if g % w == 0:
+            micro = _divisors_near(m, g // w)
+            if micro:
+                ga = ", ".join(f"{g // (d * w)}" for d in micro)
+                fixes.append(f"train_micro_batch_size {_fmt(micro)} (grad accumulation {ga})")
+        ctx.diags.add("B001", f"global batch {g} is not micro batch {m} x grad accumulation x "
+                      f"{gpus}: {g} / {m * w} = {g / (m * w):g}",
+                      path=("policy", "train_global_batch_size"),
+                      hint="use " + ", or ".join(fixes))
+    _grpo(ctx)
+    _cluster(ctx)
+
+
+def _grpo(ctx: Context) -> None:
+    algo = ctx.algorithm
+    if algo not in ("grpo", "rloo"):
+        return
+    block = ctx.spec.grpo if algo == "grpo" else ctx.spec.rloo
+    if block is None:
+        return
+    g = ctx.spec.policy.train_global_batch_size
+    p, n = block.num_prompts_per_step, block.num_generations_per_prompt
+    rollouts = p * n
+    if g % n:
+        fixes = [f"train_global_batch_size {_fmt(_near_multiples(g, n))}"]
+        gens = [d for d in _divisors_near(n, g) if d >= 2]
+        if gens:
+            fixes.append(f"num_generations_per_prompt {_fmt(gens)}")
+        ctx.diags.add("B003", f"global batch {g} does not divide by num_generations_per_prompt "
+                      f"{n}: every group of {n} completions must sit in one batch (TRL's rule)",
+                      path=("policy", "train_global_batch_size"),
+                      hint="use " + ", or ".join(fixes))
+    if rollouts % g:
+        # smallest prompts-per-step around p that makes rollouts a multiple of g
+        below = next((q for q in range(p - 1, 0, -1) if (q * n) % g == 0), None)
+        above = next(q for q in range(p + 1, p + g + 1) if (q * n) % g == 0)
+        prompts = [q for q in (below, above) if q]
+        fixes = [f"num_prompts_per_step {_fmt(prompts)}"]
+        globals_ = [d for d in _divisors_near(g, rollouts) if d % n == 0]
+        if globals_:
+            fixes.append(f"train_global_batch_size {_fmt(globals_)}")
+        ctx.diags.add("B002", f"{p} prompts x {n} generations = {rollouts} rollouts per step, "
+                      f"not a multiple of the global batch {g}",
+                      path=(algo, "num_prompts_per_step"), hint="use " + ", or ".join(fixes))
+
+
+def _cluster(ctx: Context) -> None:
+    if ctx.point:
+        return
+    hw, cl = ctx.spec.hardware, ctx.spec.cluster
+    if cl is None:
+        return
+    for key in ("gpus_per_node", "num_nodes"):
+        a, b = getattr(hw, key), getattr(cl, key)
+        if a is not None and b is not None and a != b:
+            ctx.diags.add("B005", f"hardware.{key} is {a} but cluster.{key} is {b}; "
+                          "specc uses hardware's", path=("cluster", key),
+                          hint="keep one of them, or make them agree")

@@ -1,0 +1,77 @@
+"""The spec's JSON Schema, with each field's docstring as its description.
+
+Docstrings are read from the model sources only here (not while validating), so
+`specc validate` never pays for parsing source files.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from typing import Any
+
+from pydantic import BaseModel
+
+from specc.spec.models import Spec
+
+SCHEMA_ID = "https://specc.dev/schema/spec-1.json"
+
+
+def field_docs(cls: type[BaseModel]) -> dict[str, str]:
+    """Docstrings written under each field of ``cls`` (and its bases)."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not (isinstance(klass, type) and issubclass(klass, BaseModel)) or klass is BaseModel:
+            continue
+        try:
+            tree = ast.parse(inspect.getsource(klass))
+        except (OSError, TypeError, SyntaxError):
+            continue
+        node = tree.body[0]
+        if not isinstance(node, ast.ClassDef):
+            continue
+        body = node.body
+        for stmt, nxt in zip(body, body[1:], strict=False):
+            if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+                    and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)
+                    and isinstance(nxt.value.value, str)):
+                docs[stmt.target.id] = inspect.cleandoc(nxt.value.value)
+    return docs
+
+
+def _models(root: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """Every model reachable from ``root``, by class name."""
+    from specc.spec.fields import _arms
+
+    found: dict[str, type[BaseModel]] = {}
+    todo: list[Any] = [root]
+    while todo:
+        t = todo.pop()
+        for arm in _arms(t):
+            if isinstance(arm, type) and issubclass(arm, BaseModel):
+                if arm.__name__ in found:
+                    continue
+                found[arm.__name__] = arm
+                todo.extend(f.annotation for f in arm.model_fields.values())
+            else:
+                todo.extend(getattr(arm, "__args__", ()))
+    return found
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Spec.model_json_schema(mode="validation")
+    models = _models(Spec)
+    defs = schema.get("$defs", {})
+    for name, cls in models.items():
+        target = schema if cls is Spec else defs.get(name)
+        if target is None:
+            continue
+        props = target.get("properties", {})
+        for field, doc in field_docs(cls).items():
+            if field in props:
+                props[field]["description"] = doc
+                props[field]["markdownDescription"] = doc
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = SCHEMA_ID
+    schema["title"] = "specc experiment spec"
+    return schema

@@ -1,0 +1,312 @@
+"""Read YAML safely, keeping the position of every key and value.
+
+ruamel.yaml only *composes* the document into nodes here; specc never calls a
+YAML constructor, so no tag can build an object or run code. Scalars are
+turned into Python values by :func:`_scalar` following the YAML 1.2 core
+schema. Duplicate keys, alias bombs, recursive aliases, deep nesting and
+oversized files are diagnostics, not exceptions.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from specc.spec.diagnostics import Collector
+from specc.spec.locations import Loc, Locations, Path
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_NODES = 100_000
+MAX_DEPTH = 200
+
+_CORE = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = {
+    _CORE + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "merge", "timestamp")
+}
+_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+
+
+@dataclass
+class Parsed:
+    """A YAML document as plain Python data plus the locations of its parts."""
+
+    data: Any
+    locations: Locations
+    text: str
+    #: Paths whose value was refused (a forbidden tag): already reported, now null.
+    refused: set[Path] = field(default_factory=set)
+
+
+class _Limit(Exception):
+    pass
+
+
+def read_text(path: str, diags: Collector, *, max_bytes: int = MAX_BYTES) -> str | None:
+    """Read a spec file as text, or add a Y00x diagnostic and return None."""
+    p = FsPath(path)
+    try:
+        size = p.stat().st_size
+        if p.is_dir():
+            diags.add("Y001", f"{path} is a directory, not a spec file", file=path,
+                      hint="pass the YAML file itself")
+            return None
+        if size > max_bytes:
+            diags.add("Y002", f"{path} is {size} bytes; the limit is {max_bytes}", file=path,
+                      hint="specs are small; raise the limit with --max-bytes if this is intended")
+            return None
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        diags.add("Y001", f"{path} does not exist", file=path, hint="check the file name")
+        return None
+    except OSError as e:
+        diags.add("Y001", f"{path} cannot be read: {e.strerror or e}", file=path,
+                  hint="check the file's permissions")
+        return None
+    return decode(raw, path, diags)
+
+
+def decode(raw: bytes, path: str, diags: Collector) -> str | None:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        diags.add("Y003", f"byte {e.start} is not valid UTF-8", file=path, line=line,
+                  column=1, hint="save the file as UTF-8")
+        return None
+    return text
+
+
+def parse(text: str, file: str, diags: Collector, *, max_nodes: int = MAX_NODES) -> Parsed | None:
+    """Compose ``text`` and convert it; return None when nothing usable was read."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        nodes = list(yaml.compose_all(io.StringIO(text)))
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        problem = e.problem or e.context or "invalid YAML"
+        if e.context and e.problem:
+            problem = f"{problem} ({e.context})"
+        diags.add("Y010", f"YAML syntax error: {problem}", file=file,
+                  line=mark.line + 1 if mark else 0, column=mark.column + 1 if mark else 0,
+                  hint=_syntax_hint(problem))
+        return None
+    except RecursionError:
+        diags.add("Y018", f"nesting is deeper than {MAX_DEPTH} levels", file=file,
+                  line=1, column=1, hint="flatten the document")
+        return None
+    except YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "mark", None)
+        line = getattr(mark, "line", -1) + 1
+        col = getattr(mark, "column", -1) + 1
+        diags.add("Y010", f"YAML error: {_one_line(str(e))}", file=file, line=max(line, 0),
+                  column=max(col, 0), hint="fix the YAML syntax")
+        return None
+    except Exception as e:  # ruamel's reader raises plain errors on some inputs
+        diags.add("Y010", f"YAML error: {_one_line(str(e)) or type(e).__name__}", file=file,
+                  line=1, column=1, hint="fix the YAML syntax")
+        return None
+    if not nodes or nodes[0] is None:
+        diags.add("Y016", "the file is empty; a spec is a mapping of keys", file=file, line=1,
+                  column=1, hint="start with `specc: 1` and `name: ...`")
+        return None
+    if len(nodes) > 1:
+        second = nodes[1]
+        diags.add("Y017", f"the file holds {len(nodes)} YAML documents; a spec is one",
+                  file=file, line=second.start_mark.line + 1 if second is not None else 0,
+                  column=1, hint="remove the `---` separator or split the specs into files")
+    conv = _Converter(file, diags, max_nodes)
+    try:
+        data = conv.convert(nodes[0], (), 0)
+    except _Limit:
+        return None
+    except RecursionError:
+        diags.add("Y018", f"nesting is deeper than {MAX_DEPTH} levels", file=file, line=1,
+                  column=1, hint="flatten the document")
+        return None
+    return Parsed(data, conv.locations, text, conv.refused)
+
+
+def _one_line(s: str) -> str:
+    return " ".join(s.split())[:300]
+
+
+def _syntax_hint(problem: str) -> str:
+    p = problem.lower()
+    if "tab" in p:
+        return "YAML indentation uses spaces, not tabs"
+    if "mapping values are not allowed" in p:
+        return "a `key: value` needs a space after the colon, and nested keys need indentation"
+    if "could not find expected ':'" in p:
+        return "a key is missing its colon, or a quoted string is not closed"
+    if "found character" in p and "cannot start" in p:
+        return "quote values that start with special characters such as @ or `"
+    return "fix the YAML syntax at the marked position"
+
+
+def _loc(file: str, node: Any) -> Loc:
+    s, e = node.start_mark, node.end_mark
+    return Loc(file, s.line + 1, s.column + 1, e.line + 1, e.column + 1)
+
+
+class _Converter:
+    def __init__(self, file: str, diags: Collector, max_nodes: int) -> None:
+        self.file = file
+        self.diags = diags
+        self.max_nodes = max_nodes
+        self.count = 0
+        self.locations = Locations()
+        self.active: set[int] = set()
+        self.refused: set[Path] = set()
+
+    def convert(self, node: Any, path: Path, depth: int) -> Any:
+        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+        self.count += 1
+        if self.count > self.max_nodes:
+            self.diags.add("Y013", f"the document expands to more than {self.max_nodes} nodes",
+                           file=self.file, line=node.start_mark.line + 1,
+                           column=node.start_mark.column + 1,
+                           hint="aliases that reference aliases multiply; write the values out")
+            raise _Limit
+        if depth > MAX_DEPTH:
+            self.diags.add("Y018", f"nesting is deeper than {MAX_DEPTH} levels", file=self.file,
+                           line=node.start_mark.line + 1, column=node.start_mark.column + 1,
+                           hint="flatten the document")
+            raise _Limit
+        self.locations.values[path] = _loc(self.file, node)
+        tag = str(getattr(node.tag, "value", node.tag) or "")
+        if tag and tag not in _ALLOWED_TAGS:
+            builds = "python/" in tag or tag.startswith("!")
+            self.diags.add(
+                "Y012",
+                f"tag `{tag}` is not allowed"
+                + (": it would construct an object, and specc never does" if builds else ""),
+                file=self.file, line=node.start_mark.line + 1, column=node.start_mark.column + 1,
+                hint="remove the tag; specs hold plain strings, numbers, lists and mappings",
+            )
+            self.refused.add(path)
+            return None
+        if id(node) in self.active:
+            self.diags.add("Y014", "an alias refers to a node that contains it", file=self.file,
+                           line=node.start_mark.line + 1, column=node.start_mark.column + 1,
+                           hint="remove the self-referencing alias")
+            return None
+        if isinstance(node, ScalarNode):
+            return self._scalar(node, tag)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                return [self.convert(v, (*path, i), depth + 1) for i, v in enumerate(node.value)]
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path, depth)
+        finally:
+            self.active.discard(id(node))
+        return None
+
+    def _mapping(self, node: Any, path: Path, depth: int) -> dict[str, Any]:
+        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+        out: dict[str, Any] = {}
+        seen: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        for knode, vnode in node.value:
+            ktag = str(getattr(knode.tag, "value", knode.tag) or "")
+            if ktag == _CORE + "merge":
+                sources = vnode.value if isinstance(vnode, SequenceNode) else [vnode]
+                for src in sources:
+                    if not isinstance(src, MappingNode):
+                        self.diags.add("Y010", "`<<` merges only mappings", file=self.file,
+                                       line=src.start_mark.line + 1,
+                                       column=src.start_mark.column + 1,
+                                       hint="merge an anchored mapping: `<<: *name`")
+                        continue
+                    value = self.convert(src, path, depth + 1)
+                    if isinstance(value, dict):
+                        for k, v in value.items():
+                            merged.setdefault(k, v)
+                continue
+            if not isinstance(knode, ScalarNode) or ktag not in {
+                _CORE + "str", _CORE + "int", _CORE + "float", _CORE + "bool", _CORE + "null"
+            }:
+                self.diags.add("Y015", "mapping keys must be plain strings", file=self.file,
+                               line=knode.start_mark.line + 1, column=knode.start_mark.column + 1,
+                               hint="use a plain word as the key")
+                continue
+            key = str(knode.value)
+            if key in seen:
+                first = seen[key]
+                self.diags.add(
+                    "Y011",
+                    f"duplicate key `{key}` (first set on line {first.start_mark.line + 1})",
+                    file=self.file, line=knode.start_mark.line + 1,
+                    column=knode.start_mark.column + 1,
+                    hint="remove one of them; YAML loaders silently keep only one",
+                )
+                continue
+            seen[key] = knode
+            kpath = (*path, key)
+            self.locations.keys[kpath] = _loc(self.file, knode)
+            out[key] = self.convert(vnode, kpath, depth + 1)
+        for k, v in merged.items():
+            out.setdefault(k, v)
+        return out
+
+    def _scalar(self, node: Any, tag: str) -> Any:
+        text = str(node.value)
+        if tag == _CORE + "str" or getattr(node, "style", None) in ("'", '"', "|", ">"):
+            return text
+        try:
+            if tag == _CORE + "null":
+                return None
+            if tag == _CORE + "bool":
+                return text.lower() == "true"
+            if tag == _CORE + "int":
+                return _to_int(text)
+            if tag == _CORE + "float":
+                return _to_float(text)
+        except ValueError:
+            self.diags.add("Y019", f"`{text}` is not a valid {tag.rsplit(':', 1)[-1]}",
+                           file=self.file, line=node.start_mark.line + 1,
+                           column=node.start_mark.column + 1, hint="quote it to make it a string")
+            return None
+        return text  # timestamps and anything else stay strings
+
+
+def _to_int(text: str) -> int:
+    t = text.replace("_", "")
+    sign = -1 if t.startswith("-") else 1
+    body = t.lstrip("+-").lower()
+    if body.startswith("0x"):
+        return sign * int(body[2:], 16)
+    if body.startswith("0o"):
+        return sign * int(body[2:], 8)
+    if body.startswith("0b"):
+        return sign * int(body[2:], 2)
+    return int(t, 10)
+
+
+def _to_float(text: str) -> float:
+    t = text.replace("_", "").lower()
+    if t in (".inf", "+.inf"):
+        return math.inf
+    if t == "-.inf":
+        return -math.inf
+    if t == ".nan":
+        return math.nan
+    return float(t)
+
+
+def parse_scalar(text: str) -> Any:
+    """Parse one override value (``1e-5``, ``true``, ``[1, 2]``) the way YAML would."""
+    diags = Collector()
+    parsed = parse(text, "<override>", diags)
+    if parsed is None or diags.has_errors:
+        return text
+    return parsed.data

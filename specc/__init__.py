@@ -1,0 +1,3 @@
+"""specc: compile and validate LLM fine-tuning experiments."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,123 @@
+"""The `specc` command line. Each subcommand imports only what it needs, so
+`specc validate` starts without torch, TRL, Optuna or Textual."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from specc import __version__
+
+FORMATS = ("text", "json", "github", "sarif")
+
+
+def _add_overrides(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--override", action="append", default=[], metavar="PATH=VALUE",
+                   help="set a spec value, validated like the file's own "
+                   "(e.g. -o policy.optimizer.kwargs.lr=1e-5); repeatable")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="specc",
+        description="Compile and validate LLM fine-tuning experiment specs.",
+    )
+    parser.add_argument("--version", action="version", version=f"specc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    v = sub.add_parser("validate", help="check specs and report every problem",
+                       description="Parse, resolve and check specs; report all problems with "
+                       "file:line:col. Exit 0: no errors; 1: errors; 2: usage error or "
+                       "unreadable input.")
+    v.add_argument("files", nargs="+", metavar="FILE", help="spec files (YAML)")
+    v.add_argument("--format", choices=FORMATS,
+                   default=os.environ.get("SPECC_FORMAT", "text"),
+                   help="output format (default: text; `github` inside GitHub Actions)")
+    _add_overrides(v)
+    v.add_argument("--max-bytes", type=int, default=None,
+                   help="refuse files larger than this (default 2 MiB)")
+    v.add_argument("--strict", action="store_true",
+                   help="treat warnings as errors (exit 1 when any warning is reported)")
+    v.add_argument("--quiet", "-q", action="store_true", help="hide info diagnostics")
+    v.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour text output (default: auto)")
+
+    s = sub.add_parser("schema", help="print the spec's JSON Schema (for editors)")
+    s.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+
+    c = sub.add_parser("codes", help="list the diagnostic codes")
+    c.add_argument("--format", choices=("text", "markdown"), default="text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        if args.command == "validate":
+            return _validate(args)
+        if args.command == "schema":
+            return _schema(args)
+        if args.command == "codes":
+            return _codes(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from specc.compiler.validate import validate_files
+    from specc.spec.diagnostics import ExitCode, Severity
+    from specc.spec.render import render
+
+    result = validate_files(list(args.files), overrides=list(args.override),
+                            max_bytes=args.max_bytes)
+    diags = result.diagnostics
+    if args.quiet:
+        diags = [d for d in diags if d.severity is not Severity.INFO]
+    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty()
+                                       and "NO_COLOR" not in os.environ)
+    render(args.format, diags, result.texts, result.files, sys.stdout, color=color)
+    code = result.exit_code
+    if code is ExitCode.OK and args.strict and any(
+            d.severity is Severity.WARNING for d in diags):
+        code = ExitCode.ERRORS
+    return int(code)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    import json
+
+    from specc.spec.schema import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _codes(args: argparse.Namespace) -> int:
+    from specc.spec.codes import CODES, markdown
+
+    if args.format == "markdown":
+        print(markdown())
+    else:
+        for c in CODES.values():
+            print(f"{c.code}  {c.severity:<7}  {c.title}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""Layer boundaries, asserted from `sys.modules` in a fresh interpreter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import EXAMPLES
+
+HEAVY = ("torch", "trl", "peft", "transformers", "datasets", "accelerate", "optuna", "textual",
+         "numpy")
+
+
+def _modules_after(code: str) -> set[str]:
+    probe = code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _heavy(mods: set[str]) -> list[str]:
+    return sorted(m for m in mods if m.split(".")[0] in HEAVY)
+
+
+def test_validate_cli_imports_nothing_heavy() -> None:
+    files = [str(p) for p in sorted(EXAMPLES.glob("*.yaml"))]
+    code = (
+        "import contextlib, io\n"
+        "from specc.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()): main(['validate', *{files!r}])\n"
+    )
+    mods = _modules_after(code)
+    assert "specc.compiler.validate" in mods  # the probe really validated
+    assert _heavy(mods) == []
+
+
+def test_spec_and_compiler_import_nothing_heavy() -> None:
+    mods = _modules_after("import specc.spec.check, specc.compiler.validate, specc.compiler.space")
+    assert _heavy(mods) == []
+
+
+def test_validate_never_imports_user_code(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "evil_rewards.py").write_text("raise SystemExit('imported user code!')\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "algorithm: grpo\npolicy: {model_name: 'specc:tiny-llama', train_global_batch_size: 4,"
+        " train_micro_batch_size: 4}\n"
+        "grpo: {num_prompts_per_step: 2, num_generations_per_prompt: 2}\n"
+        "reward: {functions: [{name: 'evil_rewards:score'}]}\n"
+        "data: {train: {path: 'specc:arith-prompts'}}\n"
+    )
+    code = (
+        "import os, contextlib, io\n"
+        f"os.chdir({str(tmp_path)!r})\n"
+        "from specc.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    rc = main(['validate', 'spec.yaml'])\n"
+        "assert rc == 0, rc\n"
+    )
+    mods = _modules_after(code)
+    assert "evil_rewards" not in mods
+    assert _heavy(mods) == []
+
+
+def test_no_top_level_compiler_or_runtime_package() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", "import importlib.util as u;"
+         "print([n for n in ('spec','compiler','runtime','tui') if u.find_spec(n)])"],
+        capture_output=True, text=True, check=True, cwd="/",
+    )
+    assert out.stdout.strip() == "[]"

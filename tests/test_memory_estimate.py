@@ -1,0 +1,337 @@
+"""The per-GPU memory estimator: its shape, its monotonicity and its calibration.
+
+The calibration tests measure real models on CPU: the tensors autograd saves for
+backward (``saved_tensors_hooks``) against the activation term, and the whole
+training step's peak (torch's ``MemTracker``) against the total.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Literal
+
+import pytest
+
+from specc.compiler.memory import (
+    COMPONENTS,
+    GIB,
+    MemoryEstimate,
+    MemoryInputs,
+    activations_bytes,
+    estimate,
+    logits_bytes,
+    precision_bytes,
+)
+from specc.spec.catalog.architectures import (
+    TINY_LLAMA,
+    Architecture,
+    architecture_from_config,
+    lookup_architecture,
+)
+from specc.spec.catalog.gpus import lookup_gpu
+from specc.spec.catalog.optim import lookup_optimizer, optimizer_state_bytes
+
+LLAMA_8B = lookup_architecture("meta-llama/Llama-3.1-8B-Instruct")
+assert LLAMA_8B is not None
+A100_80 = lookup_gpu("A100-80GB")
+assert A100_80 is not None
+
+
+def _inputs(**overrides: Any) -> MemoryInputs:
+    base: dict[str, Any] = {
+        "arch": LLAMA_8B,
+        "algorithm": "sft",
+        "precision": "bfloat16",
+        "micro_batch_size": 1,
+        "seq_len": 2048,
+        "lora_enabled": True,
+    }
+    base.update(overrides)
+    return MemoryInputs(**base)
+
+
+def _est(**overrides: Any) -> MemoryEstimate:
+    return estimate(_inputs(**overrides), A100_80.capacity_bytes)
+
+
+def test_components_and_total() -> None:
+    est = _est()
+    assert tuple(est.components) == COMPONENTS
+    assert set(est.components) == {"weights", "gradients", "optimizer_states", "activations",
+                                   "logits", "reference_model", "kv_cache", "lora_adapters",
+                                   "overhead"}
+    assert all(isinstance(v, int) and v >= 0 for v in est.components.values())
+    assert est.total_bytes == sum(est.components.values())
+    assert est.capacity_bytes == 80 * GIB
+    assert est.fits == (est.total_bytes <= est.capacity_bytes)
+    assert est.components["weights"] == LLAMA_8B.num_params() * 2
+    assert est.components["overhead"] == GIB
+    data = est.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data["components"] == est.components
+    assert data["total_bytes"] == est.total_bytes and data["fits"] == est.fits
+
+
+def test_precision_bytes() -> None:
+    assert precision_bytes("bfloat16") == 2
+    assert precision_bytes("float16") == 2
+    assert precision_bytes("float32") == 4
+    with pytest.raises(ValueError):
+        precision_bytes("int8")
+
+
+def test_inputs_are_validated() -> None:
+    with pytest.raises(ValueError):
+        _inputs(micro_batch_size=0)
+    with pytest.raises(ValueError):
+        _inputs(seq_len=0)
+    with pytest.raises(ValueError):
+        _inputs(lora_r=0)
+
+
+@pytest.mark.parametrize("lora", [True, False])
+@pytest.mark.parametrize("algorithm", ["sft", "dpo", "grpo"])
+def test_more_tokens_more_memory(lora: bool, algorithm: str) -> None:
+    small = _est(lora_enabled=lora, algorithm=algorithm, seq_len=512)
+    longer = _est(lora_enabled=lora, algorithm=algorithm, seq_len=1024)
+    wider = _est(lora_enabled=lora, algorithm=algorithm, seq_len=512, micro_batch_size=2)
+    for bigger in (longer, wider):
+        assert bigger.total_bytes > small.total_bytes
+        assert bigger.components["activations"] > small.components["activations"]
+        assert bigger.components["logits"] > small.components["logits"]
+    assert _est(lora_r=64).total_bytes > _est(lora_r=8).total_bytes
+
+
+def test_lora_is_much_smaller_than_full_fine_tuning() -> None:
+    lora = _est(lora_enabled=True)
+    full = _est(lora_enabled=False)
+    trainable_lora = LLAMA_8B.lora_params(16, lora_targets := _inputs().lora_targets)
+    assert lora_targets[0] == "q_proj"
+    assert lora.components["lora_adapters"] == trainable_lora * 4
+    assert full.components["lora_adapters"] == 0
+    assert lora.components["gradients"] == trainable_lora * 4
+    assert full.components["gradients"] == LLAMA_8B.num_params() * 2
+    assert lora.components["optimizer_states"] * 50 < full.components["optimizer_states"]
+    assert lora.total_bytes * 2 < full.total_bytes
+
+
+def test_llama_8b_on_a100_80gb() -> None:
+    full = _est(lora_enabled=False, optimizer_state_bytes=8.0)
+    assert not full.fits
+    assert full.total_bytes > 80 * GIB
+    # torch keeps AdamW states in the parameter dtype: bf16 params -> 4 B/param, which
+    # brings the same run to the edge of the card (weights 16 + grads 16 + states 32 GB).
+    adamw = lookup_optimizer("torch.optim.AdamW")
+    assert adamw is not None
+    bf16_states = optimizer_state_bytes(adamw, {}, 2)
+    assert bf16_states == 4.0
+    edge = _est(lora_enabled=False, optimizer_state_bytes=bf16_states)
+    assert 70 * GIB < edge.total_bytes < full.total_bytes
+    assert not _est(lora_enabled=False, optimizer_state_bytes=bf16_states, seq_len=4096).fits
+    lora = _est(lora_enabled=True, lora_r=16, micro_batch_size=1, seq_len=2048)
+    assert lora.fits
+    assert 16 * GIB < lora.total_bytes < 40 * GIB
+    # 8-bit states are a quarter of fp32 AdamW's.
+    eight_bit = _est(lora_enabled=False, optimizer_state_bytes=2.0)
+    assert eight_bit.components["optimizer_states"] * 4 == full.components["optimizer_states"]
+
+
+def test_paired_algorithms_double_the_sequences() -> None:
+    sft = _est(algorithm="sft")
+    for algorithm in ("dpo", "orpo", "kto"):
+        paired = _est(algorithm=algorithm)
+        assert paired.components["logits"] == 2 * sft.components["logits"]
+        assert paired.components["activations"] > 1.9 * sft.components["activations"]
+        assert paired.total_bytes > sft.total_bytes
+
+
+def test_reference_model_rules() -> None:
+    weights = LLAMA_8B.num_params() * 2
+    # DPO/KTO full fine-tuning keep a frozen copy ...
+    assert _est(algorithm="dpo", lora_enabled=False).components["reference_model"] == weights
+    assert _est(algorithm="kto", lora_enabled=False).components["reference_model"] == weights
+    # ... unless LoRA (adapter disabled instead) or precomputed log-probs.
+    assert _est(algorithm="dpo", lora_enabled=True).components["reference_model"] == 0
+    assert _est(algorithm="dpo", lora_enabled=False,
+                precompute_ref_log_probs=True).components["reference_model"] == 0
+    # ORPO is reference-free; SFT has none.
+    assert _est(algorithm="orpo", lora_enabled=False).components["reference_model"] == 0
+    assert _est(algorithm="sft", lora_enabled=False).components["reference_model"] == 0
+    # GRPO/RLOO: only with a KL term.
+    for algorithm in ("grpo", "rloo"):
+        assert _est(algorithm=algorithm, lora_enabled=False,
+                    kl_beta=0.0).components["reference_model"] == 0
+        assert _est(algorithm=algorithm, lora_enabled=False,
+                    kl_beta=0.04).components["reference_model"] == weights
+        assert _est(algorithm=algorithm, lora_enabled=True,
+                    kl_beta=0.04).components["reference_model"] == 0
+
+
+def test_grpo_kv_cache() -> None:
+    arch = LLAMA_8B
+    est = _est(algorithm="grpo", prompt_len=256, max_new_tokens=512, micro_batch_size=4,
+               seq_len=768)
+    expected = 2 * arch.num_layers * arch.num_kv_heads * arch.head_dim * 2 * (256 + 512) * 4
+    assert est.components["kv_cache"] == expected
+    assert _est(algorithm="grpo", max_new_tokens=0).components["kv_cache"] == 0
+    assert _est(algorithm="dpo", max_new_tokens=512).components["kv_cache"] == 0
+    # GRPO's loss needs logits of the completion tokens only.
+    assert est.components["logits"] == 4 * 513 * arch.vocab_size * 14
+
+
+def test_activation_checkpointing_reduces_activations() -> None:
+    for lora in (True, False):
+        plain = _est(lora_enabled=lora, activation_checkpointing=False)
+        ckpt = _est(lora_enabled=lora, activation_checkpointing=True)
+        assert ckpt.components["activations"] * 4 < plain.components["activations"]
+        assert ckpt.components["weights"] == plain.components["weights"]
+
+
+def test_fp32_costs_more_than_bf16() -> None:
+    bf16 = _est(precision="bfloat16", lora_enabled=False)
+    fp32 = _est(precision="float32", lora_enabled=False)
+    assert fp32.components["weights"] == 2 * bf16.components["weights"]
+    assert fp32.components["activations"] > bf16.components["activations"]
+
+
+def test_overhead_per_device_kind_and_unknown_capacity() -> None:
+    assert _est(device_kind="cpu").components["overhead"] == 0
+    assert _est(device_kind="mps").components["overhead"] > 0
+    assert _est(overhead_bytes=123).components["overhead"] == 123
+    cpu = estimate(_inputs(device_kind="cpu"), 0)
+    assert cpu.fits and cpu.capacity_bytes == 0
+
+
+def test_data_parallel_adds_gradient_buckets() -> None:
+    one = _est(lora_enabled=False)
+    two = _est(lora_enabled=False, world_size=2)
+    assert two.components["gradients"] == 2 * one.components["gradients"]
+    assert two.notes
+
+
+def test_gemma2_eager_attention_grows_quadratically() -> None:
+    gemma = lookup_architecture("google/gemma-2-2b-it")
+    assert gemma is not None
+    short = activations_bytes(_inputs(arch=gemma, seq_len=1024))
+    long = activations_bytes(_inputs(arch=gemma, seq_len=4096))
+    assert long > 4.5 * short  # an s^2 term on top of the linear ones
+
+
+def test_tiny_model_is_tiny() -> None:
+    est = estimate(_inputs(arch=TINY_LLAMA, seq_len=256, micro_batch_size=4,
+                           device_kind="cpu"), 0)
+    assert est.total_bytes < 64 * 1024**2
+
+
+def test_memory_inputs_are_frozen() -> None:
+    inp = _inputs()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        inp.seq_len = 1  # type: ignore[misc]
+
+
+# ----------------------------------------------------------- calibration on CPU
+
+
+def _small_llama_config(vocab: int = 512) -> Any:
+    transformers = pytest.importorskip("transformers")
+    return transformers.LlamaConfig(
+        hidden_size=256, intermediate_size=688, num_hidden_layers=4, num_attention_heads=4,
+        num_key_value_heads=2, vocab_size=vocab, tie_word_embeddings=True,
+        max_position_embeddings=1024,
+    )
+
+
+def _saved_activation_bytes(model: Any, vocab: int, batch: int, seq: int) -> int:
+    """Bytes autograd saves for backward (excluding parameters) in one forward."""
+    torch = pytest.importorskip("torch")
+    ids = torch.randint(0, vocab, (batch, seq))
+    storages: dict[int, int] = {}
+
+    def pack(t: Any) -> Any:
+        storage = t.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(input_ids=ids, labels=ids)
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    return sum(n for ptr, n in storages.items() if ptr not in params)
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float32"])
+@pytest.mark.parametrize(("lora", "dropout"), [(False, 0.0), (True, 0.0), (True, 0.05)])
+def test_activation_term_matches_saved_tensors(
+    precision: Literal["bfloat16", "float32"], lora: bool, dropout: float
+) -> None:
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    peft = pytest.importorskip("peft")
+    torch.manual_seed(0)
+    config = _small_llama_config()
+    arch = architecture_from_config(config.to_dict())
+    assert arch is not None
+    model = transformers.AutoModelForCausalLM.from_config(config).to(getattr(torch, precision))
+    targets = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    if lora:
+        model = peft.get_peft_model(model, peft.LoraConfig(
+            r=16, lora_alpha=32, lora_dropout=dropout, target_modules=list(targets)))
+    model.train()
+    batch, seq = 2, 128
+    measured = _saved_activation_bytes(model, config.vocab_size, batch, seq)
+    inp = MemoryInputs(arch=arch, algorithm="sft", precision=precision,
+                       micro_batch_size=batch, seq_len=seq, lora_enabled=lora,
+                       lora_targets=targets, lora_dropout=dropout)
+    # The loss keeps an fp32 copy of the logits; the estimator books it under "logits".
+    measured_activations = measured - batch * seq * config.vocab_size * 4
+    ratio = activations_bytes(inp) / measured_activations
+    assert 0.9 < ratio < 1.1, ratio
+    assert logits_bytes(inp) >= batch * seq * config.vocab_size * 4
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float32"])
+@pytest.mark.parametrize("vocab", [512, 8192])
+def test_total_brackets_the_measured_peak(
+    precision: Literal["bfloat16", "float32"], vocab: int
+) -> None:
+    """Full fine-tuning step with AdamW: estimate >= measured peak, and not by much."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    mem_tracker = pytest.importorskip("torch.distributed._tools.mem_tracker")
+    torch.manual_seed(0)
+    config = _small_llama_config(vocab)
+    model = transformers.AutoModelForCausalLM.from_config(config).to(getattr(torch, precision))
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    batch, seq = 2, 256
+    ids = torch.randint(0, vocab, (batch, seq))
+
+    def step() -> None:
+        model(input_ids=ids, labels=ids).loss.backward()
+        opt.step()
+        opt.zero_grad()
+
+    step()  # optimizer states exist from here on, as in any later step
+    tracker = mem_tracker.MemTracker()
+    tracker.track_external(model, opt)
+    with tracker:
+        step()
+    peak = tracker.get_tracker_snapshot("peak")[torch.device("cpu")]["Total"]
+
+    arch = architecture_from_config(config.to_dict())
+    assert arch is not None
+    adamw = lookup_optimizer("torch.optim.AdamW")
+    assert adamw is not None
+    pb = precision_bytes(precision)
+    est = estimate(MemoryInputs(
+        arch=arch, algorithm="sft", precision=precision,
+        micro_batch_size=batch, seq_len=seq, lora_enabled=False,
+        optimizer_state_bytes=optimizer_state_bytes(adamw, {}, pb), device_kind="cpu",
+    ), 0)
+    assert est.components["overhead"] == 0
+    ratio = est.total_bytes / peak
+    assert 1.0 <= ratio < 1.3, (ratio, est.components, peak)
+
+
+def test_architecture_type_is_reexported() -> None:
+    assert isinstance(LLAMA_8B, Architecture)
