@@ -5,7 +5,7 @@ from __future__ import annotations
 from specc.compiler.memory import MemoryEstimate, MemoryInputs, estimate
 from specc.compiler.shapes import architecture_for
 from specc.spec.catalog.gpus import lookup_gpu
-from specc.spec.catalog.optim import lookup_optimizer
+from specc.spec.catalog.optim import lookup_optimizer, optimizer_state_bytes
 from specc.spec.models import Spec
 from specc.spec.rules import Context
 
@@ -31,7 +31,6 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         return None
     pol = spec.policy
     gpu = lookup_gpu(spec.hardware.gpu)
-    opt = lookup_optimizer(pol.optimizer.name)
     block = spec.block()
     gen = pol.generation
     num_generations, kl_beta, max_new = 1, 0.0, 0
@@ -52,7 +51,7 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         lora_enabled=pol.lora.enabled,
         lora_r=pol.lora.r,
         lora_targets=tuple(arch.linear_shapes()) if targets == "all-linear" else tuple(targets),
-        optimizer_state_bytes=opt.state_bytes_per_param if opt else 8.0,
+        optimizer_state_bytes=_state_bytes(spec),
         activation_checkpointing=pol.checkpointing,
         num_generations=num_generations,
         max_new_tokens=max_new,
@@ -61,7 +60,25 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         precompute_ref_log_probs=bool(getattr(block, "precompute_ref_log_probs", False)),
         world_size=spec.world_size,
         device_kind=gpu.kind if gpu else "cuda",
+        lora_dropout=pol.lora.dropout if pol.lora.enabled else 0.0,
     )
+
+
+_DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
+
+
+def _state_bytes(spec: Spec) -> float:
+    """Optimizer state bytes per trainable parameter (states follow the parameter dtype;
+    LoRA adapters are fp32)."""
+    pol = spec.policy
+    sig = lookup_optimizer(pol.optimizer.name)
+    param_bytes = 4 if pol.lora.enabled else _DTYPE_BYTES[pol.precision]
+    if sig is None:
+        return 2.0 * param_bytes
+    try:
+        return optimizer_state_bytes(sig, pol.optimizer.kwargs, param_bytes)
+    except (TypeError, ValueError):
+        return sig.state_bytes_per_param
 
 
 def estimate_spec(spec: Spec, file: str = "") -> MemoryEstimate | None:

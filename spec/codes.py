@@ -65,7 +65,6 @@ _ALL = [
     _c("R014", "error", "interpolation resolver arguments are invalid"),
     _c("R020", "error", "malformed command-line override"),
     _c("R030", "info", "NeMo RL block carried through unmodelled"),
-    _c("R031", "info", "alternative HPO dialect normalised to `hpo`"),
     # --- schema ------------------------------------------------------------------------------
     _c("S001", "error", "unknown key"),
     _c("S002", "error", "wrong type"),
@@ -73,7 +72,6 @@ _ALL = [
     _c("S004", "error", "required key missing"),
     _c("S005", "error", "value not among the allowed choices"),
     _c("S006", "error", "invalid value"),
-    _c("S007", "warning", "unsupported or missing `specc` format version"),
     # --- batch arithmetic --------------------------------------------------------------------
     _c("B001", "error", "global batch is not micro batch x grad accumulation x data-parallel world"),
     _c("B002", "error", "GRPO rollouts per step are not a multiple of the global batch"),
@@ -93,7 +91,6 @@ _ALL = [
     _c("O006", "error", "scheduler list milestones are not increasing"),
     _c("O007", "warning", "warmup is as long as or longer than training"),
     _c("O008", "error", "required scheduler keyword argument missing"),
-    _c("O009", "warning", "learning rate set in two places"),
     # --- names -------------------------------------------------------------------------------
     _c("N001", "error", "unknown built-in model"),
     _c("N002", "error", "local data path does not exist"),

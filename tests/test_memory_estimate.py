@@ -131,7 +131,7 @@ def test_llama_8b_on_a100_80gb() -> None:
     assert not _est(lora_enabled=False, optimizer_state_bytes=bf16_states, seq_len=4096).fits
     lora = _est(lora_enabled=True, lora_r=16, micro_batch_size=1, seq_len=2048)
     assert lora.fits
-    assert 16 * GIB < lora.total_bytes < 40 * GIB
+    assert 16 * GIB < lora.total_bytes < 48 * GIB
     # 8-bit states are a quarter of fp32 AdamW's.
     eight_bit = _est(lora_enabled=False, optimizer_state_bytes=2.0)
     assert eight_bit.components["optimizer_states"] * 4 == full.components["optimizer_states"]

@@ -628,6 +628,9 @@ def check_kwargs(sig: Signature, kwargs: Mapping[str, Any]) -> list[tuple[str, s
     ``"type"``, ``"range"`` or ``"missing"`` (a required keyword is absent).
     Problems come in signature order, unknown keywords last.
     """
+    if not isinstance(kwargs, Mapping):
+        return [("", "type", f"{sig.short_name} kwargs must be a mapping, "
+                 f"got {type(kwargs).__name__}")]
     problems: list[tuple[str, str, str]] = []
     reported: set[str] = set()
     for param in sig.params:
