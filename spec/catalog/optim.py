@@ -204,10 +204,8 @@ def _bnb_adamw(name: str, doc: str, state_bytes: float, *, has_is_paged: bool) -
         Param("args", "any", None, nullable=True, doc="extra bitsandbytes arguments object"),
         Param("min_8bit_size", "int", 4096, low=0,
               doc="tensors with fewer elements keep 32-bit state"),
-        Param("percentile_clipping", "int", 100, low=1, high=100,
-              doc="clip gradients at this percentile of the last 100 norms (100 = off)"),
-        _flag("block_wise", True, "quantize the state block-wise"),
     )
+    # bitsandbytes 0.50 dropped `percentile_clipping` and `block_wise` from AdamW.
     if has_is_paged:
         params += (_flag("is_paged", False, "use paged (unified) memory for the state"),)
     return Signature(

@@ -1,0 +1,122 @@
+"""The command line: exit codes, formats, overrides, schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from specc.cli import main
+
+from conftest import CASES, ROOT
+
+VALID = CASES / "valid_minimal" / "spec.yaml"
+BAD = CASES / "unknown_keys" / "spec.yaml"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def test_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert run(capsys, "validate", str(VALID))[0] == 0
+    assert run(capsys, "validate", str(BAD))[0] == 1
+    assert run(capsys, "validate", str(tmp_path / "missing.yaml"))[0] == 2
+    with pytest.raises(SystemExit) as e:
+        main(["validate"])
+    assert e.value.code == 2
+
+
+def test_all_problems_of_all_files_in_one_run(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "validate", "--format", "json", str(VALID), str(BAD),
+                    str(CASES / "batch_arithmetic" / "spec.yaml"))
+    payload = json.loads(out)
+    assert code == 1
+    files = {Path(d["file"]).parent.name for d in payload["diagnostics"]}
+    assert files == {"unknown_keys", "batch_arithmetic"}
+    for d in payload["diagnostics"]:
+        assert {"file", "line", "column", "path", "code", "severity", "message", "hint"} <= set(d)
+        assert d["line"] >= 1 and d["column"] >= 1
+
+
+def test_text_shows_source_line_and_caret(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out = run(capsys, "validate", "--color", "never", str(BAD))
+    assert "spec.yaml:8:3: error S001 unknown key `max_total_sequence_lenght` in `policy`" in out
+    lines = out.splitlines()
+    i = lines.index(" 8 |   max_total_sequence_lenght: 256")
+    assert lines[i + 1] == "   |   " + "^" * len("max_total_sequence_lenght")
+    assert "= hint: did you mean `max_total_sequence_length`?" in out
+
+
+def test_github_annotations(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out = run(capsys, "validate", "--format", "github", str(BAD))
+    first = out.splitlines()[0]
+    assert first.startswith("::error file=")
+    assert ",line=4,col=1," in first
+    assert "title=S001" in first
+
+
+def test_sarif_is_valid_2_1_0(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out = run(capsys, "validate", "--format", "sarif", str(BAD))
+    doc = json.loads(out)
+    assert doc["version"] == "2.1.0"
+    run0 = doc["runs"][0]
+    assert {r["ruleId"] for r in run0["results"]} == {"S001"}
+    region = run0["results"][0]["locations"][0]["physicalLocation"]["region"]
+    assert region["startLine"] >= 1 and region["startColumn"] >= 1
+    assert {r["id"] for r in run0["tool"]["driver"]["rules"]} == {"S001"}
+
+
+def test_override_is_validated_like_file_values(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "validate", "--format", "json", str(VALID),
+                    "-o", "policy.optimizer.kwargs.lr=-1", "-o", "policy.lora.dropout=2")
+    diags = json.loads(out)["diagnostics"]
+    assert code == 1
+    got = {(d["code"], d["file"], d["path"]) for d in diags}
+    assert ("O003", "<override 1>", "policy.optimizer.kwargs.lr") in got
+    assert ("S003", "<override 2>", "policy.lora.dropout") in got
+
+
+def test_override_can_fix_a_file(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = CASES / "batch_arithmetic" / "spec.yaml"
+    assert run(capsys, "validate", str(spec))[0] == 1
+    assert run(capsys, "validate", str(spec), "-o", "policy.train_global_batch_size=32")[0] == 0
+
+
+def test_strict_turns_warnings_into_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = str(CASES / "advice" / "spec.yaml")
+    assert run(capsys, "validate", spec)[0] == 0
+    assert run(capsys, "validate", "--strict", spec)[0] == 1
+
+
+def test_schema_is_a_valid_json_schema_that_accepts_examples(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from ruamel.yaml import YAML
+
+    code, out = run(capsys, "schema")
+    schema = json.loads(out)
+    assert code == 0
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    data = YAML(typ="safe", pure=True).load(VALID.read_text())
+    assert list(validator.iter_errors(data)) == []
+    lr = schema["$defs"]["Lora"]["properties"]["dropout"]
+    assert "Dropout" in lr["description"]
+
+
+def test_every_spec_field_has_a_docstring() -> None:
+    from specc.spec.models import Spec
+    from specc.spec.schema import _models, field_docs
+
+    missing = [f"{name}.{field}" for name, cls in _models(Spec).items()
+               for field in cls.model_fields if field not in field_docs(cls)]
+    assert missing == []
+
+
+def test_committed_schema_is_current(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out = run(capsys, "schema")
+    committed = ROOT / "docs" / "spec.schema.json"
+    assert committed.read_text() == out, "run `make schema`"
