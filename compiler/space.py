@@ -96,9 +96,11 @@ def apply_point(raw: dict[str, Any], point: Point) -> dict[str, Any]:
             else:
                 break
         else:
-            if isinstance(node, dict) or (isinstance(node, list) and isinstance(path[-1], int)
-                                          and path[-1] < len(node)):
-                node[path[-1]] = value
+            last = path[-1]
+            if isinstance(node, dict):
+                node[last] = value
+            elif isinstance(node, list) and isinstance(last, int) and last < len(node):
+                node[last] = value
     resolve(data, Collector())
     return data
 
@@ -144,7 +146,7 @@ def report(result: Feasibility, diags: Collector) -> None:
     if not result.failing:
         return
     n, total = len(result.failing), result.points
-    codes = Counter(e.code for _, errs in result.failing for e in {x.code: x for x in errs}.values())
+    codes = Counter(code for _, errs in result.failing for code in {x.code for x in errs})
     examples = []
     for code, count in codes.most_common(3):
         point, err = next((p, e) for p, errs in result.failing for e in errs if e.code == code)

@@ -100,12 +100,16 @@ def _repair(data: dict[str, Any], rounds: int = 4) -> tuple[Spec, dict[str, Any]
     return None
 
 
+def _has(node: Any, part: str | int) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and part < len(node)
+
+
 def _delete(data: Any, path: Path) -> bool:
     node = data
     for part in path[:-1]:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if _has(node, part):
             node = node[part]
         else:
             return False

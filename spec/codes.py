@@ -73,7 +73,8 @@ _ALL = [
     _c("S005", "error", "value not among the allowed choices"),
     _c("S006", "error", "invalid value"),
     # --- batch arithmetic --------------------------------------------------------------------
-    _c("B001", "error", "global batch is not micro batch x grad accumulation x data-parallel world"),
+    _c("B001", "error",
+       "global batch is not micro batch x grad accumulation x data-parallel world"),
     _c("B002", "error", "GRPO rollouts per step are not a multiple of the global batch"),
     _c("B003", "error", "GRPO global batch does not divide by generations per prompt"),
     _c("B004", "error", "micro batch larger than the global batch"),

@@ -305,7 +305,9 @@ def _get(data: Any, path: Path, default: Any = None) -> Any:
 def _set(data: Any, path: Path, value: Any) -> None:
     node = _get(data, path[:-1])
     last = path[-1]
-    if isinstance(node, dict) or (isinstance(node, list) and isinstance(last, int)):
+    if isinstance(node, dict):
+        node[last] = value
+    elif isinstance(node, list) and isinstance(last, int):
         node[last] = value
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 from typing import Any
 
 from pydantic import BaseModel
@@ -31,7 +32,7 @@ def field_docs(cls: type[BaseModel]) -> dict[str, str]:
         if not isinstance(node, ast.ClassDef):
             continue
         body = node.body
-        for stmt, nxt in zip(body, body[1:], strict=False):
+        for stmt, nxt in itertools.pairwise(body):
             if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
                     and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)
                     and isinstance(nxt.value.value, str)):

@@ -154,7 +154,7 @@ def _one(err: Any, path: Path, data: Any, diags: Collector, model: type[BaseMode
     if etype.endswith("_type") or etype.endswith("_parsing") or etype in (
             "union_tag_invalid", "union_tag_not_found", "model_attributes_type",
             "is_instance_of"):
-        kind = etype.split("_")[0]
+        kind = etype.split("_", maxsplit=1)[0]
         expected = _TYPE_NAMES.get(kind, kind)
         if etype in ("union_tag_invalid", "union_tag_not_found"):
             expected = "a valid entry"

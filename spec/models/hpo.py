@@ -145,7 +145,7 @@ def _dim_kind(v: Any) -> str:
     return t if t in ("float", "int", "categorical") else "unknown"
 
 
-class _UnknownDim(Block):
+class _UnknownDim(_Dim):
     model_config = ConfigDict(extra="ignore", strict=True)
 
     type: Literal["float", "int", "categorical"]

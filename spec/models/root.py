@@ -17,6 +17,7 @@ from specc.spec.models.algorithms import (
     RSSFT,
     SFT,
     Algorithm,
+    Loop,
     LossFn,
 )
 from specc.spec.models.base import Block, FreeForm
@@ -93,7 +94,7 @@ class Spec(Block):
         present = [a for a in ALGORITHMS if getattr(self, a) is not None]
         return present[0] if len(present) == 1 else None
 
-    def block(self, algorithm: str | None = None) -> SFT | DPO | ORPO | KTO | GRPO | RLOO | RSSFT | AWR | PPO | None:
+    def block(self, algorithm: str | None = None) -> Loop | None:
         algo = algorithm or self.selected()
         return getattr(self, algo) if algo else None
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 from typing import Any
 
 from specc.spec.catalog import optim as catalog
 from specc.spec.locations import Path
 from specc.spec.models.policy import SchedulerMilestones, SchedulerStep, ShortScheduler
 from specc.spec.rules.context import Context
-
 
 #: Names from Hugging Face TrainingArguments and other tools, and the torch argument.
 KWARG_ALIASES: dict[str, str] = {
@@ -117,7 +117,7 @@ def _scheduler(ctx: Context) -> None:
             ctx.diags.add("O005", f"{len(entries)} scheduler(s) need {len(entries) - 1} "
                           f"milestone(s), got {len(values)}", path=(*base, idx, "milestones"),
                           hint="len(milestones) must be the number of schedulers minus one")
-        if any(b <= a for a, b in zip(values, values[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(values)):
             ctx.diags.add("O006", "milestones must increase", path=(*base, idx, "milestones"),
                           hint="sort them and remove duplicates")
         if values and steps is not None and values[0] >= steps and not ctx.point:

@@ -142,7 +142,8 @@ def _numeric(ctx: Context, key: str, dim: FloatDim | IntDim, target: Leaf | cata
     if step and dim.low < dim.high:
         span = (dim.high - dim.low) / step
         if abs(span - round(span)) > 1e-9:
-            ctx.diags.add("H013", f"`{key}`: step {step:g} does not divide {dim.low:g}..{dim.high:g}"
+            ctx.diags.add("H013", f"`{key}`: step {step:g} does not divide "
+                          f"{dim.low:g}..{dim.high:g}"
                           f"; the top value will be {dim.low + math.floor(span) * step:g}",
                           path=(*at, "step"), hint="pick a step that divides the range")
 
