@@ -6,6 +6,7 @@ from specc.compiler.memory import MemoryEstimate, MemoryInputs, estimate
 from specc.compiler.shapes import architecture_for
 from specc.spec.catalog.gpus import lookup_gpu
 from specc.spec.catalog.optim import lookup_optimizer, optimizer_state_bytes
+from specc.spec.diagnostics import Severity
 from specc.spec.models import Spec
 from specc.spec.rules import Context
 
@@ -87,6 +88,23 @@ def estimate_spec(spec: Spec, file: str = "") -> MemoryEstimate | None:
     if inputs is None or cap is None:
         return None
     return estimate(inputs, cap)
+
+
+def check_context_length(ctx: Context) -> None:
+    """N011: sequences longer than the model's position table (an error for learned
+    absolute positions; a warning for rotary models, which run but degrade)."""
+    pol = ctx.spec.policy
+    arch = architecture_for(pol.model_name, ctx.file)
+    if arch is None or pol.max_total_sequence_length <= arch.max_position_embeddings:
+        return
+    learned = arch.family == "gpt2"
+    ctx.diags.add(
+        "N011", f"max_total_sequence_length {pol.max_total_sequence_length} exceeds "
+        f"`{pol.model_name}`'s {arch.max_position_embeddings} positions"
+        + ("" if learned else " (rotary positions run past it, but quality degrades)"),
+        path=("policy", "max_total_sequence_length"),
+        severity=None if learned else Severity.WARNING,
+        hint=f"use at most {arch.max_position_embeddings}")
 
 
 def check_memory(ctx: Context) -> None:

@@ -24,13 +24,23 @@ from specc.spec.rules import Context, run_rules
 from specc.spec.schema_check import validate_model
 
 Point = dict[str, Any]
-MAX_CORNERS = 64
+MAX_CORNERS = 128
+
+
+#: Integer dimensions with at most this many values are checked at every value, not
+#: only at their ends (batch-size rules bite in the middle of a range).
+MAX_INT_VALUES = 33
 
 
 def dim_corners(dim: FloatDim | IntDim | CategoricalDim) -> list[Any]:
-    """The extreme values of one dimension (all choices for a categorical)."""
+    """The values of a dimension that feasibility is checked at: every choice of a
+    categorical, every value of a small integer range, else the two ends."""
     if isinstance(dim, CategoricalDim):
         return list(dim.choices)
+    if isinstance(dim, IntDim) and not dim.log and dim.high >= dim.low:
+        values = list(range(dim.low, dim.high + 1, dim.step))
+        if len(values) <= MAX_INT_VALUES:
+            return values
     low, high = dim.low, dim.high
     if dim.step and high > low:
         high = low + math.floor((high - low) / dim.step + 1e-9) * dim.step
@@ -154,8 +164,8 @@ def report(result: Feasibility, diags: Collector) -> None:
         examples.append(f"{code} at {count} point(s), e.g. {{{where}}}: {err.message}")
     all_fail = n == total
     code = "H009" if all_fail else "H008"
-    scope = "every" if all_fail else f"{n} of {total}"
-    diags.add(code, f"{scope} corner point(s) of the search space break a rule: "
+    scope = "every one" if all_fail else f"{n} of {total} ({n / total:.0%})"
+    diags.add(code, f"{scope} of the checked points of the search space break a rule: "
               + "; ".join(examples), path=("hpo", "search_space"), on_key=True,
               hint="narrow the ranges so the rules hold everywhere"
               + ("" if all_fail else "; `specc run` skips infeasible points and records why"))

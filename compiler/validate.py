@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from specc.compiler import space
-from specc.compiler.fit import check_memory
+from specc.compiler.fit import check_context_length, check_memory
 from specc.spec.check import Checked, check_file
 from specc.spec.diagnostics import Collector, Diagnostic, ExitCode, Severity, exit_code
 from specc.spec.rules import Context
@@ -34,11 +34,17 @@ def validate_one(file: str, diags: Collector, *, overrides: list[str] | None = N
         return checked
     sub = diags.scoped(loaded.locations, file)
     ctx = Context(spec=spec, data=loaded.data, diags=sub, file=file)
+    check_context_length(ctx)
     check_memory(ctx)
     clean = _errors(diags) == errors_before
     if spec.hpo and spec.hpo.search_space and loaded.raw is not None and clean:
-        space.report(space.feasibility(spec, loaded.raw, file, extra=check_memory), sub)
+        space.report(space.feasibility(spec, loaded.raw, file, extra=_point_checks), sub)
     return checked
+
+
+def _point_checks(ctx: Context) -> None:
+    check_context_length(ctx)
+    check_memory(ctx)
 
 
 def _errors(diags: Collector) -> int:

@@ -103,6 +103,7 @@ _ALL = [
     _c("N008", "warning", "dataset kind does not fit the algorithm"),
     _c("N009", "info", "model not in the offline architecture table"),
     _c("N010", "error", "local model path does not exist"),
+    _c("N011", "error", "sequence length exceeds the model's maximum positions"),
     # --- no effect ---------------------------------------------------------------------------
     _c("W001", "warning", "LoRA settings with LoRA disabled"),
     _c("W002", "warning", "block for an algorithm that is not selected"),

@@ -59,6 +59,58 @@ def _models(root: type[BaseModel]) -> dict[str, type[BaseModel]]:
     return found
 
 
+_KEEP = ("title", "description", "markdownDescription", "default")
+_INTERPOLATION = {"type": "string", "pattern": "\\$\\{",
+                  "description": "A `${path.to.key}` or `${mul:a,b}` interpolation."}
+
+
+def _accepts_strings(s: Any) -> bool:
+    if not isinstance(s, dict):
+        return False
+    if s.get("type") == "string" or "$ref" in s:
+        return s.get("type") == "string"
+    return any(_accepts_strings(a) for a in s.get("anyOf", []) + s.get("oneOf", []))
+
+
+def _for_editors(schema: dict[str, Any]) -> None:
+    """Adapt the schema to what an editor sees: a single file, before merging and
+    interpolation. Keys may come from an `extends` parent (nothing is required), any
+    value may be a `${...}` interpolation, and search-space dimensions are the three
+    documented kinds."""
+    defs = schema.setdefault("$defs", {})
+    defs.pop("_UnknownDim", None)
+    defs["Interpolation"] = _INTERPOLATION
+    ref = {"$ref": "#/$defs/Interpolation"}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        for key in ("oneOf", "anyOf"):
+            if key in node:
+                node[key] = [a for a in node[key] if a.get("$ref") != "#/$defs/_UnknownDim"]
+        mapping = node.get("discriminator", {}).get("mapping")
+        if isinstance(mapping, dict):
+            mapping.pop("unknown", None)
+        node.pop("required", None)
+        props = node.get("properties")
+        if isinstance(props, dict):
+            for name, prop in list(props.items()):
+                walk(prop)
+                if not _accepts_strings(prop):
+                    rest = {k: v for k, v in prop.items() if k not in _KEEP}
+                    kept = {k: prop[k] for k in _KEEP if k in prop}
+                    props[name] = {**kept, "anyOf": [rest, ref]}
+        for key, value in node.items():
+            if key != "properties":
+                walk(value)
+
+    walk(schema)
+
+
 def json_schema() -> dict[str, Any]:
     schema = Spec.model_json_schema(mode="validation")
     models = _models(Spec)
@@ -72,6 +124,7 @@ def json_schema() -> dict[str, Any]:
             if field in props:
                 props[field]["description"] = doc
                 props[field]["markdownDescription"] = doc
+    _for_editors(schema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = SCHEMA_ID
     schema["title"] = "specc experiment spec"

@@ -120,3 +120,16 @@ def test_committed_schema_is_current(capsys: pytest.CaptureFixture[str]) -> None
     _, out = run(capsys, "schema")
     committed = ROOT / "docs" / "spec.schema.json"
     assert committed.read_text() == out, "run `make schema`"
+
+
+def test_editor_schema_accepts_every_example(capsys: pytest.CaptureFixture[str]) -> None:
+    from ruamel.yaml import YAML
+
+    _, out = run(capsys, "schema")
+    validator = jsonschema.Draft202012Validator(json.loads(out))
+    yaml = YAML(typ="safe", pure=True)
+    examples = sorted((ROOT / "examples").rglob("*.yaml"))
+    assert examples
+    for path in examples:
+        errors = [e.message for e in validator.iter_errors(yaml.load(path.read_text()))]
+        assert errors == [], path

@@ -66,7 +66,7 @@ def _grpo(ctx: Context) -> None:
         if gens:
             fixes.append(f"num_generations_per_prompt {_fmt(gens)}")
         ctx.diags.add("B003", f"global batch {g} does not divide by num_generations_per_prompt "
-                      f"{n}: every group of {n} completions must sit in one batch (TRL's rule)",
+                      f"{n}: each prompt's {n} completions must land in the same global batch",
                       path=("policy", "train_global_batch_size"),
                       hint="use " + ", or ".join(fixes))
     if rollouts % g:

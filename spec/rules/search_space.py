@@ -67,7 +67,26 @@ def check(ctx: Context) -> None:
             _categorical(ctx, key, dim, target, at)
         if dim.when:
             _when(ctx, key, dim.when, dims, (*at, "when"))
+        _no_effect(ctx, key, path, dims, at)
     _study(ctx)
+
+
+def _no_effect(ctx: Context, key: str, path: Path, dims: dict[str, Any], at: Path) -> None:
+    """W003: searching a setting that does nothing wastes the budget."""
+    from specc.spec.models.algorithms import ALGORITHM_BLOCKS, GENERATES
+
+    algo = ctx.algorithm
+    why = None
+    if (path[:2] == ("policy", "lora") and path[2:] != ("enabled",)
+            and not ctx.spec.policy.lora.enabled and "policy.lora.enabled" not in dims):
+        why = "LoRA is disabled"
+    elif path[:2] == ("policy", "generation") and algo and algo not in GENERATES:
+        why = f"`{algo}` does not generate"
+    elif path[0] in ALGORITHM_BLOCKS and algo and path[0] != algo:
+        why = f"the algorithm is `{algo}`"
+    if why:
+        ctx.diags.add("W003", f"searching `{key}` has no effect: {why}", path=at, on_key=True,
+                      hint="remove the dimension, or enable what it configures")
 
 
 def _path_hint(ctx: Context, path: Path) -> str:

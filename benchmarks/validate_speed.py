@@ -1,0 +1,240 @@
+"""How fast is `specc validate`, cold, compared with `import torch`?
+
+Run from the repository root:
+
+    .venv/bin/python benchmarks/validate_speed.py            # Markdown table + machine info
+    .venv/bin/python benchmarks/validate_speed.py --json     # the same figures as JSON
+
+What it measures, each in a fresh subprocess of this same interpreter
+(``sys.executable``), so every run pays the full interpreter start-up and import cost:
+
+1. ``python -c "import torch"``: median of N runs (the yardstick: specc's validate must
+   stay well below the cost of merely importing torch; target ratio <= 0.25).
+2. ``python -m specc validate <one spec>``: median of N runs.
+3. ``python -m specc validate <200 generated specs> --format json``: one call; specs/s.
+
+Standard library only (subprocess, statistics, tempfile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_RATIO = 0.25
+
+# The generated specs vary the valid minimal spec; every fifth one carries an error.
+_ALGORITHMS = ["sft", "dpo", "orpo", "kto"]
+_LRS = ["1.0e-6", "5.0e-6", "1.0e-5", "2.0e-5", "5.0e-5", "1.0e-4"]
+_BATCHES = [(8, 1), (16, 2), (32, 4), (64, 8), (128, 16)]
+_ERRORS = ["lr", "batch", "dropout", "precision", "unknown_key"]
+
+
+def _spec(i: int) -> str:
+    algorithm = _ALGORITHMS[i % len(_ALGORITHMS)]
+    lr = _LRS[i % len(_LRS)]
+    global_batch, micro = _BATCHES[i % len(_BATCHES)]
+    gpu = "A100-80GB"
+    precision = "bfloat16"
+    dropout = "0.05"
+    extra = ""
+    if i % 5 == 4:  # an error
+        kind = _ERRORS[(i // 5) % len(_ERRORS)]
+        if kind == "lr":  # out of range
+            lr = "-1.0e-5"
+        elif kind == "batch":  # global batch is not micro x grad accumulation x world
+            global_batch, micro = 30, 4
+        elif kind == "dropout":  # out of range
+            dropout = "1.5"
+        elif kind == "precision":  # bf16 on a V100
+            gpu = "V100-16GB"
+        else:  # unknown key, with a "did you mean"
+            extra = "  lerning_rate: 1.0e-5\n"
+    block = {
+        "sft": "sft:\n  max_num_steps: 100\n",
+        "dpo": "dpo:\n  reference_policy_kl_penalty: 0.1\n  max_num_steps: 100\n",
+        "orpo": "",
+        "kto": "",
+    }[algorithm]
+    return (
+        "specc: 1\n"
+        f"name: bench-{i:03d}\n"
+        f"algorithm: {algorithm}\n"
+        "policy:\n"
+        "  model_name: specc:tiny-llama\n"
+        f"  precision: {precision}\n"
+        "  max_total_sequence_length: 512\n"
+        f"  train_global_batch_size: {global_batch}\n"
+        f"  train_micro_batch_size: {micro}\n"
+        f"{extra}"
+        "  optimizer:\n"
+        "    name: torch.optim.AdamW\n"
+        f"    kwargs: {{lr: {lr}, weight_decay: 0.01}}\n"
+        f"  lora: {{enabled: true, r: 16, alpha: 32, dropout: {dropout}}}\n"
+        f"{block}"
+        "data:\n"
+        "  train: {path: \"specc:arith-prefs\"}\n"
+        f"hardware: {{gpu: {gpu}, gpus_per_node: 1, num_nodes: 1}}\n"
+    )
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.setdefault("NO_COLOR", "1")
+    return env
+
+
+def _time(cmd: list[str], *, ok: tuple[int, ...] = (0,)) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True,
+                          check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in ok:
+        raise SystemExit(f"{' '.join(cmd[:4])} ... exited {proc.returncode}:\n"
+                         f"{proc.stderr[-2000:]}")
+    return elapsed, proc
+
+
+def _median(cmd: list[str], runs: int, *, ok: tuple[int, ...] = (0,),
+            warmup: bool = True) -> tuple[float, list[float]]:
+    if warmup:  # fill the OS page cache and write .pyc files; not counted
+        _time(cmd, ok=ok)
+    times = [_time(cmd, ok=ok)[0] for _ in range(runs)]
+    return statistics.median(times), times
+
+
+def _single_spec() -> Path:
+    for candidate in (ROOT / "examples" / "quickstart.yaml",
+                      ROOT / "tests" / "cases" / "valid_minimal" / "spec.yaml"):
+        if candidate.is_file():
+            return candidate
+    raise SystemExit("neither examples/quickstart.yaml nor tests/cases/valid_minimal/spec.yaml")
+
+
+def measure(runs: int, n_specs: int) -> dict[str, object]:
+    py = sys.executable
+    torch_available = _time([py, "-c", "import importlib.util as u, sys; "
+                             "sys.exit(0 if u.find_spec('torch') else 3)"],
+                            ok=(0, 3))[1].returncode == 0
+    figures: dict[str, object] = {
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "runs": runs,
+    }
+
+    torch_median: float | None = None
+    if torch_available:
+        torch_median, torch_times = _median([py, "-c", "import torch"], runs)
+        version = _time([py, "-c", "import torch; print(torch.__version__)"])[1].stdout.strip()
+        figures["import_torch"] = {"median_s": torch_median, "runs_s": torch_times,
+                                   "torch_version": version}
+    else:
+        figures["import_torch"] = None
+
+    # baseline: the interpreter alone
+    bare_median, bare_times = _median([py, "-c", "pass"], runs)
+    figures["python_startup"] = {"median_s": bare_median, "runs_s": bare_times}
+
+    spec = _single_spec()
+    cmd = [py, "-m", "specc", "validate", str(spec.relative_to(ROOT))]
+    one_median, one_times = _median(cmd, runs, ok=(0, 1))
+    rc = _time(cmd, ok=(0, 1))[1].returncode
+    figures["validate_one"] = {"file": str(spec.relative_to(ROOT)), "median_s": one_median,
+                               "runs_s": one_times, "exit": rc}
+    # validate must not import torch: check in the same way it is run
+    probe = _time([py, "-c", "import sys; sys.argv = ['specc', 'validate', "
+                   f"{str(spec.relative_to(ROOT))!r}]; "
+                   "import specc.cli as c; rc = c.main(sys.argv[1:]); "
+                   "heavy = [m for m in ('torch', 'trl', 'transformers', 'optuna', 'peft', "
+                   "'textual') if m in sys.modules]; print(heavy)"], ok=(0,))[1]
+    figures["validate_one"]["heavy_modules_imported"] = json.loads(  # type: ignore[index]
+        probe.stdout.strip().splitlines()[-1].replace("'", '"'))
+    figures["ratio_validate_to_torch"] = (one_median / torch_median) if torch_median else None
+    figures["target_ratio"] = TARGET_RATIO
+
+    with tempfile.TemporaryDirectory(prefix="specc-bench-") as tmp:
+        files = []
+        for i in range(n_specs):
+            p = Path(tmp) / f"spec_{i:03d}.yaml"
+            p.write_text(_spec(i), encoding="utf-8")
+            files.append(str(p))
+        cmd = [py, "-m", "specc", "validate", *files, "--format", "json"]
+        _time(cmd, ok=(0, 1))  # warm-up, not counted
+        elapsed, proc = _time(cmd, ok=(0, 1))
+        diags = json.loads(proc.stdout)["diagnostics"]
+        errors = sum(d["severity"] == "error" for d in diags)
+        with_errors = len({d["file"] for d in diags if d["severity"] == "error"})
+    figures["validate_batch"] = {
+        "specs": n_specs,
+        "seconds": elapsed,
+        "specs_per_second": n_specs / elapsed,
+        "exit": proc.returncode,
+        "diagnostics": len(diags),
+        "errors": errors,
+        "specs_with_errors": with_errors,
+    }
+    return figures
+
+
+def markdown(f: dict[str, object]) -> str:
+    m = f["machine"]
+    torch_ = f["import_torch"]
+    one = f["validate_one"]
+    batch = f["validate_batch"]
+    bare = f["python_startup"]
+    ratio = f["ratio_validate_to_torch"]
+    rows = ["| measurement (cold, fresh process) | time |", "|---|---|"]
+    rows.append(f"| `python -c pass` (interpreter start-up) | {bare['median_s']:.3f} s |")  # type: ignore[index]
+    if torch_:
+        rows.append(f"| `python -c \"import torch\"` (torch {torch_['torch_version']}) | "  # type: ignore[index]
+                    f"{torch_['median_s']:.3f} s |")  # type: ignore[index]
+    rows.append(f"| `specc validate {one['file']}` | {one['median_s']:.3f} s |")  # type: ignore[index]
+    if ratio is not None:
+        verdict = "meets" if ratio <= TARGET_RATIO else "misses"
+        rows.append(f"| validate / import torch | **{ratio:.2f}** ({verdict} the "
+                    f"<= {TARGET_RATIO} target) |")
+    rows.append(f"| `specc validate` {batch['specs']} specs, one call, `--format json` | "  # type: ignore[index]
+                f"{batch['seconds']:.3f} s = **{batch['specs_per_second']:.0f} specs/s** |")  # type: ignore[index]
+    info = (f"Median of {f['runs']} runs each (after one uncounted warm-up). "
+            f"Machine: {m['cpu_count']} CPUs, {m['processor']}, "  # type: ignore[index]
+            f"{m['implementation']} {m['python']}, {m['platform']}. "  # type: ignore[index]
+            f"Heavy modules imported by validate: {one['heavy_modules_imported'] or 'none'}. "  # type: ignore[index]
+            f"Batch: {batch['specs_with_errors']} of {batch['specs']} specs with errors, "  # type: ignore[index]
+            f"{batch['diagnostics']} diagnostics. "  # type: ignore[index]
+            "Reproduce: `.venv/bin/python benchmarks/validate_speed.py`.")
+    return "\n".join(rows) + "\n\n" + info
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--runs", type=int, default=5, help="runs per cold measurement (median)")
+    ap.add_argument("--specs", type=int, default=200, help="specs in the batch measurement")
+    args = ap.parse_args(argv)
+    if not (ROOT / "specc" / "__init__.py").exists():
+        raise SystemExit("run from a specc checkout")
+    figures = measure(args.runs, args.specs)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        print(markdown(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
