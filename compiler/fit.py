@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from specc.compiler.memory import MemoryEstimate, MemoryInputs, estimate
 from specc.compiler.shapes import architecture_for
 from specc.spec.catalog.gpus import lookup_gpu
@@ -19,9 +21,19 @@ def capacity_bytes(spec: Spec) -> int | None:
     if spec.hardware.memory_gb:
         return int(spec.hardware.memory_gb * GIB)
     gpu = lookup_gpu(spec.hardware.gpu)
-    if gpu is None or gpu.memory_gb <= 0:
+    if gpu is None:
         return None
+    if gpu.kind == "cpu" or gpu.memory_gb <= 0:
+        return host_memory_bytes()
     return int(gpu.memory_gb * GIB)
+
+
+def host_memory_bytes() -> int | None:
+    """This machine's RAM: the capacity of `gpu: CPU` unless `memory_gb` says otherwise."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:

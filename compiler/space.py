@@ -119,9 +119,14 @@ PointCheck = Callable[[Context], None]
 
 
 def check_point(raw: dict[str, Any], point: Point, file: str,
-                extra: PointCheck | None = None) -> tuple[Spec | None, list[Diagnostic]]:
-    """Validate one point with every rule; return its spec and its errors."""
-    data = apply_point(raw, point)
+                extra: PointCheck | None = None, data: dict[str, Any] | None = None,
+                ) -> tuple[Spec | None, list[Diagnostic]]:
+    """Validate one point with every rule; return its spec and its errors.
+
+    ``data`` is the point already applied to ``raw`` (see :func:`apply_point`), if the
+    caller has it."""
+    if data is None:
+        data = apply_point(raw, point)
     diags = Collector(default_file=file)
     model = validate_model(data, diags)
     spec = model if isinstance(model, Spec) else None
@@ -173,3 +178,70 @@ def report(result: Feasibility, diags: Collector) -> None:
 
 def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else repr(v) if isinstance(v, str) else str(v)
+
+
+def dim_values(dim: FloatDim | IntDim | CategoricalDim) -> list[Any] | None:
+    """Every value of an enumerable dimension; None for a continuous one."""
+    if isinstance(dim, CategoricalDim):
+        return list(dim.choices)
+    if isinstance(dim, IntDim):
+        return list(range(dim.low, dim.high + 1, dim.step))
+    if dim.step is None:
+        return None
+    n = math.floor((dim.high - dim.low) / dim.step + 1e-9)
+    return [round(dim.low + k * dim.step, 12) for k in range(n + 1)]
+
+
+def grid_size(dims: dict[str, Any]) -> int | None:
+    """Points in the full grid (before conditional pruning); None when continuous."""
+    sizes = [dim_values(d) for d in dims.values()]
+    if any(s is None for s in sizes):
+        return None
+    return math.prod(len(s) for s in sizes if s is not None)
+
+
+def grid_points(dims: dict[str, Any]) -> list[Point]:
+    """Every point of a grid, in a stable order; conditional duplicates removed."""
+    names = list(dims)
+    values = [dim_values(dims[n]) or [] for n in names]
+    out: list[Point] = []
+    seen: set[tuple[tuple[str, str], ...]] = set()
+    for combo in itertools.product(*values):
+        point = dict(zip(names, combo, strict=True))
+        point = {n: v for n, v in point.items() if active(dims[n], point)}
+        key = tuple(sorted((k, repr(v)) for k, v in point.items()))
+        if key not in seen:
+            seen.add(key)
+            out.append(point)
+    return out
+
+
+def sample_point(dims: dict[str, Any], rng: random.Random) -> Point:
+    """One random point (uniform / log-uniform / stepped / categorical), in dimension order,
+    skipping dimensions whose `when` is not met."""
+    point: Point = {}
+    for name, dim in dims.items():
+        if not active(dim, point):
+            continue
+        point[name] = _sample(dim, rng)
+    return point
+
+
+def _sample(dim: Any, rng: random.Random) -> Any:
+    if isinstance(dim, CategoricalDim):
+        return rng.choice(dim.choices)
+    values = dim_values(dim) if not dim.log else None
+    if values is not None:
+        return rng.choice(values)
+    lo, hi = float(dim.low), float(dim.high)
+    x = math.exp(rng.uniform(math.log(lo), math.log(hi))) if dim.log and lo > 0 else \
+        rng.uniform(lo, hi)
+    if isinstance(dim, IntDim):
+        return min(max(round(x), dim.low), dim.high)
+    return float(f"{x:.6g}")
+
+
+def sample_points(dims: dict[str, Any], n: int, seed: int | None) -> list[Point]:
+    """``n`` points drawn deterministically from ``seed`` (a preview, not Optuna's draw)."""
+    rng = random.Random(0 if seed is None else seed)
+    return [sample_point(dims, rng) for _ in range(n)]

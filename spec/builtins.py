@@ -46,3 +46,12 @@ ALGORITHM_DATA: dict[str, tuple[DatasetKind, ...]] = {
     "awr": ("prompts",),
     "ppo": ("prompts",),
 }
+
+#: Examples per (dataset, split); the generator in `specc.compiler.builtin_data` makes
+#: exactly these many, deterministically.
+DATASET_SIZES: dict[tuple[str, str], int] = {
+    ("specc:arith-prefs", "train"): 512,
+    ("specc:arith-prefs", "validation"): 64,
+    ("specc:arith-prompts", "train"): 512,
+    ("specc:arith-prompts", "validation"): 64,
+}

@@ -65,6 +65,7 @@ _ALL = [
     _c("R014", "error", "interpolation resolver arguments are invalid"),
     _c("R020", "error", "malformed command-line override"),
     _c("R030", "info", "NeMo RL block carried through unmodelled"),
+    _c("R031", "info", "alternative HPO dialect normalised"),
     # --- schema ------------------------------------------------------------------------------
     _c("S001", "error", "unknown key"),
     _c("S002", "error", "wrong type"),

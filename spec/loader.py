@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from specc.spec import dialects, presets
 from specc.spec.diagnostics import Collector, dotted
 from specc.spec.interpolate import resolve
 from specc.spec.locations import Loc, Locations, Path
@@ -58,8 +59,12 @@ def load(
     for i, ov in enumerate(overrides or []):
         texts[f"<override {i + 1}>"] = ov
         _apply_override(data, locs, ov, i, diags)
-    raw = copy.deepcopy(data)
     sub = diags.scoped(locs, file)
+    # seed dialects -> `hpo`, then named presets/profiles -> plain keys, before anything
+    # reads the tree (search-space points re-resolve from `raw`)
+    dialects.normalise(data, locs, sub, file)
+    presets.apply(data, locs, sub, file)
+    raw = copy.deepcopy(data)
     broken = resolve(data, sub) | refused
     return Loaded(file, data, locs, raw=raw, broken=broken, sources=sources, texts=texts)
 

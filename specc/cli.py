@@ -44,6 +44,27 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour text output (default: auto)")
 
+    pl = sub.add_parser("plan", help="compile a spec into trials, memory estimates and "
+                        "trainer calls", description="Lower a valid spec and its search space "
+                        "into the trials that will run: derived numbers, memory per GPU, "
+                        "feasibility and the exact TRL trainer call.")
+    pl.add_argument("file", metavar="FILE", help="spec file (YAML)")
+    pl.add_argument("--format", choices=("table", "json", "yaml"), default="table",
+                    help="output format (default: a readable table)")
+    pl.add_argument("--preview", type=int, default=None, metavar="N",
+                    help="show N points sampled deterministically from the sampler's seed "
+                    "(non-grid samplers; default 5)")
+    pl.add_argument("--show-spec", action="store_true",
+                    help="print the fully expanded spec (presets, extends, interpolation)")
+    pl.add_argument("--with-spec", action="store_true",
+                    help="include each trial's resolved spec in json/yaml output")
+    pl.add_argument("--emit", choices=("python",), default=None,
+                    help="write one standalone script per trial (imports TRL and PEFT, "
+                    "not specc)")
+    pl.add_argument("--output", metavar="DIR", default=None,
+                    help="folder for --emit (default: plan-<name>/)")
+    _add_overrides(pl)
+
     s = sub.add_parser("schema", help="print the spec's JSON Schema (for editors)")
     s.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
 
@@ -61,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args)
+        if args.command == "plan":
+            return _plan(args)
         if args.command == "schema":
             return _schema(args)
         if args.command == "codes":
@@ -92,6 +115,54 @@ def _validate(args: argparse.Namespace) -> int:
             d.severity is Severity.WARNING for d in diags):
         code = ExitCode.ERRORS
     return int(code)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from specc.compiler import report
+    from specc.compiler.plan import build_plan
+    from specc.spec.diagnostics import Collector, Severity, exit_code
+    from specc.spec.render import render
+
+    diags = Collector()
+    plan = build_plan(args.file, overrides=list(args.override), preview=args.preview,
+                      diags=diags)
+    problems = [d for d in diags if d.severity is not Severity.INFO]
+    if plan is None:
+        texts = _texts(args.file, args.override)
+        render("text", sorted(diags.items, key=lambda d: d.sort_key()), texts, [args.file],
+               sys.stderr)
+        return int(exit_code(diags))
+    if problems and args.format == "table":
+        render("text", problems, _texts(args.file, args.override), [args.file], sys.stderr)
+    if args.show_spec:
+        sys.stdout.write(report.dump_yaml(plan.expanded))
+        return 0
+    if args.emit == "python":
+        from specc.compiler.emit import emit_plan
+
+        out = Path(args.output or f"plan-{plan.name}")
+        written = emit_plan(plan, out)
+        print(f"wrote {len(written)} script(s) to {out}/")
+        skipped = len(plan.trials) - len(written)
+        if skipped:
+            print(f"skipped {skipped} trial(s): infeasible or not runnable by TRL")
+        return 0
+    if args.format == "json":
+        sys.stdout.write(report.as_json(plan, args.with_spec))
+    elif args.format == "yaml":
+        sys.stdout.write(report.as_yaml(plan, args.with_spec))
+    else:
+        sys.stdout.write(report.table(plan))
+    return 0
+
+
+def _texts(file: str, overrides: list[str]) -> dict[str, str]:
+    from specc.spec.diagnostics import Collector
+    from specc.spec.loader import load
+
+    return load(file, Collector(), overrides=overrides).texts
 
 
 def _schema(args: argparse.Namespace) -> int:

@@ -16,11 +16,11 @@ from specc.spec.locations import Path
 from specc.spec.metrics import ALIASES, METRICS
 from specc.spec.models import Spec
 from specc.spec.models.hpo import CategoricalDim, FloatDim, IntDim
+from specc.spec.presets import PRESET_NAMES, PROFILE_NAMES
 from specc.spec.rules.context import Context
 
-PRESETS = ("grpo", "dpo", "optimizer", "lora", "generation", "full", "conservative",
-           "aggressive")
-PROFILES = ("quick", "conservative", "aggressive", "distributed")
+PRESETS = PRESET_NAMES
+PROFILES = PROFILE_NAMES
 
 
 def target_leaf(spec_data: dict[str, Any], path: Path) -> Leaf | catalog.Param | None:

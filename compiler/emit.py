@@ -1,0 +1,221 @@
+"""`specc plan --emit python`: one standalone script per trial.
+
+Each script imports TRL, PEFT, transformers and datasets directly — never specc — and
+reproduces its trial: same model, data, trainer config and LoRA settings. Built-in
+datasets are written beside the scripts as JSON lines; built-in reward functions are
+copied into the script as source.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import pprint
+from pathlib import Path
+from typing import Any
+
+from specc.compiler import builtin_data
+from specc.compiler.plan import Plan, Trial
+from specc.spec.builtins import BUILTIN_PREFIX, DATASETS, REWARD_MODULE
+
+_DTYPES = {"bfloat16": "torch.bfloat16", "float16": "torch.float16", "float32": "torch.float32"}
+_COLUMNS = {
+    "sft": ("prompt", "completion"),
+    "dpo": ("prompt", "chosen", "rejected"),
+    "orpo": ("prompt", "chosen", "rejected"),
+    "kto": ("prompt", "completion", "label"),
+    "grpo": ("prompt", "answer"),
+    "rloo": ("prompt", "answer"),
+}
+
+_TEMPLATE = '''#!/usr/bin/env python
+"""Trial {number} of `{name}` ({algorithm}), emitted by `specc plan --emit python`.
+
+Reproduces the trial with TRL and PEFT directly; specc is not needed to run it.
+Parameters: {params}
+Trial id: {trial_id}
+
+Usage: python {script} [--max-steps N] [--output-dir DIR]
+"""
+
+import argparse
+import json
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch
+from datasets import Dataset, load_dataset, load_from_disk
+from transformers import AutoModelForCausalLM, AutoTokenizer
+{peft_import}from {config_module} import {config_class}, {trainer_class}
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODEL = {model!r}
+DTYPE = {dtype}
+TRAIN = {train!r}
+VALIDATION = {validation!r}
+COLUMNS = {columns!r}
+CONFIG = {config}
+PEFT = {peft}
+{rewards}
+
+def load_split(source):
+    """A datasets.Dataset from a JSON-lines/JSON/Parquet file or a saved folder."""
+    if source is None:
+        return None
+    path = source["path"] if os.path.isabs(source["path"]) else os.path.join(HERE, source["path"])
+    if os.path.isdir(path):
+        ds = load_from_disk(path)
+        ds = ds[source.get("split") or "train"] if hasattr(ds, "keys") else ds
+    else:
+        kind = "parquet" if path.endswith(".parquet") else "json"
+        ds = load_dataset(kind, data_files=path, split="train")
+    if source.get("max_samples"):
+        ds = ds.select(range(min(source["max_samples"], len(ds))))
+    keep = [c for c in COLUMNS if c in ds.column_names]
+    return ds.select_columns(keep)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-steps", type=int, default=None, help="override max_steps")
+    parser.add_argument("--output-dir", default=None, help="override output_dir")
+    args = parser.parse_args()
+    config = dict(CONFIG)
+    if args.max_steps is not None:
+        config["max_steps"] = args.max_steps
+    if args.output_dir is not None:
+        config["output_dir"] = args.output_dir
+    tokenizer = AutoTokenizer.from_pretrained(MODEL)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(MODEL, dtype=DTYPE)
+    trainer = {trainer_class}(
+        model=model,
+        args={config_class}(**config),
+        train_dataset=load_split(TRAIN),
+        eval_dataset=load_split(VALIDATION),
+        processing_class=tokenizer,
+{reward_arg}{peft_arg}    )
+    result = trainer.train()
+    print(json.dumps({{"trial": {number}, "global_step": result.global_step,
+                      "train_loss": result.training_loss}}))
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def _reward_source(functions: list[dict[str, Any]]) -> tuple[str, str]:
+    """Source defining REWARD_FUNCS (built-ins copied in, user rewards imported)."""
+    if not functions:
+        return "", ""
+    lines = ["", "# --- reward functions ---"]
+    names = []
+    for i, fn in enumerate(functions):
+        module, _, func = str(fn["name"]).partition(":")
+        kwargs = fn.get("kwargs") or {}
+        if module == REWARD_MODULE:
+            from specc import rewards
+
+            lines.append(inspect.getsource(getattr(rewards, func)).rstrip())
+            target = func
+        else:
+            lines.append(f"from {module} import {func} as _user_reward_{i}")
+            target = f"_user_reward_{i}"
+        if kwargs:
+            lines.append(f"def _reward_{i}(completions, **kw):\n"
+                         f"    return {target}(completions, **{{**kw, **{kwargs!r}}})\n"
+                         f"_reward_{i}.__name__ = {func!r}")
+            target = f"_reward_{i}"
+        names.append(target)
+    helpers = _reward_helpers()
+    lines = [lines[0], lines[1], helpers, *lines[2:]]
+    lines.append(f"REWARD_FUNCS = [{', '.join(names)}]")
+    return "\n".join(lines) + "\n", "        reward_funcs=REWARD_FUNCS,\n"
+
+
+def _reward_helpers() -> str:
+    from specc import rewards
+
+    return "\n\n".join(inspect.getsource(getattr(rewards, h)).rstrip()
+                       for h in rewards.HELPERS)
+
+
+def _data_source(src: Any, algorithm: str, out: Path, split_default: str,
+                 spec_dir: str) -> dict[str, Any] | None:
+    if src is None:
+        return None
+    loc = src.get("path") or src.get("data_path")
+    if loc is None:
+        return None
+    split = src.get("split") or split_default
+    if loc.startswith(BUILTIN_PREFIX) and loc in DATASETS:
+        rel = f"data/{loc.removeprefix(BUILTIN_PREFIX)}-{split}{'-kto' if algorithm == 'kto' else ''}.jsonl"
+        target = out / rel
+        if not target.exists():
+            rows = builtin_data.rows(loc, split)
+            if algorithm == "kto":
+                rows = builtin_data.kto_view(rows)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            import json
+
+            target.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return {"path": rel, "max_samples": src.get("max_samples")}
+    path = loc if os.path.isabs(loc) else os.path.abspath(os.path.join(spec_dir, loc))
+    return {"path": path, "split": src.get("split"), "max_samples": src.get("max_samples")}
+
+
+def model_path(name: str, spec_dir: str) -> str:
+    """A plain path or hub id for the script (built-ins resolve to their cache folder)."""
+    if name.startswith(BUILTIN_PREFIX):
+        from specc.compiler.cache import builtin_model_dir
+
+        return str(builtin_model_dir(name))
+    local = name if os.path.isabs(name) else os.path.join(spec_dir, name)
+    return os.path.abspath(local) if os.path.exists(local) else name
+
+
+def emit_trial(plan: Plan, trial: Trial, out: Path) -> Path | None:
+    """Write the script of one trial; None when the trial cannot be run by TRL."""
+    low = trial.trainer
+    if low is None or low.trainer_class is None or trial.spec is None or not trial.feasible:
+        return None
+    data = trial.spec
+    algorithm = str(plan.algorithm)
+    spec_dir = os.path.dirname(os.path.abspath(plan.file))
+    trainer_module, _, trainer_class = low.trainer_class.rpartition(".")
+    _, _, config_class = str(low.config_class).rpartition(".")
+    config = dict(low.config)
+    config["output_dir"] = os.path.join("out", f"trial-{trial.number}")
+    pol = data.get("policy", {})
+    rewards_src, reward_arg = _reward_source(low.reward_functions)
+    data_block = data.get("data") or {}
+    script = out / f"trial_{trial.number:04d}.py"
+    text = _TEMPLATE.format(
+        number=trial.number, name=plan.name, algorithm=algorithm, params=trial.params,
+        trial_id=trial.id, script=script.name,
+        peft_import="from peft import LoraConfig\n" if low.peft else "",
+        config_module=trainer_module, config_class=config_class, trainer_class=trainer_class,
+        model=model_path(str(pol.get("model_name")), spec_dir),
+        dtype=_DTYPES[str(pol.get("precision", "bfloat16"))],
+        train=_data_source(data_block.get("train"), algorithm, out, "train", spec_dir),
+        validation=_data_source(data_block.get("validation"), algorithm, out, "validation",
+                                spec_dir),
+        columns=_COLUMNS.get(algorithm, ()),
+        config=pprint.pformat(config, indent=4, sort_dicts=False),
+        peft=pprint.pformat(low.peft, indent=4, sort_dicts=False) if low.peft else "None",
+        rewards=rewards_src,
+        reward_arg=reward_arg,
+        peft_arg="        peft_config=LoraConfig(**PEFT),\n" if low.peft else "",
+    )
+    script.write_text(text)
+    script.chmod(0o755)
+    return script
+
+
+def emit_plan(plan: Plan, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = [p for t in plan.trials if (p := emit_trial(plan, t, out)) is not None]
+    return written
