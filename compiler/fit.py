@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 from specc.compiler.memory import MemoryEstimate, MemoryInputs, estimate
@@ -99,6 +100,12 @@ def estimate_spec(spec: Spec, file: str = "") -> MemoryEstimate | None:
     cap = capacity_bytes(spec)
     if inputs is None or cap is None:
         return None
+    return _estimate(inputs, cap)
+
+
+@functools.lru_cache(maxsize=4096)
+def _estimate(inputs: MemoryInputs, cap: int) -> MemoryEstimate:
+    """Trials that differ only in, say, the learning rate share one estimate."""
     return estimate(inputs, cap)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from specc.spec.diagnostics import Collector
 from specc.spec.locations import Loc, Locations, Path
 from specc.spec.metrics import ALIASES
+from specc.spec.models.algorithms import ALGORITHM_BLOCKS
 
 #: Top-level keys read as a search, in the order they are looked for.
 DIALECTS: tuple[str, ...] = ("optimization", "hyperparameter_optimization")
@@ -48,7 +49,7 @@ KL_PATHS: dict[str, str] = {
     "rloo": "rloo.reference_policy_kl_penalty",
     "ppo": "ppo.init_kl_coef",
 }
-_ALGORITHMS = ("sft", "dpo", "orpo", "kto", "grpo", "rloo", "rs_sft", "awr", "ppo")
+_ALGORITHMS = tuple(ALGORITHM_BLOCKS)
 
 #: The seeds' short hyperparameter names -> dotted spec paths. `{kl}` is the selected
 #: algorithm's KL/beta path, `{group}` its generations-per-prompt block.

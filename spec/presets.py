@@ -26,6 +26,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from specc.spec.diagnostics import Collector
 from specc.spec.dialects import KL_PATHS, algorithm_of
 from specc.spec.locations import Loc, Locations, Path
+from specc.spec.models.algorithms import ALGORITHM_BLOCKS, GENERATES
 
 #: Placeholders in preset paths: the selected algorithm's KL/beta coefficient, and the
 #: selected algorithm's block (for keys GRPO and RLOO share).
@@ -94,7 +95,11 @@ SEARCH_SPACES: dict[str, dict[str, dict[str, Any]]] = {
 FITS: dict[str, frozenset[str]] = {
     "grpo": frozenset({"grpo", "rloo"}),
     "dpo": frozenset({"dpo", "orpo", "kto"}),
+    "generation": GENERATES,
 }
+#: The algorithm's own preset, for `full` and for hints.
+OWN: dict[str, str] = {"grpo": "grpo", "rloo": "grpo", "dpo": "dpo", "orpo": "dpo",
+                       "kto": "dpo"}
 
 #: `full` = the algorithm's own preset + optimizer + lora (when LoRA is on) + generation
 #: (when the algorithm generates), earlier parts winning on shared paths.
@@ -134,8 +139,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 PRESET_NAMES: tuple[str, ...] = tuple(SEARCH_SPACES)
 PROFILE_NAMES: tuple[str, ...] = tuple(PROFILES)
 
-_ALGORITHM_BLOCKS = ("sft", "dpo", "orpo", "kto", "grpo", "rloo", "rs_sft", "awr", "ppo")
-_GENERATES = frozenset({"grpo", "rloo", "rs_sft", "awr", "ppo"})
+_ALGORITHM_BLOCKS = tuple(ALGORITHM_BLOCKS)
 
 
 def fits(name: str, algorithm: str | None) -> bool:
@@ -153,13 +157,13 @@ def search_space(name: str, algorithm: str | None, *, lora: bool = True
         return None
     if name == "full":
         parts: list[str] = []
-        own = next((p for p, algos in FITS.items() if algorithm in algos), None)
+        own = OWN.get(algorithm or "")
         if own:
             parts.append(own)
         parts.append("optimizer")
         if lora:
             parts.append("lora")
-        if algorithm in _GENERATES:
+        if algorithm in GENERATES:
             parts.append("generation")
         out: dict[str, dict[str, Any]] = {}
         for part in parts:
@@ -201,11 +205,11 @@ def apply(data: dict[str, Any], locs: Locations, diags: Collector, file: str = "
         where = _loc(locs, ("hpo", "preset"), file)
         if not fits(preset, algorithm):
             if algorithm is not None:
-                own = [p for p, algos in FITS.items() if algorithm in algos]
-                diags.add("W003", f"preset `{preset}` searches {preset.upper()} settings; the "
-                          f"algorithm is `{algorithm}`, so it adds nothing",
-                          path=("hpo", "preset"),
-                          hint=f"use `preset: {own[0]}`" if own else
+                own = OWN.get(algorithm)
+                diags.add("W003", f"preset `{preset}` is for "
+                          + ", ".join(sorted(FITS[preset])) + f"; the algorithm is "
+                          f"`{algorithm}`, so it adds nothing", path=("hpo", "preset"),
+                          hint=f"use `preset: {own}`" if own else
                           "use `optimizer`, `lora`, `conservative`, `aggressive` or `full`")
         else:
             _expand_preset(hpo, locs, where, preset, algorithm, data)

@@ -29,7 +29,11 @@ import json
 import random
 import re
 import shutil
+import signal
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,16 +86,45 @@ def check_result(result: Validation, shown: str) -> int:
     return rc
 
 
+#: One input must be validated within this many seconds ("refused quickly"); a hang is a
+#: failure with the input shown, not a stuck CI job.
+PER_INPUT_SECONDS = 10.0
+
+
+class Hang(BaseException):
+    """Raised by the watchdog; a BaseException so no `except Exception` in specc eats it."""
+
+
+@contextmanager
+def watchdog(seconds: float = PER_INPUT_SECONDS) -> Iterator[None]:
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not \
+            threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise Hang(f"did not finish within {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def run_validate(path: Path, data: bytes | str, *, overrides: list[str] | None = None,
                  max_bytes: int | None = None) -> int:
-    """Write ``data`` to ``path``, validate it, check the outcome. Any exception fails the
-    test with the input shown (the file stays on disk for reproduction)."""
+    """Write ``data`` to ``path``, validate it, check the outcome. Any exception (or a hang)
+    fails the test with the input shown (the file stays on disk for reproduction)."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     path.write_bytes(raw)
     shown = _show(data) + (f" with overrides {overrides!r}" if overrides else "")
     try:
-        result = validate_files([str(path)], overrides=overrides, max_bytes=max_bytes)
-    except Exception as e:
+        with watchdog():
+            result = validate_files([str(path)], overrides=overrides, max_bytes=max_bytes)
+    except (Exception, Hang) as e:
         tb = "".join(traceback.format_exception(e)[-12:])
         raise AssertionError(
             f"validate_files raised {type(e).__name__}: {str(e)[:300]}\n"
@@ -711,6 +744,17 @@ EDGE_CASES: dict[str, bytes | str] = {
     "interp_wide_cycle": "".join(f"k{i}: ${{k{(i + 1) % 500}}}\n" for i in range(500)),
     "interp_many_refs": "a: x\n" + "".join(f"k{i}: " + "${a}" * 200 + "\n" for i in range(50)),
     "interp_in_key": "${a}: 1\na: b\n",
+    "interp_div_huge": _policy("train_global_batch_size: ${div:" + "9" * 400 + ",1}"),
+    "interp_mul_bomb": "k0: 10\n" + "".join(f"k{i + 1}: ${{mul:${{k{i}}},${{k{i}}}}}\n"
+                                            for i in range(40)),
+    "interp_mul_bomb_in_spec": _policy("train_global_batch_size: ${mul:${policy.x30},2}\n"
+                                       "  x0: 10\n" + "".join(
+                                           f"  x{i + 1}: ${{mul:${{policy.x{i}}},"
+                                           f"${{policy.x{i}}}}}\n" for i in range(30))),
+    "batch_divisor_scan": _policy("train_global_batch_size: 10000000000\n"
+                                  "  train_micro_batch_size: 3"),
+    "batch_float_overflow": _policy("train_global_batch_size: " + "9" * 400 + "\n"
+                                    "  train_micro_batch_size: 2"),
     "interp_deep_nesting": "a: " + "${" * 500 + "b" + "}" * 500 + "\n",
     "extends_self": "extends: spec.yaml\n" + _MIN,
     "extends_missing": "extends: nope.yaml\n" + _MIN,

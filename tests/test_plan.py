@@ -132,3 +132,21 @@ def test_show_spec_prints_the_expanded_spec(capsys: pytest.CaptureFixture[str]) 
     data = YAML(typ="safe", pure=True).load(capsys.readouterr().out)
     assert "extends" not in data and data["policy"]["model_name"]
     assert "${" not in json.dumps(data)
+
+
+def test_thousand_point_grid_plans_every_point(tmp_path: Path) -> None:
+    """Correctness of the benchmark's grid (its timing lives in benchmarks/plan_speed.py)."""
+    import importlib.util
+
+    from conftest import ROOT
+
+    mod_spec = importlib.util.spec_from_file_location("plan_speed",
+                                                      ROOT / "benchmarks" / "plan_speed.py")
+    assert mod_spec and mod_spec.loader
+    bench = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(bench)
+    spec = tmp_path / "grid.yaml"
+    spec.write_text(bench.SPEC)
+    plan = build_plan(str(spec))
+    assert plan is not None and len(plan.trials) == 1000
+    assert len({t.id for t in plan.trials}) == 1000
