@@ -94,7 +94,8 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _time(cmd: list[str], *, ok: tuple[int, ...] = (0,)) -> tuple[float, subprocess.CompletedProcess[str]]:
+def _time(cmd: list[str], *,
+          ok: tuple[int, ...] = (0,)) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True,
                           check=False)

@@ -24,9 +24,17 @@ def _problem(rng: random.Random) -> tuple[str, int]:
     return f"{a}{op}{b}=", a + b if op == "+" else a - b
 
 
-def _wrong(rng: random.Random, answer: int) -> int:
-    delta = rng.choice([-10, -2, -1, 1, 2, 10])
-    return answer + delta
+def _wrong(rng: random.Random, answer: int) -> str:
+    """A dispreferred answer: a near miss, the digits reversed, or a stray extra digit.
+    The last two are patterns a tiny model can learn to avoid within a few dozen steps,
+    so a short study shows the objective moving."""
+    kind = rng.random()
+    if kind < 0.3:
+        return str(answer + rng.choice([-10, -2, -1, 1, 2, 10]))
+    if kind < 0.6 and abs(answer) >= 10:
+        sign = "-" if answer < 0 else ""
+        return sign + str(abs(answer))[::-1] + "0"
+    return f"{answer}{rng.randint(0, 9)}{rng.randint(0, 9)}"
 
 
 def arith_prefs(split: str = "train") -> list[dict[str, Any]]:
@@ -40,7 +48,7 @@ def arith_prefs(split: str = "train") -> list[dict[str, Any]]:
         rows.append({
             "prompt": prompt,
             "chosen": f"{answer}",
-            "rejected": f"{wrong}",
+            "rejected": wrong,
             "completion": f"{answer}",
             "label": i % 2 == 0,
             "answer": str(answer),

@@ -74,6 +74,13 @@ _GENERATING: frozenset[str] = frozenset({"grpo", "rloo", "ppo"})
 
 _PRECISION_BYTES: dict[str, int] = {"bfloat16": 2, "float16": 2, "float32": 4}
 
+# TRL's fused LM head (trl/kernels/chunked_logprob.py, trl/trainer/utils.py): tokens
+# and vocabulary columns per projection tile, and the bytes per tile element that
+# its torch fallback (no Triton: CPU, MPS) keeps in temporaries during backward.
+_FUSED_TOKEN_TILE = 4096
+_FUSED_VOCAB_TILE = 32768
+_TORCH_TILE_BYTES = 29
+
 # LoRA adapters are kept in fp32: PEFT upcasts them when the base is bf16/fp16
 # (get_peft_model(..., autocast_adapter_dtype=True), the default).
 _ADAPTER_BYTES = 4
@@ -103,6 +110,15 @@ class MemoryInputs:
     training sequence length (prompt + completion).  ``num_generations`` is
     informational.  ``optimizer_state_bytes`` is per trainable parameter, see
     ``specc.spec.catalog.optim.optimizer_state_bytes``.
+
+    ``device_kind`` also decides how TRL's fused LM head runs: Triton kernels on
+    CUDA, a torch fallback with tile-sized temporaries on CPU and MPS.
+    ``fused_lm_head`` (default True) models TRL's trainers, which compute
+    log-probabilities without materializing the logits; False models a loss over
+    full batch x seq x vocab logits (a custom ``compute_loss``, older TRL).
+    ``generation_batch_size`` is the number of sequences GRPO/RLOO generate per
+    call (``per_device_train_batch_size x steps_per_generation``); 0 means the
+    micro batch.
     """
 
     arch: Architecture
@@ -124,13 +140,15 @@ class MemoryInputs:
     overhead_bytes: int | None = None
     device_kind: DeviceKind = "cuda"
     lora_dropout: float = 0.0
+    fused_lm_head: bool = True
+    generation_batch_size: int = 0
 
     def __post_init__(self) -> None:
         precision_bytes(self.precision)
         for name in ("micro_batch_size", "seq_len", "world_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_new_tokens", "prompt_len", "num_generations"):
+        for name in ("max_new_tokens", "prompt_len", "num_generations", "generation_batch_size"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.lora_enabled and self.lora_r < 1:
@@ -197,16 +215,52 @@ def lora_adapters_bytes(inp: MemoryInputs) -> int:
     return lora_param_count(inp) * _ADAPTER_BYTES
 
 
-def gradients_bytes(inp: MemoryInputs) -> int:
+def gradient_buffer_bytes(inp: MemoryInputs) -> int:
     """One gradient per trainable parameter, in that parameter's dtype.
 
-    Full fine-tuning: the load dtype; LoRA: fp32 adapters.  Data parallel
-    (world_size > 1): DDP's gradient buckets are a second gradient-sized buffer
-    (``gradient_as_bucket_view=False``, the accelerate/Trainer default).
+    Full fine-tuning: the load dtype; LoRA: fp32 adapters.
     """
     per_param = _ADAPTER_BYTES if inp.lora_enabled else precision_bytes(inp.precision)
+    return trainable_params(inp) * per_param
+
+
+def gradients_bytes(inp: MemoryInputs) -> int:
+    """All gradient memory of a step, whether or not it is live at the peak.
+
+    The gradients themselves, plus, with data parallel (world_size > 1), DDP's
+    gradient buckets: a second gradient-sized buffer (``gradient_as_bucket_view=False``,
+    the accelerate/Trainer default).  :func:`peak_gradients_bytes` is the part that
+    adds to the peak.
+    """
     copies = 2 if inp.world_size > 1 else 1
-    return trainable_params(inp) * per_param * copies
+    return gradient_buffer_bytes(inp) * copies
+
+
+def peak_gradients_bytes(inp: MemoryInputs, activations: int, logits: int) -> int:
+    """The gradient memory that adds to the peak (the ``gradients`` component).
+
+    Gradients and activations are never both live in full.  The trainers free the
+    gradients after each optimizer step (``zero_grad(set_to_none=True)``), so the
+    backward pass starts with none: its peak is at the LM head's backward, with every
+    activation and the loss's working set live (:func:`activations_bytes` +
+    :func:`logits_bytes`).  Each layer's backward then frees that layer's activations
+    while it creates its parameters' gradients; by the last layer nearly all
+    gradients exist, next to that layer's activations.  So the step's peak is
+
+        weights + states + max(activations + logits, gradients + one layer's activations)
+
+    and the component is the excess of the second term over the first (0 when the
+    activations dominate, e.g. with LoRA).  DDP's gradient buckets are allocated once
+    and stay, so they always add in full.  Checked with ``MemTracker`` on CPU
+    (benchmarks/memory_accuracy.py): weight-dominated runs peak in the last layers'
+    backward with the gradients almost complete, activation-dominated runs at the LM
+    head's backward with no gradient yet.
+    """
+    built = gradient_buffer_bytes(inp)
+    buckets = gradients_bytes(inp) - built
+    tokens = sequences_per_micro_batch(inp) * inp.seq_len
+    last_layer = round(tokens * layer_activation_bytes_per_token(inp))
+    return buckets + max(0, built + last_layer - (activations + logits))
 
 
 def optimizer_states_bytes(inp: MemoryInputs) -> int:
@@ -338,21 +392,90 @@ def activations_bytes(inp: MemoryInputs) -> int:
     return round(tokens * per_token)
 
 
-def logits_bytes(inp: MemoryInputs) -> int:
-    """The batch x seq x vocab tensors around the loss.
+def _materialized_logits_bytes(inp: MemoryInputs) -> int:
+    """A loss over fully materialized batch x seq x vocab logits (``fused_lm_head=False``).
 
     Per element: the logits in the model dtype (pb), their fp32 upcast for the
     loss (4), the fp32 log-softmax the loss keeps (4) and the fp32 gradient
     flowing back (4): pb + 12 (ANCHORS: "~10-12 B per element").  In float32 the
-    upcast is a no-op, so 12.  GRPO/RLOO/PPO compute logits for the completion
-    tokens only (TRL's ``logits_to_keep``).
+    upcast is a no-op but the cross-entropy backward holds the log-softmax's
+    gradient next to the logits' (measured with ``MemTracker``), so 16 as well.
+    GRPO/RLOO/PPO compute logits for the completion tokens only (TRL's
+    ``logits_to_keep``).
     """
     tokens_per_seq = inp.seq_len
     if inp.algorithm in _GENERATING and inp.max_new_tokens > 0:
         tokens_per_seq = min(inp.seq_len, inp.max_new_tokens + 1)
     elements = sequences_per_micro_batch(inp) * tokens_per_seq * inp.arch.vocab_size
-    pb = precision_bytes(inp.precision)
-    return elements * ((pb if pb < 4 else 0) + 12)
+    return elements * (precision_bytes(inp.precision) + 12)
+
+
+def scored_tokens(inp: MemoryInputs) -> int:
+    """Positions the fused LM head projects per micro batch.
+
+    Every position but the last of each sequence (next-token labels), except on
+    CUDA (Triton), where TRL scores only positions with a label: for GRPO/RLOO/PPO
+    the completion tokens.  Without Triton (CPU, MPS) TRL scores every position to
+    keep the tile shapes fixed.  SFT and DPO are counted at every position (their
+    prompt masking is not part of the inputs).
+    """
+    per_seq = max(inp.seq_len - 1, 1)
+    if inp.device_kind == "cuda" and inp.algorithm in _GENERATING and inp.max_new_tokens > 0:
+        per_seq = min(per_seq, inp.max_new_tokens)
+    return sequences_per_micro_batch(inp) * per_seq
+
+
+def _fused_lm_head_bytes(inp: MemoryInputs) -> int:
+    """Working set of TRL's fused LM head at its backward, the loss's peak.
+
+    TRL (>= 1.16; ``trl.trainer.utils.add_fused_lm_head`` and
+    ``trl.kernels.chunked_logprob.ChunkedLogProbFunction``) never materializes the
+    batch x seq x vocab logits for SFT, DPO, KTO or GRPO: it projects N scored tokens
+    through the LM head in tiles of ``TOKEN_CHUNK_SIZE`` = 4096 tokens x
+    ``_CHUNKED_LOGPROB_CHUNK_SIZE`` = 32768 vocabulary columns and folds them into an
+    online log-sum-exp.  Its backward holds at once (read off the source, confirmed
+    to the byte by ``MemTracker`` on CPU, see benchmarks/memory_accuracy.py):
+
+    * the tile buffer, ``min(N, 4096) x 32768`` in the compute dtype -- allocated at
+      the full 32768 columns even when the vocabulary is smaller;
+    * the fp32 accumulator of the hidden-state gradient, ``N x hidden x 4``;
+    * the fp32 accumulator of the LM-head weight gradient, ``vocab x hidden x 4``,
+      when the head trains (full fine-tuning; in float32 it becomes the head's
+      gradient, which :func:`peak_gradients_bytes` counts only at the end of the
+      backward pass);
+    * the head's saved input, ``N x hidden x pb``;
+    * in bf16/fp16, the casts of both accumulators to the parameter dtype at the end
+      of the backward (``N x hidden x pb``, and ``vocab x hidden x pb`` when the head
+      trains), made while the accumulators still exist;
+    * without Triton (CPU, MPS) the torch fallback's per-tile temporaries
+      (``_backward_tile``: the transformed logits, log-probabilities, probabilities,
+      the gradient and the one-hot comparison live together): 29 B per element of a
+      ``min(N, 4096) x min(vocab, 32768)`` tile.  With Triton (CUDA) the kernels
+      work in place.
+    """
+    arch, pb = inp.arch, precision_bytes(inp.precision)
+    cast = pb if pb < 4 else 0  # .to(param dtype) of an fp32 accumulator: a no-op in fp32
+    n_tokens = scored_tokens(inp)
+    rows = min(n_tokens, _FUSED_TOKEN_TILE)
+    total = rows * _FUSED_VOCAB_TILE * pb  # the tile buffer
+    # saved input + fp32 hidden-grad accumulator (+ its cast)
+    total += n_tokens * arch.hidden_size * (pb + 4 + cast)
+    if not inp.lora_enabled:  # fp32 head-grad accumulator (+ its cast)
+        total += arch.vocab_size * arch.hidden_size * (4 + cast)
+    if inp.device_kind != "cuda":
+        total += _TORCH_TILE_BYTES * rows * min(arch.vocab_size, _FUSED_VOCAB_TILE)
+    return total
+
+
+def logits_bytes(inp: MemoryInputs) -> int:
+    """What the loss over the vocabulary holds: TRL's fused LM head, or materialized logits.
+
+    See :func:`_fused_lm_head_bytes` (``fused_lm_head=True``, the default: TRL's
+    trainers) and :func:`_materialized_logits_bytes` (a loss over full logits).
+    """
+    if inp.fused_lm_head:
+        return _fused_lm_head_bytes(inp)
+    return _materialized_logits_bytes(inp)
 
 
 def needs_reference_model(inp: MemoryInputs) -> bool:
@@ -377,19 +500,32 @@ def reference_model_bytes(inp: MemoryInputs) -> int:
     return weights_bytes(inp) if needs_reference_model(inp) else 0
 
 
+def generation_sequences(inp: MemoryInputs) -> int:
+    """Sequences generated at once: ``generation_batch_size``, else the micro batch.
+
+    TRL's GRPO/RLOO generate ``per_device_train_batch_size x steps_per_generation``
+    completions per call (``steps_per_generation`` defaults to
+    ``gradient_accumulation_steps``), ``num_generations`` of them per prompt.
+    """
+    return inp.generation_batch_size or inp.micro_batch_size
+
+
 def kv_cache_bytes(inp: MemoryInputs) -> int:
     """Generation KV cache of online algorithms (GRPO/RLOO/PPO).
 
     2 (K and V) x layers x kv_heads x head_dim x pb x (prompt + completion) per
-    sequence, for the micro batch's sequences.  Without ``max_new_tokens`` no
-    generation is modelled.
+    sequence, for the generated sequences (:func:`generation_sequences`).  Without
+    ``max_new_tokens`` no generation is modelled.  Generation runs before the
+    training forward (no activations, no gradients then), so adding the cache to
+    the training peak is an upper bound; it is small next to the activations unless
+    the generation batch is much larger than the micro batch.
     """
     if inp.algorithm not in _GENERATING or inp.max_new_tokens <= 0:
         return 0
     arch = inp.arch
     length = (inp.prompt_len + inp.max_new_tokens) if inp.prompt_len > 0 else inp.seq_len
     per_token = 2 * arch.num_layers * arch.num_kv_heads * arch.head_dim
-    return per_token * precision_bytes(inp.precision) * length * inp.micro_batch_size
+    return per_token * precision_bytes(inp.precision) * length * generation_sequences(inp)
 
 
 def overhead_bytes(inp: MemoryInputs) -> int:
@@ -413,12 +549,14 @@ def _notes(inp: MemoryInputs) -> tuple[str, ...]:
 
 def estimate(inputs: MemoryInputs, capacity_bytes: int) -> MemoryEstimate:
     """Estimate the per-GPU peak of one training step and compare it with the capacity."""
+    activations = activations_bytes(inputs)
+    logits = logits_bytes(inputs)
     components = {
         "weights": weights_bytes(inputs),
-        "gradients": gradients_bytes(inputs),
+        "gradients": peak_gradients_bytes(inputs, activations, logits),
         "optimizer_states": optimizer_states_bytes(inputs),
-        "activations": activations_bytes(inputs),
-        "logits": logits_bytes(inputs),
+        "activations": activations,
+        "logits": logits,
         "reference_model": reference_model_bytes(inputs),
         "kv_cache": kv_cache_bytes(inputs),
         "lora_adapters": lora_adapters_bytes(inputs),

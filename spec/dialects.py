@@ -228,7 +228,8 @@ def _convert(block: dict[str, Any], w: _Writer, algorithm: str | None
             w.carry(("pruner", "type"), (key,))
         elif key in ("timeout_hours", "timeout_minutes"):
             unit = "h" if key == "timeout_hours" else "m"
-            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 \
+                    and math.isfinite(value):
                 hpo["timeout"] = f"{value:g}{unit}"
                 notes.append(f"{key} {value:g} -> timeout `{hpo['timeout']}`")
             else:
@@ -337,7 +338,7 @@ def _dim(value: Any, w: _Writer, new: Path, old: Path) -> Any:
     for k, v in value.items():
         if k in ("type", "default"):
             continue  # `default`: the spec's own value is the default
-        nk = renames.get(k, k)
+        nk: str = renames.get(str(k), str(k))
         dim[nk] = copy.deepcopy(v)
         w.carry((*new, nk), (*old, k))
         w.subtree((*new, nk), (*old, k))
@@ -475,7 +476,7 @@ def _grid_size(space: Any) -> int | None:
             return None
         assert isinstance(low, int | float) and isinstance(high, int | float)
         assert isinstance(step, int | float)
-        if step <= 0 or high < low:
+        if not all(math.isfinite(v) for v in (low, high, step)) or step <= 0 or high < low:
             return None
         count *= math.floor((high - low) / step + 1e-9) + 1
     return count

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import io
+import math
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -184,7 +185,7 @@ def search_space(name: str, algorithm: str | None, *, lora: bool = True
 
 def _substitute(key: str, algorithm: str | None) -> str | None:
     if key == KL:
-        return KL_PATHS.get(algorithm or "")
+        return KL_PATHS.get(algorithm) if algorithm else None
     if key.startswith(ALGO):
         return key.replace(ALGO, algorithm) if algorithm else None
     return key
@@ -212,11 +213,11 @@ def apply(data: dict[str, Any], locs: Locations, diags: Collector, file: str = "
                           hint=f"use `preset: {own}`" if own else
                           "use `optimizer`, `lora`, `conservative`, `aggressive` or `full`")
         else:
-            _expand_preset(hpo, locs, where, preset, algorithm, data)
+            _expand_preset(hpo, locs, where, preset, algorithm=algorithm, data=data)
     profile = hpo.get("profile")
     if isinstance(profile, str) and profile in PROFILES:
-        _expand_profile(hpo, locs, _loc(locs, ("hpo", "profile"), file), profile, data,
-                        algorithm)
+        _expand_profile(hpo, locs, _loc(locs, ("hpo", "profile"), file), profile, data=data,
+                        algorithm=algorithm)
 
 
 def _loc(locs: Locations, path: Path, file: str) -> Loc:
@@ -228,7 +229,7 @@ def _mark(locs: Locations, path: Path, where: Loc) -> None:
     locs.keys[path] = where
 
 
-def _expand_preset(hpo: dict[str, Any], locs: Locations, where: Loc, name: str,
+def _expand_preset(hpo: dict[str, Any], locs: Locations, where: Loc, name: str, *,
                    algorithm: str | None, data: dict[str, Any]) -> None:
     lora = data.get("policy", {}).get("lora") if isinstance(data.get("policy"), dict) else None
     lora_on = isinstance(lora, dict) and lora.get("enabled") is True
@@ -250,7 +251,7 @@ def _expand_preset(hpo: dict[str, Any], locs: Locations, where: Loc, name: str,
         _mark(locs, ("hpo", "search_space", path), where)
 
 
-def _expand_profile(hpo: dict[str, Any], locs: Locations, where: Loc, name: str,
+def _expand_profile(hpo: dict[str, Any], locs: Locations, where: Loc, name: str, *,
                     data: dict[str, Any], algorithm: str | None) -> None:
     settings = copy.deepcopy(PROFILES[name])
     evaluation = settings.get("evaluation")
@@ -341,7 +342,7 @@ def _node(v: Any) -> Any:
 
 
 def _float_repr(representer: Any, value: float) -> Any:
-    if value != value:
+    if math.isnan(value):
         text = ".nan"
     elif value in (float("inf"), float("-inf")):
         text = ".inf" if value > 0 else "-.inf"

@@ -136,7 +136,7 @@ def test_user_search_space_entries_win(tmp_path: Path) -> None:
     assert space["policy.optimizer.kwargs.lr"] == {"type": "categorical",
                                                    "choices": [1.0e-5, 2.0e-5]}
     assert "dpo.reference_policy_kl_penalty" in space and "dpo.sft_loss_weight" in space
-    assert list(space)[0] == "policy.optimizer.kwargs.lr"  # the user's entries come first
+    assert next(iter(space)) == "policy.optimizer.kwargs.lr"  # the user's entries come first
 
 
 def test_profile_fills_only_unset_study_settings(tmp_path: Path) -> None:
@@ -304,7 +304,7 @@ hyperparameter_optimization:
     early_stopping: true
     patience: 10
 """
-    data, diags = _loaded(tmp_path, text)
+    data, _ = _loaded(tmp_path, text)
     hpo = data["hpo"]
     assert hpo["timeout"] == "24h" and hpo["n_trials"] == 100
     assert hpo["search_space"]["policy.optimizer.kwargs.lr"] == {

@@ -1,0 +1,396 @@
+"""One trial: build the TRL trainer the plan lowered, train, evaluate, report.
+
+A :class:`Worker` lives as long as its process and reuses what does not change between
+trials: the base weights (copied from memory, not re-read from disk), tokenizers, loaded
+datasets and the trainers' tokenized datasets. `run_trial` never raises for a problem of
+the trial itself: exceptions, out-of-memory, NaN and the seed guide's warning signs become
+a FAIL with its reason. Only KeyboardInterrupt propagates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib
+import logging
+import math
+import os
+import time
+import traceback
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from specc.compiler.derive import derive
+from specc.compiler.lowering import Lowered, lower
+from specc.runtime.callbacks import Reporter, TrialCallback
+from specc.runtime.data import DataError, load_split
+from specc.runtime.rewards import RewardError, resolve
+from specc.spec.builtins import BUILTIN_PREFIX
+from specc.spec.catalog.optim import lookup_optimizer, lookup_scheduler
+from specc.spec.models import Spec
+from specc.spec.models.hpo import Health
+
+__all__ = ["Reporter", "TrialResult", "Worker"]
+
+State = Literal["COMPLETE", "PRUNED", "FAIL"]
+_DTYPES = {"bfloat16": "bfloat16", "float16": "float16", "float32": "float32"}
+#: Config fields that change how a trainer tokenizes its datasets (the cache key).
+_PREP_FIELDS = ("max_length", "max_prompt_length", "max_completion_length", "truncation_mode",
+                "packing", "packing_strategy", "padding_free", "pad_to_multiple_of",
+                "completion_only_loss", "assistant_only_loss", "dataset_text_field",
+                "eos_token", "pad_token")
+
+
+@dataclass
+class TrialResult:
+    """How a trial ended."""
+
+    state: State
+    values: list[float] | None
+    reason: str | None
+    steps: int
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class UnsupportedAlgorithm(Exception):
+    pass
+
+
+class Worker:
+    """Runs trials in this process, caching base weights and datasets between them."""
+
+    def __init__(self) -> None:
+        self._models: dict[tuple[str, str], Any] = {}
+        self._tokenizers: dict[str, Any] = {}
+        self._datasets: dict[tuple[Any, ...], Any] = {}
+        self._prepared: dict[tuple[Any, ...], Any] = {}
+        self._classes: dict[str, type] = {}
+        self.stats = {"model_loads": 0, "model_copies": 0, "prepared_hits": 0,
+                      "prepared_misses": 0}
+
+    # --- caches ------------------------------------------------------------------------
+    def model_path(self, name: str, spec_dir: str) -> str:
+        if name.startswith(BUILTIN_PREFIX):
+            from specc.runtime.tiny_model import materialize
+
+            return str(materialize(name))
+        local = name if os.path.isabs(name) else os.path.join(spec_dir, name)
+        return os.path.abspath(local) if os.path.exists(local) else name
+
+    def tokenizer(self, path: str) -> Any:
+        if path not in self._tokenizers:
+            from transformers import AutoTokenizer
+
+            tok = AutoTokenizer.from_pretrained(path)
+            if tok.pad_token is None:
+                tok.pad_token = tok.eos_token
+            self._tokenizers[path] = tok
+        return self._tokenizers[path]
+
+    def model(self, path: str, precision: str) -> Any:
+        """A fresh copy of the base model: loaded from disk once, copied in memory after."""
+        key = (path, precision)
+        if key not in self._models:
+            import torch
+            from transformers import AutoModelForCausalLM
+
+            self._models[key] = AutoModelForCausalLM.from_pretrained(
+                path, dtype=getattr(torch, _DTYPES[precision]))
+            self.stats["model_loads"] += 1
+        self.stats["model_copies"] += 1
+        return copy.deepcopy(self._models[key])
+
+    def dataset(self, spec: Spec, split: str, spec_dir: str) -> Any:
+        src = spec.data.train if split == "train" else spec.data.validation
+        algo = str(spec.selected())
+        key = (algo, split, src.model_dump_json() if src else None, spec_dir)
+        if key not in self._datasets:
+            self._datasets[key] = load_split(src, algo, split, spec_dir)
+        return self._datasets[key]
+
+    def trainer_class(self, qualname: str) -> type:
+        """The TRL trainer with specc's dataset cache and scheduler hook mixed in."""
+        if qualname not in self._classes:
+            module, _, name = qualname.rpartition(".")
+            base = getattr(importlib.import_module(module), name)
+            self._classes[qualname] = _cached_trainer(base, self)
+        return self._classes[qualname]
+
+    # --- the trial -----------------------------------------------------------------------
+    def run_trial(self, spec: Spec, file: str, trial_dir: Path, reporter: Reporter, *,
+                  save: bool = False) -> TrialResult:
+        trial_dir.mkdir(parents=True, exist_ok=True)
+        log_path = trial_dir / "log.txt"
+        with _trial_log(log_path) as log:
+            started = time.monotonic()
+            callback: TrialCallback | None = None
+            try:
+                trainer, callback = self._build(spec, file, trial_dir, reporter, log)
+                log.info("training %s for %s steps", type(trainer).__mro__[1].__name__,
+                         trainer.args.max_steps)
+                output = trainer.train()
+                steps = int(trainer.state.global_step)
+                if callback.stop_reason is None and callback.last_eval_step != steps \
+                        and trainer.eval_dataset is not None:
+                    trainer.evaluate()
+                metrics = {**callback.last, **{k: float(v) for k, v in output.metrics.items()
+                                               if isinstance(v, int | float)}}
+                metrics["peak_memory_gb"] = _peak_memory_gb(callback)
+                metrics["training_time"] = round(time.monotonic() - started, 3)
+                if save and callback.stop_reason is None:
+                    trainer.save_model(str(trial_dir / ("adapter" if spec.policy.lora.enabled
+                                                        else "model")))
+                return self._result(spec, callback, steps, metrics)
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:  # failure isolation: the study goes on
+                log.error("trial failed:\n%s", traceback.format_exc())
+                steps = 0
+                metrics = dict(callback.last) if callback else {}
+                return TrialResult("FAIL", None, _reason(e), steps, metrics)
+            finally:
+                if callback is not None:
+                    callback.close()
+                _free_memory()
+
+    def _result(self, spec: Spec, cb: TrialCallback, steps: int,
+                metrics: dict[str, float]) -> TrialResult:
+        if cb.pruned:
+            return TrialResult("PRUNED", None, cb.stop_reason, steps, metrics)
+        if cb.stop_reason is not None:
+            return TrialResult("FAIL", None, cb.stop_reason, steps, metrics)
+        names = objective_metrics(spec)
+        values = []
+        for name in names:
+            value = metrics.get(name)
+            if value is None or not math.isfinite(value):
+                why = "was never reported" if value is None else f"is {value}"
+                hint = " (no validation data?)" if name.startswith("eval_") and \
+                    spec.data.validation is None else ""
+                return TrialResult("FAIL", None, f"objective {name} {why}{hint}", steps,
+                                   metrics)
+            values.append(float(value))
+        return TrialResult("COMPLETE", values, None, steps, metrics)
+
+    def _build(self, spec: Spec, file: str, trial_dir: Path, reporter: Reporter,
+               log: logging.Logger) -> tuple[Any, TrialCallback]:
+        import torch
+
+        algo = spec.selected()
+        spec_dir = os.path.dirname(os.path.abspath(file)) if file else os.getcwd()
+        world = max(torch.cuda.device_count(), 1) if torch.cuda.is_available() else 1
+        derived = derive(spec, world=1 if world < spec.world_size else None)
+        lowered = lower(spec, derived, str(trial_dir / "hf"))
+        if lowered.trainer_class is None:
+            raise UnsupportedAlgorithm(f"`{algo}` cannot be run by specc yet: "
+                                       + "; ".join(lowered.notes))
+        for note in lowered.notes:
+            log.info("note: %s", note)
+        config = self._runtime_config(lowered, log)
+        config_cls = _import(str(lowered.config_class))
+        args = config_cls(**config)
+        path = self.model_path(spec.policy.model_name, spec_dir)
+        tokenizer = self.tokenizer(path)
+        model = self.model(path, spec.policy.precision)
+        health = spec.hpo.health if spec.hpo else Health()
+        callback = TrialCallback(reporter, health, trial_dir / "metrics.jsonl",
+                                 derived.total_steps)
+        kwargs: dict[str, Any] = {
+            "model": model,
+            "args": args,
+            "train_dataset": self.dataset(spec, "train", spec_dir),
+            "eval_dataset": self.dataset(spec, "validation", spec_dir),
+            "processing_class": tokenizer,
+            "callbacks": [callback],
+        }
+        if kwargs["train_dataset"] is None:
+            raise DataError("no training data: set `data.train.path`")
+        if lowered.peft is not None:
+            from peft import LoraConfig
+
+            kwargs["peft_config"] = LoraConfig(**lowered.peft)
+        if algo in ("grpo", "rloo"):
+            kwargs["reward_funcs"] = resolve(spec.reward, spec_dir)
+            if not kwargs["reward_funcs"]:
+                raise RewardError("no reward functions: add `reward.functions`")
+        if lowered.optimizer is not None:
+            sig = lookup_optimizer(lowered.optimizer["class"])
+            if sig is not None:
+                kwargs["optimizer_cls_and_kwargs"] = (
+                    _import(sig.qualname), dict(lowered.optimizer["kwargs"]))
+        trainer_cls = self.trainer_class(str(lowered.trainer_class))
+        _threads(model)
+        trainer = trainer_cls(**kwargs)
+        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+        trainer.remove_callback(PrinterCallback)  # progress is the study's to show
+        trainer.remove_callback(ProgressCallback)
+        trainer._specc_scheduler = lowered.scheduler
+        return trainer, callback
+
+    def _runtime_config(self, lowered: Lowered, log: logging.Logger) -> dict[str, Any]:
+        """The lowered config, adapted to this machine (CPU fallbacks, quiet progress)."""
+        import torch
+
+        config = dict(lowered.config)
+        if not torch.cuda.is_available():
+            if not config.get("use_cpu"):
+                log.info("no CUDA device: running on the CPU")
+            config["use_cpu"] = True
+            if config.get("fp16"):
+                log.info("float16 training needs a GPU: using float32 compute on the CPU")
+                config["fp16"] = False
+            config.pop("tf32", None)
+        config["disable_tqdm"] = True
+        config["logging_steps"] = 1
+        config.setdefault("report_to", ["none"])
+        return config
+
+
+def objective_metrics(spec: Spec) -> list[str]:
+    """The metrics a trial returns: the hpo objectives, else eval_loss (train_loss without
+    validation data)."""
+    if spec.hpo is not None:
+        return [o.metric for o in spec.hpo.objectives]
+    return ["eval_loss" if spec.data.validation is not None else "train_loss"]
+
+
+def _import(qualname: str) -> Any:
+    module, _, name = qualname.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def _cached_trainer(base: type, worker: Worker) -> type:
+    """Subclass a TRL trainer: tokenized datasets are reused across trials (keyed by the
+    dataset's fingerprint, the tokenizer and the config fields that shape tokenization),
+    and a NeMo RL scheduler list is built with SequentialLR."""
+
+    class Cached(base):  # type: ignore[valid-type,misc]
+        _specc_scheduler: list[dict[str, Any]] | None = None
+
+        def _prepare_dataset(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:
+            key = _prep_key(base.__name__, dataset, args, kwargs)
+            if key is not None and key in worker._prepared:
+                worker.stats["prepared_hits"] += 1
+                return worker._prepared[key]
+            out = super()._prepare_dataset(dataset, *args, **kwargs)
+            worker.stats["prepared_misses"] += 1
+            if key is not None:
+                worker._prepared[key] = out
+            return out
+
+        def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
+            if not self._specc_scheduler:
+                return super().create_scheduler(num_training_steps, optimizer)
+            self.lr_scheduler = _sequential(optimizer or self.optimizer, self._specc_scheduler)
+            return self.lr_scheduler
+
+    Cached.__name__ = Cached.__qualname__ = f"Specc{base.__name__}"
+    return Cached
+
+
+def _prep_key(name: str, dataset: Any, args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+    fingerprint = getattr(dataset, "_fingerprint", None)
+    if fingerprint is None:
+        return None
+    parts: list[Any] = [name, fingerprint]
+    for a in (*args, *kwargs.values()):
+        if hasattr(a, "name_or_path"):
+            parts.append(("tokenizer", a.name_or_path, len(a)))
+        elif hasattr(a, "to_dict") and hasattr(a, "output_dir"):
+            parts.append(tuple(getattr(a, f, None) for f in _PREP_FIELDS))
+        elif a is None or isinstance(a, str | int | float | bool):
+            parts.append(a)
+        else:
+            return None  # e.g. a formatting function: do not guess
+    return tuple(parts)
+
+
+def _sequential(optimizer: Any, entries: list[dict[str, Any]]) -> Any:
+    """NeMo RL's scheduler list as torch's SequentialLR (allow-listed classes only)."""
+    from torch.optim.lr_scheduler import SequentialLR
+
+    steps = [e for e in entries if "name" in e]
+    milestones = next((e["milestones"] for e in entries if "milestones" in e), [])
+    schedulers = []
+    for e in steps:
+        sig = lookup_scheduler(e["name"])
+        if sig is None:
+            raise ValueError(f"scheduler {e['name']} is not allow-listed")
+        schedulers.append(_import(sig.qualname)(optimizer, **e.get("kwargs", {})))
+    if len(schedulers) == 1:
+        return schedulers[0]
+    return SequentialLR(optimizer, schedulers, milestones=list(milestones))
+
+
+def _threads(model: Any) -> None:
+    """CPU threads for this trial. Small models are fastest on one thread (thread start-up
+    and contention cost more than the matmuls); `SPECC_TORCH_THREADS` overrides."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    wanted = os.environ.get("SPECC_TORCH_THREADS")
+    if wanted:
+        torch.set_num_threads(max(int(wanted), 1))
+        return
+    params = sum(p.numel() for p in model.parameters())
+    torch.set_num_threads(1 if params < 50_000_000 else max(os.cpu_count() or 1, 1))
+
+
+def _reason(e: BaseException) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    name = type(e).__name__
+    if name in ("OutOfMemoryError",) or "out of memory" in text.lower():
+        return f"out of memory: {text or name}"
+    if isinstance(e, DataError | RewardError | UnsupportedAlgorithm):
+        return text
+    return f"{name}: {text}" if text else name
+
+
+def _peak_memory_gb(cb: TrialCallback) -> float:
+    import torch
+
+    if torch.cuda.is_available():
+        return round(torch.cuda.max_memory_allocated() / 1024**3, 4)
+    return round(cb.peak_rss / 1024**3, 4)
+
+
+def _free_memory() -> None:
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(Exception):
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+
+
+@contextlib.contextmanager
+def _trial_log(path: Path) -> Iterator[logging.Logger]:
+    """Route transformers/TRL/PEFT logging and warnings into the trial's log.txt."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    names = ("transformers", "trl", "peft", "datasets", "specc.trial", "py.warnings")
+    loggers = [logging.getLogger(n) for n in names]
+    for lg in loggers:
+        lg.addHandler(handler)
+    log = logging.getLogger("specc.trial")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    logging.captureWarnings(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            yield log
+    finally:
+        logging.captureWarnings(False)
+        for lg in loggers:
+            lg.removeHandler(handler)
+        handler.close()
