@@ -6,7 +6,7 @@ peft, datasets, tokenizers; nothing is downloaded):
     .venv/bin/python benchmarks/memory_accuracy.py              # the full grid, a table
     .venv/bin/python benchmarks/memory_accuracy.py --quick      # the CI subset
     .venv/bin/python benchmarks/memory_accuracy.py --json       # the same figures as JSON
-    .venv/bin/python benchmarks/memory_accuracy.py --only dpo   # configurations whose name has "dpo"
+    .venv/bin/python benchmarks/memory_accuracy.py --only dpo   # names containing "dpo"
 
 Every configuration builds a tiny random model (``LlamaConfig`` / ``Qwen2Config`` +
 ``AutoModelForCausalLM.from_config``, saved to a temporary folder so that TRL loads it
@@ -112,10 +112,12 @@ CONFIGS: tuple[Config, ...] = (
     Config("sft-full-h256-v2k-s512", "sft", 256, 688, 4, 8, 4, 2048, batch=4, seq_len=512),
     Config("sft-full-h64-v32k-s64-tied", "sft", 64, 172, 2, 4, 4, 32000, batch=2, seq_len=64,
            tied=True),
+    Config("sft-full-h512-L8-v512-s512-acts", "sft", 512, 1376, 8, 8, 4, 512, batch=2,
+           seq_len=512),
     Config("sft-full-h512-v2k-s64-weights", "sft", 512, 1376, 4, 8, 4, 2048, batch=1, seq_len=64),
     Config("sft-full-h384-v1k-s256-mixed", "sft", 384, 1024, 4, 6, 2, 1024, batch=2, seq_len=256),
     Config("sft-lora-h256-v8k-s256", "sft", 256, 688, 4, 8, 2, 8192, batch=2, seq_len=256,
-           lora=True),
+           lora=True, quick=True),
     Config("sft-lora-h256-v8k-s256-ckpt", "sft", 256, 688, 4, 8, 2, 8192, batch=2, seq_len=256,
            lora=True, checkpointing=True),
     Config("sft-full-qwen2-h128-v4k-s256", "sft", 128, 352, 3, 4, 2, 4096, batch=2, seq_len=256,
@@ -374,6 +376,12 @@ def measure(cfg: Config, device: str) -> tuple[int, dict[str, int], str, list[li
         del model
         gc.collect()
         if device == "cuda":
+            # cuBLAS allocates its workspace through the caching allocator on the first
+            # matmul; create it before the baseline so that it is not counted.
+            ones = torch.ones(64, 64, device="cuda", requires_grad=True)
+            (ones @ ones).sum().backward()
+            del ones
+            torch.cuda.synchronize()
             torch.cuda.empty_cache()
             base = torch.cuda.memory_allocated()
         trainer = build_trainer(cfg, model_dir, os.path.join(tmp, "out"), device)
@@ -417,12 +425,15 @@ def memory_inputs(cfg: Config, device: str) -> Any:
     adamw = lookup_optimizer("torch.optim.AdamW")
     state_bytes = optimizer_state_bytes(adamw, {}, 4) if adamw is not None else 8.0
     extra: dict[str, Any] = {}
+    if cfg.algorithm == "dpo":
+        extra = {"prompt_len": cfg.prompt_len}  # DPO's loss masks the prompt
     if cfg.algorithm == "grpo":
         # GRPOConfig: generation_batch_size = per_device_train_batch_size * steps_per_generation
         # (= gradient_accumulation_steps = 1 here) completions, num_generations per prompt;
         # one training micro batch = per_device_train_batch_size completions.
         extra = {"num_generations": cfg.num_generations, "max_new_tokens": cfg.completion_len,
-                 "prompt_len": cfg.prompt_len, "kl_beta": cfg.beta}
+                 "prompt_len": cfg.prompt_len, "kl_beta": cfg.beta,
+                 "generation_batch_size": cfg.batch * 1}  # x steps_per_generation (1)
     return MemoryInputs(
         arch=arch, algorithm=cfg.algorithm, precision="float32",  # type: ignore[arg-type]
         micro_batch_size=cfg.batch, seq_len=cfg.seq_len, lora_enabled=cfg.lora,
@@ -548,6 +559,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     device = resolve_device(args.device)
+    if device == "cuda":
+        from transformers.utils import is_triton_available
+
+        if not is_triton_available():
+            print("warning: no Triton: TRL's fused LM head runs its torch fallback, which the "
+                  "estimate models only for device_kind cpu/mps", file=sys.stderr)
     configs = select(args.quick, args.only)
     if not configs:
         parser.error("no configuration selected")

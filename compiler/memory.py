@@ -4,25 +4,37 @@ The estimate is a sum of components, each a small pure function below, so a
 plan can show where the memory goes::
 
     weights           model parameters in the load dtype
-    gradients         one gradient per trainable parameter
+    gradients         the gradient memory that adds to the peak (see below)
     optimizer_states  optimizer state per trainable parameter
     activations       what autograd keeps for the backward pass
-    logits            batch x seq x vocab tensors around the loss
+    logits            the loss over the vocabulary: TRL's fused LM head working set
+                      (or, with ``fused_lm_head=False``, batch x seq x vocab logits)
     reference_model   a frozen copy of the policy (DPO/KTO/PPO, GRPO/RLOO with KL)
     kv_cache          the generation KV cache (GRPO/RLOO/PPO rollouts)
     lora_adapters     the LoRA A/B matrices (fp32)
     overhead          CUDA context + caching-allocator slack
 
-Summing every component is deliberately conservative: in a real step the
-gradients only grow while activations are being freed, so the true peak is a
-little lower (on small models whose logits dominate, up to ~15% lower).
+The sum is the peak of a training step, not the sum of everything a step ever
+allocates.  Gradients and activations are never live in full at the same time:
+the backward pass starts with no gradient (the trainers free them after each
+optimizer step) and every activation, and frees a layer's activations as it
+creates that layer's gradients.  So the peak is ``weights + optimizer states +
+max(activations + logits, gradients + one layer's activations)`` and the
+``gradients`` component is only the excess of the second term over the first
+(see :func:`peak_gradients_bytes`; :func:`gradients_bytes` is the full size).
+Two terms stay upper bounds: the KV cache (generation never overlaps the
+backward pass) and, with activation checkpointing, the recomputed layer (it is
+rebuilt after the LM head's working set is gone).
 
 Sources: ANCHORS.md "Memory: what the parts cost"; Korthikanti et al. 2022
 ("Reducing Activation Recomputation in Large Transformer Models") for the shape
 of the activation term; the per-family coefficients below were fitted to the
 tensors that autograd saves in transformers 5 / torch 2.13 / PEFT 0.21 models
 (counted with ``torch.autograd.graph.saved_tensors_hooks``), where they agree to
-within 1% per layer.
+within 1% per layer; the LM-head term is read off TRL 1.16's source
+(``trl/kernels/chunked_logprob.py``).  benchmarks/memory_accuracy.py compares
+the whole estimate with the peak of real TRL SFT/DPO/GRPO runs (``MemTracker`` on
+CPU, ``torch.cuda.max_memory_allocated`` on a GPU).
 """
 
 from __future__ import annotations
@@ -107,7 +119,8 @@ class MemoryInputs:
     ``micro_batch_size`` counts examples per device per forward pass (for
     GRPO/RLOO the caller folds ``num_generations`` in: completions of one prompt
     that share a micro batch are separate sequences).  ``seq_len`` is the
-    training sequence length (prompt + completion).  ``num_generations`` is
+    training sequence length (prompt + completion); ``prompt_len`` the prompt's
+    part of it (0: unknown), which the loss masks.  ``num_generations`` is
     informational.  ``optimizer_state_bytes`` is per trainable parameter, see
     ``specc.spec.catalog.optim.optimizer_state_bytes``.
 
@@ -413,15 +426,19 @@ def _materialized_logits_bytes(inp: MemoryInputs) -> int:
 def scored_tokens(inp: MemoryInputs) -> int:
     """Positions the fused LM head projects per micro batch.
 
-    Every position but the last of each sequence (next-token labels), except on
-    CUDA (Triton), where TRL scores only positions with a label: for GRPO/RLOO/PPO
-    the completion tokens.  Without Triton (CPU, MPS) TRL scores every position to
-    keep the tile shapes fixed.  SFT and DPO are counted at every position (their
-    prompt masking is not part of the inputs).
+    Without Triton (CPU, MPS) TRL scores every position but the last of each
+    sequence (next-token labels), to keep the tile shapes fixed.  On CUDA (Triton)
+    it scores only positions with a label: for GRPO/RLOO/PPO the completion
+    (``max_new_tokens``); for the others the tokens after the prompt when
+    ``0 < prompt_len < seq_len`` (DPO masks the prompt; SFT does with a
+    completion-only loss), else every position.
     """
     per_seq = max(inp.seq_len - 1, 1)
-    if inp.device_kind == "cuda" and inp.algorithm in _GENERATING and inp.max_new_tokens > 0:
-        per_seq = min(per_seq, inp.max_new_tokens)
+    if inp.device_kind == "cuda":
+        if inp.algorithm in _GENERATING and inp.max_new_tokens > 0:
+            per_seq = min(per_seq, inp.max_new_tokens)
+        elif 0 < inp.prompt_len < inp.seq_len:
+            per_seq = min(per_seq, inp.seq_len - inp.prompt_len)
     return sequences_per_micro_batch(inp) * per_seq
 
 

@@ -63,6 +63,11 @@ class Worker:
     """Runs trials in this process, caching base weights and datasets between them."""
 
     def __init__(self) -> None:
+        os.environ.setdefault("TQDM_DISABLE", "1")  # progress is the study's to show
+        with contextlib.suppress(Exception):
+            import datasets
+
+            datasets.disable_progress_bars()
         self._models: dict[tuple[str, str], Any] = {}
         self._tokenizers: dict[str, Any] = {}
         self._datasets: dict[tuple[Any, ...], Any] = {}
@@ -255,7 +260,10 @@ def objective_metrics(spec: Spec) -> list[str]:
     validation data)."""
     if spec.hpo is not None:
         return [o.metric for o in spec.hpo.objectives]
-    return ["eval_loss" if spec.data.validation is not None else "train_loss"]
+    rl = spec.selected() in ("grpo", "rloo")
+    if spec.data.validation is not None:
+        return ["eval_reward" if rl else "eval_loss"]
+    return ["reward" if rl else "train_loss"]
 
 
 def _import(qualname: str) -> Any:

@@ -138,6 +138,7 @@ _ALL = [
     _c("H014", "error", "unknown preset or profile"),
     _c("H015", "error", "multi-objective study needs a multi-objective sampler"),
     _c("H016", "warning", "grid budget differs from the number of grid points"),
+    _c("H017", "error", "objective needs validation data"),
 ]
 
 CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}

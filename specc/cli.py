@@ -65,6 +65,30 @@ def _parser() -> argparse.ArgumentParser:
                     help="folder for --emit (default: plan-<name>/)")
     _add_overrides(pl)
 
+    r = sub.add_parser("run", help="run the spec's study (or its single training run)",
+                       description="Run an Optuna study whose trials are TRL training runs "
+                       "(a spec without `hpo` is one run). Re-running the same command "
+                       "resumes the study up to its total n_trials. Exit 0: the study "
+                       "finished (some trials may have failed or been pruned); 1: errors in "
+                       "the spec; 2: usage error; 130: interrupted.")
+    r.add_argument("file", metavar="FILE", help="spec file (YAML)")
+    _add_overrides(r)
+    r.add_argument("--output", metavar="DIR", default=None,
+                   help="output folder (default: the spec's output_dir, else runs/<name>/)")
+    r.add_argument("--storage", metavar="URL", default=None,
+                   help="Optuna storage: postgresql://... to share one study between "
+                   "machines, sqlite:///PATH, or journal:PATH (default: "
+                   "sqlite:///<output>/study.db; a journal file with --workers N)")
+    r.add_argument("--workers", type=_positive, default=None, metavar="N",
+                   help="local worker processes (default: hpo.parallel, else 1)")
+    r.add_argument("--study-name", default=None, metavar="NAME",
+                   help="study name in the storage (default: hpo.study_name, else the "
+                   "spec's name)")
+    r.add_argument("--n-trials", type=_positive, default=None, metavar="N",
+                   help="total trials of the study, across restarts (default: hpo.n_trials)")
+    r.add_argument("--quiet", "-q", action="store_true",
+                   help="no live progress; print the summary only")
+
     s = sub.add_parser("schema", help="print the spec's JSON Schema (for editors)")
     s.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
 
@@ -84,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "plan":
             return _plan(args)
+        if args.command == "run":
+            return _run(args)
         if args.command == "schema":
             return _schema(args)
         if args.command == "codes":
@@ -155,6 +181,56 @@ def _plan(args: argparse.Namespace) -> int:
         sys.stdout.write(report.as_yaml(plan, args.with_spec))
     else:
         sys.stdout.write(report.table(plan))
+    return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def _run(args: argparse.Namespace) -> int:
+    from specc.runtime.api import SpecError
+    from specc.runtime.study import RunError, run_study
+    from specc.spec.render import render
+
+    try:
+        summary = run_study(args.file, overrides=list(args.override), output=args.output,
+                            storage=args.storage, workers=args.workers,
+                            study_name=args.study_name, n_trials=args.n_trials,
+                            progress=not args.quiet)
+    except SpecError as e:
+        texts = e.texts or _texts(args.file, args.override)
+        render("text", e.diagnostics, texts, [args.file], sys.stderr)
+        return 1
+    except RunError as e:
+        print(f"specc run: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command to resume", file=sys.stderr)
+        return 130
+    counts = ", ".join(f"{n} {s.lower()}" for s, n in summary.counts.items() if n)
+    print(f"study {summary.study}: {summary.finished}/{summary.n_trials} trials finished"
+          + (f" ({counts})" if counts else "")
+          + (f"; stopped: {summary.stop_reason}" if summary.stop_reason
+             and summary.stop_reason != "budget reached" else ""))
+    if summary.best_number is not None:
+        shown = ", ".join(f"{m}={v:.6g}" for m, v in zip(summary.objectives,
+                                                          summary.best_values or [],
+                                                          strict=False))
+        print(f"best: trial {summary.best_number}: {shown}")
+        for k, v in (summary.best_params or {}).items():
+            print(f"  {k}: {v}")
+    elif summary.pareto:
+        print(f"pareto front: trials {', '.join(str(p['number']) for p in summary.pareto)}")
+    print(f"results: {summary.output / 'results.json'}")
+    if (summary.output / "best.yaml").exists():
+        print(f"best spec: {summary.output / 'best.yaml'}")
     return 0
 
 

@@ -29,6 +29,7 @@ hardware: {gpu: CPU}
 hpo:
   sampler: {type: grid}
   pruner: {type: none}
+  objectives: [{metric: train_loss, direction: minimize}]
   n_trials: 2
   search_space:
     dpo.reference_policy_kl_penalty: {type: categorical, choices: [0.1, 0.2]}

@@ -16,6 +16,11 @@ the CLI (`main`):
   ``tests/cases/`` and ``examples/``: delete/duplicate/swap lines, re-indent,
   replace a scalar with junk, truncate at a byte, insert a key.
 
+Each input must be validated within ``PER_INPUT_SECONDS`` (a SIGALRM watchdog): the spec
+says bombs are "refused quickly", so a hang is a failure with its input shown, not a stuck
+CI job. Hypothesis does not shrink (a hanging input would make shrinking take minutes);
+the edge cases hold minimal reproducers of every problem found so far.
+
 Every test counts the inputs it actually ran and asserts the count, and
 ``test_case_budget`` asserts that the planned total is at least
 ``MIN_CASES`` (2,000), so the total holds under pytest-xdist too.
@@ -345,8 +350,8 @@ SETTINGS = {
     "phases": (Phase.explicit, Phase.reuse, Phase.generate),
 }
 
-N_BYTES = 300
-N_TEXT = 450
+N_BYTES = 400
+N_TEXT = 400
 N_SPEC = 500
 N_OVERRIDES = 150
 N_DEEP = 20
@@ -391,7 +396,7 @@ def _wrap(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 node = st.recursive(
     st.one_of(scalar, st.integers(0, 3).map(lambda i: Raw(f"*a{i}")),
               st.tuples(st.sampled_from(_TAGS), scalar).map(lambda t: Props(t[0], t[1]))),
-    _wrap, max_leaves=30)
+    _wrap, max_leaves=20)
 
 
 @st.composite
@@ -585,7 +590,7 @@ def test_fuzz_deep_nesting(tmp_path: Path) -> None:
     counter = [0]
 
     @settings(max_examples=N_DEEP, **SETTINGS)
-    @given(st.integers(1, 6000), st.sampled_from(["[", "{a: ", "- ", "a:\n", "&x [", "!!seq ["]),
+    @given(st.integers(1, 3000), st.sampled_from(["[", "{a: ", "- ", "a:\n", "&x [", "!!seq ["]),
            st.booleans())
     def inner(depth: int, opener: str, closed: bool) -> None:
         counter[0] += 1
@@ -924,7 +929,7 @@ def test_mutated_source(tmp_path: Path, source: Path, count: int) -> None:
 # through the CLI
 # --------------------------------------------------------------------------------------------
 
-CLI_INPUTS = ["empty", "two_docs", "deep_flow_seq_5000", "alias_bomb", "python_object_apply",
+CLI_INPUTS = ["empty", "two_docs", "deep_flow_map_3000", "alias_bomb", "python_object_apply",
               "nul_byte", "tab_indent", "bom", "utf16_le", "invalid_utf8_first_byte",
               "duplicate_nested", "interp_unclosed", "interp_mul_self", "extends_dir",
               "hpo_junk", "scheduler_junk", "over_size_limit", "negative_everything",

@@ -256,6 +256,59 @@ def test_tiny_model_is_tiny() -> None:
     assert est.components["logits"] > est.total_bytes / 2
 
 
+def test_fused_lm_head_working_set() -> None:
+    """TRL's fused LM head: a fixed 32768-column tile buffer, not batch x seq x vocab."""
+    small_vocab = dataclasses.replace(LLAMA_8B, vocab_size=32000)
+    # On CUDA (Triton) with a frozen head the vocabulary does not matter at all ...
+    cuda = [logits_bytes(_inputs(arch=a, lora_enabled=True)) for a in (LLAMA_8B, small_vocab)]
+    assert cuda[0] == cuda[1]
+    # ... on CPU the torch fallback's per-tile temporaries do (up to 32768 columns).
+    cpu = [logits_bytes(_inputs(arch=a, lora_enabled=True, device_kind="cpu"))
+           for a in (LLAMA_8B, small_vocab)]
+    assert cpu[0] > cpu[1] > cuda[1]
+    # Full fine-tuning adds the fp32 accumulator of the head's weight gradient (+ bf16 cast).
+    full = logits_bytes(_inputs(lora_enabled=False))
+    assert full - cuda[0] == LLAMA_8B.vocab_size * LLAMA_8B.hidden_size * (4 + 2)
+    # Rows are tiled by 4096 tokens: beyond that only the per-token accumulators grow.
+    short = logits_bytes(_inputs(seq_len=4097))
+    long = logits_bytes(_inputs(seq_len=8193))
+    assert long - short == 4096 * LLAMA_8B.hidden_size * (2 + 4 + 2)
+    # Far below the materialized logits it replaces (3.7 GB at 2048 x 128256).
+    assert cuda[0] * 10 < logits_bytes(_inputs(lora_enabled=True, fused_lm_head=False))
+
+
+def test_gradients_overlap_activations() -> None:
+    """The peak holds max(activations + logits, gradients + one layer), not their sum."""
+    def parts(est: MemoryEstimate, inp: MemoryInputs) -> tuple[int, int, int]:
+        c = est.components
+        tokens = inp.micro_batch_size * inp.seq_len
+        last_layer = round(tokens * layer_activation_bytes_per_token(inp))
+        grad_side = gradient_buffer_bytes(inp) + last_layer
+        return c["activations"] + c["logits"], grad_side, c["gradients"]
+
+    # Few tokens, all weights trainable: the gradients dominate and add their excess.
+    few = _inputs(lora_enabled=False, seq_len=128)
+    est = estimate(few, 0)
+    act_side, grad_side, component = parts(est, few)
+    assert grad_side > act_side
+    assert component == grad_side - act_side
+    # Many tokens: the activations dominate and the gradients add nothing.
+    many = _inputs(lora_enabled=False, seq_len=8192)
+    est = estimate(many, 0)
+    act_side, grad_side, component = parts(est, many)
+    assert act_side > grad_side and component == 0
+    # Either way the peak covers weights, states and every gradient.
+    for inp in (few, many):
+        c = estimate(inp, 0).components
+        assert (sum(c.values()) - c["overhead"]
+                >= c["weights"] + c["optimizer_states"] + gradients_bytes(inp))
+
+
+def test_generation_batch_is_validated() -> None:
+    with pytest.raises(ValueError):
+        _inputs(generation_batch_size=-1)
+
+
 def test_memory_inputs_are_frozen() -> None:
     inp = _inputs()
     with pytest.raises(dataclasses.FrozenInstanceError):

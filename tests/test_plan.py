@@ -95,7 +95,8 @@ def test_memory_infeasible_point(capsys: pytest.CaptureFixture[str], tmp_path: P
         "algorithm: sft\npolicy:\n  model_name: meta-llama/Llama-3.1-8B\n"
         "  train_global_batch_size: 8\n  train_micro_batch_size: 1\n"
         "  activation_checkpointing: true\n  precision: float32\n  lora: {enabled: true}\n"
-        "data: {train: {path: 'specc:arith-prefs'}}\nhardware: {gpu: A100-80GB}\n"
+        "data: {train: {path: 'specc:arith-prefs'}, validation: {path: 'specc:arith-prefs'}}\n"
+        "hardware: {gpu: A100-80GB}\n"
         "hpo:\n  sampler: {type: grid}\n  n_trials: 2\n  search_space:\n"
         "    policy.lora.enabled: {type: categorical, choices: [true, false]}\n"
         "    policy.max_total_sequence_length: {type: categorical, choices: [2048]}\n")

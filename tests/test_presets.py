@@ -24,8 +24,10 @@ policy:
   train_micro_batch_size: 4
   lora: {{enabled: true, r: 16, alpha: 32}}
 """
-PREFS = 'data:\n  train: {path: "specc:arith-prefs"}\n'
-PROMPTS = 'data:\n  train: {path: "specc:arith-prompts"}\n'
+PREFS = ('data:\n  train: {path: "specc:arith-prefs"}\n'
+         '  validation: {path: "specc:arith-prefs", split: validation}\n')
+PROMPTS = ('data:\n  train: {path: "specc:arith-prompts"}\n'
+           '  validation: {path: "specc:arith-prompts", split: validation}\n')
 REWARD = 'reward:\n  functions: [{name: "specc.rewards:exact_match"}]\n'
 GEN = "  generation: {max_new_tokens: 32}\n"
 

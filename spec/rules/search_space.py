@@ -264,6 +264,11 @@ def _study(ctx: Context) -> None:
                               path=("hpo", "objectives", i, "metric"),
                               hint=f"did you mean `{close[0]}`?" if close else
                               "reported: " + ", ".join(sorted(reported)))
+            elif obj.metric.startswith("eval_") and ctx.spec.data.validation is None:
+                ctx.diags.add("H017", f"`{obj.metric}` is computed on validation data, and "
+                              "`data.validation` is not set", path=("hpo", "objectives", i,
+                                                                     "metric"),
+                              hint="add `data: {validation: {path: ..., split: validation}}`")
     if hpo.preset is not None and hpo.preset not in PRESETS:
         ctx.diags.add("H014", f"unknown preset `{hpo.preset}`", path=("hpo", "preset"),
                       hint="presets: " + ", ".join(PRESETS))

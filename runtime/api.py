@@ -1,0 +1,89 @@
+"""The Python API: ``specc.load``, ``specc.plan``, ``specc.run``.
+
+    import specc
+
+    spec = specc.load("examples/quickstart.yaml")            # a validated Spec
+    plan = specc.plan("examples/quickstart.yaml")            # trials, memory, trainer calls
+    summary = specc.run("examples/quickstart.yaml", output="runs/qs")
+    print(summary.best_params, summary.best_value)
+
+Errors in a spec raise :class:`SpecError`, which carries every diagnostic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from specc.spec.diagnostics import Collector, Diagnostic, Severity
+
+if TYPE_CHECKING:
+    from specc.compiler.plan import Plan
+    from specc.runtime.study import RunSummary
+    from specc.spec.models import Spec
+
+
+class SpecError(ValueError):
+    """A spec with errors. ``diagnostics`` holds every problem found (errors first);
+    ``texts`` the source texts, for rendering with positions."""
+
+    def __init__(self, file: str, diagnostics: Sequence[Diagnostic],
+                 texts: dict[str, str] | None = None) -> None:
+        self.file = file
+        self.diagnostics = sorted(diagnostics, key=lambda d: (d.severity is not Severity.ERROR,
+                                                              d.sort_key()))
+        self.texts = texts or {}
+        errors = [d for d in self.diagnostics if d.severity is Severity.ERROR]
+        lines = [f"{d.file or file}:{d.line}:{d.column}: {d.code} {d.message}"
+                 for d in errors[:20]]
+        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        super().__init__(f"{file}: {len(errors)} error(s) in the spec\n" + "\n".join(lines)
+                         + more)
+
+
+def _texts(file: str, overrides: list[str] | None) -> dict[str, str]:
+    from specc.spec.loader import load as load_file
+
+    try:
+        return load_file(file, Collector(), overrides=overrides or []).texts
+    except Exception:  # pragma: no cover - rendering aid only
+        return {}
+
+
+def load(file: str, overrides: list[str] | None = None) -> Spec:
+    """Load, resolve and validate ``file``; the :class:`~specc.spec.models.Spec` (presets,
+    ``extends`` and interpolation applied). Raises :class:`SpecError` on errors."""
+    from specc.compiler.validate import validate_one
+
+    diags = Collector()
+    checked = validate_one(file, diags, overrides=list(overrides or []))
+    if checked.spec is None or diags.has_errors():
+        raise SpecError(file, diags.items, checked.loaded.texts)
+    return checked.spec
+
+
+def plan(file: str, overrides: list[str] | None = None, *, preview: int | None = None,
+         output_dir: str | None = None) -> Plan:
+    """Compile ``file`` into its :class:`~specc.compiler.plan.Plan` (trials, derived numbers,
+    memory, trainer calls). Raises :class:`SpecError` on errors."""
+    from specc.compiler.plan import build_plan
+
+    diags = Collector()
+    result = build_plan(file, overrides=list(overrides or []), preview=preview,
+                        output_dir=output_dir, diags=diags)
+    if result is None:
+        raise SpecError(file, diags.items, _texts(file, overrides))
+    return result
+
+
+def run(file: str, overrides: list[str] | None = None, *, output: str | None = None,
+        storage: str | None = None, workers: int | None = None, study_name: str | None = None,
+        n_trials: int | None = None, callbacks: Sequence[Any] | None = None,
+        progress: bool = True) -> RunSummary:
+    """Run the study of ``file`` (or its single training run) and return a
+    :class:`~specc.runtime.study.RunSummary`. See :func:`specc.runtime.study.run_study`."""
+    from specc.runtime.study import run_study
+
+    return run_study(file, overrides=overrides, output=output, storage=storage,
+                     workers=workers, study_name=study_name, n_trials=n_trials,
+                     callbacks=callbacks, progress=progress)

@@ -1,0 +1,341 @@
+"""What a study leaves in its output folder.
+
+* ``results.json``: every trial of the study (one entry per budgeted trial: a trial whose
+  worker died and was retried appears once, as its last attempt, with the earlier attempts
+  listed under ``attempts``), the best trial or the Pareto front; rewritten atomically
+  after every trial;
+* ``best.yaml``: the complete spec with the best parameters applied and no ``hpo`` block,
+  runnable as is;
+* ``trials/<number>/``: ``spec.yaml`` (the resolved spec the trial ran), and the trial
+  body's ``log.txt``, ``metrics.jsonl`` and, when kept, ``adapter/`` or ``model/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from specc.runtime.storage import FAILED_TRIAL, RETRY_HISTORY, RETRY_REASON, WORKER
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+#: User attrs a trial carries.
+REASON = "reason"
+SURPLUS = "specc_surplus"
+INFEASIBLE = "specc_infeasible"
+REPORT_STEPS = "specc_report_steps"
+
+FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+
+
+def trial_dir(output: Path, number: int) -> Path:
+    return output / "trials" / str(number)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def dump_yaml(data: Any) -> str:
+    from specc.compiler.report import dump_yaml as dump
+
+    return dump(data)
+
+
+# --- the study's ledger: budgeted trials, retries, surplus --------------------------------------
+
+@dataclass
+class Ledger:
+    """The trials of a study grouped into budget slots.
+
+    A slot is one unit of ``n_trials``: an original trial plus the retries of it (a retry
+    carries ``failed_trial``, the original's number). Trials marked surplus (created by a
+    worker after the budget was full) belong to no slot."""
+
+    slots: dict[int, list[FrozenTrial]] = field(default_factory=dict)
+    surplus: list[FrozenTrial] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, trials: Sequence[FrozenTrial]) -> Ledger:
+        led = cls()
+        for t in sorted(trials, key=lambda t: t.number):
+            if t.user_attrs.get(SURPLUS):
+                led.surplus.append(t)
+                continue
+            root = int(t.system_attrs.get(FAILED_TRIAL, t.number))
+            led.slots.setdefault(root, []).append(t)
+        return led
+
+    @property
+    def used(self) -> int:
+        return len(self.slots)
+
+    def latest(self) -> list[FrozenTrial]:
+        """The last attempt of every slot (may be WAITING or RUNNING)."""
+        return [attempts[-1] for attempts in self.slots.values()]
+
+    def shown(self) -> list[FrozenTrial]:
+        """The attempt that stands for each slot: the last one that started."""
+        out = []
+        for attempts in self.slots.values():
+            started = [a for a in attempts if a.state.name != "WAITING"]
+            if started:
+                out.append(started[-1])
+        return out
+
+    def finished(self) -> list[FrozenTrial]:
+        return [t for t in self.latest() if t.state.name in FINISHED]
+
+    def waiting(self) -> int:
+        return sum(t.state.name == "WAITING" for t in self.latest())
+
+    def complete(self) -> list[FrozenTrial]:
+        return [t for t in self.latest() if t.state.name == "COMPLETE" and t.values]
+
+    def attempts(self, trial: FrozenTrial) -> list[FrozenTrial]:
+        root = int(trial.system_attrs.get(FAILED_TRIAL, trial.number))
+        return [a for a in self.slots.get(root, []) if a.number != trial.number
+                and a.number < trial.number]
+
+    def counts(self) -> dict[str, int]:
+        out = {"COMPLETE": 0, "PRUNED": 0, "FAIL": 0, "RUNNING": 0, "WAITING": 0}
+        for t in self.latest():
+            out[t.state.name] = out.get(t.state.name, 0) + 1
+        return out
+
+
+def reason(t: FrozenTrial, ledger: Ledger | None = None) -> str | None:
+    why = t.user_attrs.get(REASON)
+    if why:
+        return str(why)
+    if t.state.name != "FAIL":
+        return None
+    if ledger is not None:  # failed by a heartbeat: the retry says why
+        for attempts in ledger.slots.values():
+            for a in attempts:
+                hist = a.system_attrs.get(RETRY_HISTORY) or []
+                if hist and hist[-1] == t.number and a.system_attrs.get(RETRY_REASON):
+                    return str(a.system_attrs[RETRY_REASON])
+    return "worker died"
+
+
+def _num(v: Any) -> float | None:
+    if v is None:
+        return None
+    f = float(v)
+    return f if math.isfinite(f) else None
+
+
+def _params(t: FrozenTrial) -> dict[str, Any]:
+    return dict(t.params)
+
+
+def trial_entry(t: FrozenTrial, output: Path, ledger: Ledger) -> dict[str, Any]:
+    state = t.state.name
+    steps = t.user_attrs.get(REPORT_STEPS) or []
+    intermediate = {}
+    for i, v in sorted(t.intermediate_values.items()):
+        key = steps[i] if isinstance(steps, list) and i < len(steps) else i
+        intermediate[str(key)] = _num(v)
+    duration = None
+    if t.datetime_start and t.datetime_complete:
+        duration = round((t.datetime_complete - t.datetime_start).total_seconds(), 3)
+    entry: dict[str, Any] = {
+        "number": t.number,
+        "state": state,
+        "params": _params(t),
+        "values": [_num(v) for v in t.values] if state == "COMPLETE" and t.values else None,
+        "reason": reason(t, ledger) if state in ("PRUNED", "FAIL") else None,
+        "intermediate": intermediate,
+        "duration_s": duration,
+        "trial_dir": str(trial_dir(output, t.number)),
+    }
+    if t.user_attrs.get(INFEASIBLE):
+        entry["infeasible"] = True
+    worker = t.user_attrs.get(WORKER)
+    if isinstance(worker, dict) and worker.get("host"):
+        entry["host"] = worker["host"]
+    earlier = ledger.attempts(t)
+    if earlier:
+        entry["attempts"] = [{"number": a.number, "state": a.state.name,
+                              "reason": reason(a, ledger)} for a in earlier]
+    latest = ledger.slots.get(int(t.system_attrs.get(FAILED_TRIAL, t.number)), [t])[-1]
+    if latest.state.name == "WAITING" and latest.number != t.number:
+        entry["retry"] = "queued: runs on the next `specc run` of this study"
+    return entry
+
+
+def dominates(a: Sequence[float], b: Sequence[float], signs: Sequence[float]) -> bool:
+    """Whether ``a`` is at least as good as ``b`` everywhere and better somewhere
+    (``signs``: +1 minimize, -1 maximize)."""
+    better = False
+    for x, y, s in zip(a, b, signs, strict=True):
+        if s * x > s * y:
+            return False
+        if s * x < s * y:
+            better = True
+    return better
+
+
+def signs(directions: Sequence[str]) -> list[float]:
+    return [1.0 if d == "minimize" else -1.0 for d in directions]
+
+
+def ranked(trials: Sequence[FrozenTrial], directions: Sequence[str]) -> list[FrozenTrial]:
+    """COMPLETE trials best first: by value (one objective) or by Pareto rank, then the
+    first objective (several)."""
+    sg = signs(directions)
+    done = [t for t in trials if t.state.name == "COMPLETE" and t.values
+            and all(math.isfinite(v) for v in t.values)]
+    if len(directions) == 1:
+        return sorted(done, key=lambda t: (sg[0] * t.values[0], t.number))
+    rest, order = list(done), []
+    while rest:
+        front = [t for t in rest if not any(dominates(o.values, t.values, sg) for o in rest)]
+        order.extend(sorted(front, key=lambda t: (sg[0] * t.values[0], t.number)))
+        rest = [t for t in rest if t not in front]
+    return order
+
+
+def pareto(trials: Sequence[FrozenTrial], directions: Sequence[str]) -> list[FrozenTrial]:
+    sg = signs(directions)
+    done = ranked(trials, directions)
+    return [t for t in done if not any(dominates(o.values, t.values, sg) for o in done)]
+
+
+# --- results.json and best.yaml ------------------------------------------------------------------
+
+@dataclass
+class StudyInfo:
+    """What the outputs need to know about the study."""
+
+    name: str
+    storage: str
+    directions: list[str]
+    objectives: list[str]
+    budget: int
+    output: Path
+    single_run: bool
+
+
+def results(trials: Sequence[FrozenTrial], info: StudyInfo,
+            stop_reason: str | None = None) -> dict[str, Any]:
+    ledger = Ledger.of(trials)
+    shown = ledger.shown()
+    entries = [trial_entry(t, info.output, ledger) for t in shown]
+    counts = ledger.counts()
+    out: dict[str, Any] = {
+        "study": info.name,
+        "storage": info.storage,
+        "directions": list(info.directions),
+        "objectives": list(info.objectives),
+        "n_trials": info.budget,
+        "finished": len(ledger.finished()),
+        "counts": counts,
+        "trials": entries,
+    }
+    if stop_reason:
+        out["stop_reason"] = stop_reason
+    by_number = {e["number"]: e for e in entries}
+    best = ranked(ledger.complete(), info.directions)
+    if len(info.directions) == 1:
+        out["best"] = _best_entry(by_number[best[0].number]) if best else None
+    else:
+        out["pareto"] = [_best_entry(by_number[t.number])
+                         for t in pareto(ledger.complete(), info.directions)]
+    return out
+
+
+def _best_entry(e: dict[str, Any]) -> dict[str, Any]:
+    values = e["values"] or []
+    return {"number": e["number"], "params": e["params"], "values": values,
+            "value": values[0] if len(values) == 1 else None, "trial_dir": e["trial_dir"]}
+
+
+def write_results(info: StudyInfo, data: dict[str, Any]) -> Path:
+    path = info.output / "results.json"
+    atomic_write(path, json.dumps(data, indent=2, default=str) + "\n")
+    return path
+
+
+#: Spec keys that name local files, relative to the spec's folder.
+_PATH_KEYS: tuple[tuple[str, ...], ...] = (
+    ("policy", "model_name"), ("policy", "tokenizer", "name"),
+    *((("data", split, key) for split in ("train", "validation", "default")
+       for key in ("path", "data_path"))),
+)
+
+
+def best_spec(data: dict[str, Any], *, spec_dir: str, output: Path,
+              hpo: bool) -> dict[str, Any]:
+    """``data`` (a trial's resolved spec) made a standalone single run: no ``hpo``, merged
+    (no ``extends``), local paths relative to ``output`` (where best.yaml lives), and for a
+    search a name and output folder of its own (so running it does not resume the study)."""
+    out = {k: v for k, v in data.items() if k not in ("hpo", "extends", "defaults")}
+    for keys in _PATH_KEYS:
+        node: Any = out
+        for k in keys[:-1]:
+            node = node.get(k) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            continue
+        value = node.get(keys[-1])
+        if not isinstance(value, str) or value.startswith("specc:") or os.path.isabs(value):
+            continue
+        near = os.path.join(spec_dir, value)
+        if os.path.exists(near):
+            node[keys[-1]] = os.path.relpath(os.path.abspath(near), os.path.abspath(output))
+    if hpo:
+        out["name"] = f"{out.get('name', 'experiment')}-best"
+        if out.get("output_dir"):
+            out["output_dir"] = f"{out['output_dir']}/best"
+    return out
+
+
+def write_best(info: StudyInfo, data: dict[str, Any], number: int,
+               value: Sequence[float] | None) -> Path:
+    shown = ", ".join(f"{m}={v:.6g}" for m, v in zip(info.objectives, value or [],
+                                                       strict=False))
+    header = (f"# The best trial ({number}) of study {info.name!r}"
+              + (f": {shown}" if shown else "") + ".\n"
+              "# A complete spec without `hpo`: `specc run` trains it as one run.\n")
+    path = info.output / "best.yaml"
+    atomic_write(path, header + dump_yaml(data))
+    return path
+
+
+def keep_best(trials: Sequence[FrozenTrial], info: StudyInfo, n: int) -> list[int]:
+    """Delete the saved adapters/models of all but the best ``n`` trials (in this output
+    folder); returns the numbers kept."""
+    ledger = Ledger.of(trials)
+    keep = [t.number for t in ranked(ledger.complete(), info.directions)[:n]]
+    root = info.output / "trials"
+    if not root.is_dir():
+        return keep
+    running = {t.number for t in trials if t.state.name in ("RUNNING", "WAITING")}
+    for d in root.iterdir():
+        if not d.name.isdigit() or int(d.name) in keep or int(d.name) in running:
+            continue
+        for sub in ("adapter", "model"):
+            if (d / sub).exists():
+                shutil.rmtree(d / sub, ignore_errors=True)
+    return keep
+
