@@ -38,9 +38,8 @@ def dim_corners(dim: FloatDim | IntDim | CategoricalDim) -> list[Any]:
     if isinstance(dim, CategoricalDim):
         return list(dim.choices)
     if isinstance(dim, IntDim) and not dim.log and dim.high >= dim.low:
-        values = list(range(dim.low, dim.high + 1, dim.step))
-        if len(values) <= MAX_INT_VALUES:
-            return values
+        if (dim.high - dim.low) // dim.step + 1 <= MAX_INT_VALUES:
+            return list(range(dim.low, dim.high + 1, dim.step))
     low, high = dim.low, dim.high
     if dim.step and high > low:
         high = low + math.floor((high - low) / dim.step + 1e-9) * dim.step
@@ -189,15 +188,23 @@ def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else repr(v) if isinstance(v, str) else str(v)
 
 
+#: Dimensions with more values than this are not enumerated (a grid over them is refused).
+MAX_GRID_VALUES = 100_000
+
+
 def dim_values(dim: FloatDim | IntDim | CategoricalDim) -> list[Any] | None:
-    """Every value of an enumerable dimension; None for a continuous one."""
+    """Every value of an enumerable dimension; None for a continuous or huge one."""
     if isinstance(dim, CategoricalDim):
         return list(dim.choices)
     if isinstance(dim, IntDim):
+        if dim.high < dim.low or (dim.high - dim.low) // dim.step + 1 > MAX_GRID_VALUES:
+            return None
         return list(range(dim.low, dim.high + 1, dim.step))
-    if dim.step is None:
+    if dim.step is None or not math.isfinite((dim.high - dim.low) / dim.step):
         return None
     n = math.floor((dim.high - dim.low) / dim.step + 1e-9)
+    if n + 1 > MAX_GRID_VALUES or n < 0:
+        return None
     return [round(dim.low + k * dim.step, 12) for k in range(n + 1)]
 
 

@@ -57,7 +57,7 @@ def load(file: str, overrides: list[str] | None = None) -> Spec:
 
     diags = Collector()
     checked = validate_one(file, diags, overrides=list(overrides or []))
-    if checked.spec is None or diags.has_errors():
+    if checked.spec is None or diags.has_errors:
         raise SpecError(file, diags.items, checked.loaded.texts)
     return checked.spec
 

@@ -109,6 +109,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         path = url.removeprefix(JOURNAL_PREFIX)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(path))
+    url = driver_url(url)
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +121,18 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         return optuna.storages.RDBStorage(
             url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_INTERVAL,
             grace_period=GRACE_PERIOD, heartbeat_stale_trial_callback=_retry_stale)
+
+
+def driver_url(url: str) -> str:
+    """``postgresql://`` with the driver that is installed: SQLAlchemy 2.1 means psycopg 3
+    by it, specc's `run` extra installs psycopg2."""
+    import importlib.util
+
+    if url.startswith(("postgresql://", "postgres://")) and \
+            importlib.util.find_spec("psycopg") is None and \
+            importlib.util.find_spec("psycopg2") is not None:
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
 
 
 # --- who runs a trial ------------------------------------------------------------------------

@@ -375,7 +375,13 @@ def _seed(setup: Setup, cfg: Config, n_existing: int) -> int | None:
 def open_study(setup: Setup, cfg: Config) -> optuna.Study:
     import optuna
 
-    storage = open_storage(cfg.storage)
+    try:
+        storage = open_storage(cfg.storage)
+    except ImportError as e:
+        raise RunError(f"cannot open {display(cfg.storage)}: {e}") from e
+    except Exception as e:  # unreachable database, bad URL
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise RunError(f"cannot open storage {display(cfg.storage)}: {first}") from e
     try:
         sid = storage.get_study_id_from_name(cfg.study_name)
         n_existing = len(storage.get_all_trials(sid, deepcopy=False))

@@ -99,7 +99,7 @@ class Collector:
     locations: Locations | None = None
     default_file: str = ""
     items: list[Diagnostic] = field(default_factory=list)
-    _seen: set[tuple[str, str, int, int, str]] = field(default_factory=set)
+    _seen: set[tuple[str, str, str, int, int, str]] = field(default_factory=set)
 
     def add(
         self,
@@ -134,7 +134,7 @@ class Collector:
             code=code, severity=sev, message=message, file=f, line=ln, column=col,
             path=dotted(path), hint=hint, end_line=eln, end_column=ecol,
         )
-        key = (code, diag.path, ln, col, message)
+        key = (f, code, diag.path, ln, col, message)
         if key not in self._seen:
             self._seen.add(key)
             self.items.append(diag)
@@ -142,7 +142,7 @@ class Collector:
 
     def extend(self, diags: Iterable[Diagnostic]) -> None:
         for d in diags:
-            key = (d.code, d.path, d.line, d.column, d.message)
+            key = (d.file, d.code, d.path, d.line, d.column, d.message)
             if key not in self._seen:
                 self._seen.add(key)
                 self.items.append(d)

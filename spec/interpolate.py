@@ -19,6 +19,11 @@ from specc.spec.diagnostics import Collector, dotted
 from specc.spec.locations import Path
 
 _MISSING = object()
+#: Interpolation results beyond this are refused (an `${mul:...}` chain can otherwise
+#: grow numbers without bound).
+MAX_MAGNITUDE = 1e30
+#: References may chain this deep (`a: ${b}`, `b: ${c}`, ...).
+MAX_CHAIN = 64
 Number = int | float
 
 
@@ -32,6 +37,8 @@ def _numeric(name: str, fn: Callable[[Number, Number], Number]) -> Callable[...,
         out = args[0]
         for a in args[1:]:
             out = fn(out, a)
+            if abs(out) > MAX_MAGNITUDE:
+                raise ValueError(f"the result exceeds {MAX_MAGNITUDE:.0e}")
         return out
 
     return apply
@@ -139,6 +146,9 @@ def _parse_interp(s: str, i: int) -> tuple[Any, int]:
                                      "add the closing `}`")
         if s[j] == "}":
             return _Call(name, [a for a in args if a] if args != [[]] else []), j + 1
+        if len(args) > 64:
+            raise InterpolationError("R012", f"too many arguments in `{s[:80]}`",
+                                     "resolvers take a few arguments")
         j += 1  # ','
 
 
@@ -189,6 +199,9 @@ class Resolver:
             raise InterpolationError(
                 "R011", "interpolation cycle: " + " -> ".join(dotted(p) for p in cycle),
                 "break the cycle by writing one of the values out")
+        if len(self.active) >= MAX_CHAIN:
+            raise InterpolationError("R011", f"interpolation chain deeper than {MAX_CHAIN} "
+                                     "references", "write some of the values out")
         self.active.append(path)
         try:
             result = self._evaluate(parse_template(value), path)

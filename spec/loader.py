@@ -88,7 +88,15 @@ def _load_tree(
     parent_loc: Loc | None = None,
     refused: set[Path] | None = None,
 ) -> tuple[dict[str, Any], Locations] | None:
-    real = os.path.realpath(file)
+    try:
+        real = os.path.realpath(file)
+        os.fsencode(file)
+    except (ValueError, UnicodeError, OSError) as e:
+        where = parent_loc or Loc(file.encode("utf-8", "replace").decode(), 0, 0)
+        diags.add("R001", f"`{file!a}` is not a usable file name ({type(e).__name__})",
+                  file=where.file, line=where.line, column=where.column,
+                  hint="file names cannot hold NUL bytes or unpaired surrogates")
+        return None
     if real in stack:
         chain = " -> ".join(os.path.basename(s) for s in [*stack, real])
         where = parent_loc or Loc(file, 0, 0)

@@ -180,4 +180,8 @@ RENDERERS: dict[str, Renderer] = {
 
 def render(fmt: str, diags: Sequence[Diagnostic], texts: dict[str, str], files: list[str],
            stream: TextIO, *, color: bool = False) -> None:
-    stream.write(RENDERERS[fmt](diags, texts, files, color))
+    text = RENDERERS[fmt](diags, texts, files, color)
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    # unpaired surrogates (from escapes in the YAML) and characters the terminal cannot
+    # show are written as backslash escapes instead of crashing the report
+    stream.write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))

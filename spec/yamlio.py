@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -22,6 +23,9 @@ from specc.spec.locations import Loc, Locations, Path
 MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 100_000
 MAX_DEPTH = 200
+#: Integers at or above this magnitude are refused (no spec value is that large, and
+#: converting them to floats would overflow).
+MAX_INT = 10**30
 
 _CORE = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {
@@ -85,9 +89,18 @@ def parse(text: str, file: str, diags: Collector, *, max_nodes: int = MAX_NODES)
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    depth, where = _flow_depth(text)
+    if depth > MAX_DEPTH:
+        line = text.count("\n", 0, where) + 1
+        diags.add("Y018", f"nesting is deeper than {MAX_DEPTH} levels", file=file, line=line,
+                  column=where - (text.rfind("\n", 0, where) + 1) + 1,
+                  hint="flatten the document")
+        return None
     yaml = YAML(typ="safe", pure=True)
     try:
-        nodes = list(yaml.compose_all(io.StringIO(text)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. reused anchors: legal YAML, not ours to warn
+            nodes = list(yaml.compose_all(io.StringIO(text)))
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = e.problem or e.context or "invalid YAML"
@@ -131,6 +144,33 @@ def parse(text: str, file: str, diags: Collector, *, max_nodes: int = MAX_NODES)
                   column=1, hint="flatten the document")
         return None
     return Parsed(data, conv.locations, text, conv.refused)
+
+
+def _flow_depth(text: str) -> tuple[int, int]:
+    """The deepest `[`/`{` nesting outside quotes and comments, and where it is reached.
+    A cheap linear guard: the YAML scanner is quadratic on deep flow nesting."""
+    depth = best = at = 0
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "\"'" and (i == 0 or text[i - 1] in " [{,:\n\t"):
+            close = text.find(ch, i + 1)
+            i = n if close < 0 else close + 1
+            continue
+        if ch == "#" and (i == 0 or text[i - 1] in " \n\t"):
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl
+            continue
+        if ch in "[{":
+            depth += 1
+            if depth > best:
+                best, at = depth, i
+                if best > MAX_DEPTH:
+                    break
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return best, at
 
 
 def _one_line(s: str) -> str:
@@ -268,7 +308,15 @@ class _Converter:
             if tag == _CORE + "bool":
                 return text.lower() == "true"
             if tag == _CORE + "int":
-                return _to_int(text)
+                value = _to_int(text)
+                if abs(value) >= MAX_INT:
+                    self.diags.add("Y019", f"integer with {len(text)} characters is larger than "
+                                   "specc accepts (10^30)", file=self.file,
+                                   line=node.start_mark.line + 1,
+                                   column=node.start_mark.column + 1,
+                                   hint="quote it to make it a string")
+                    return None
+                return value
             if tag == _CORE + "float":
                 return _to_float(text)
         except ValueError:

@@ -3,6 +3,8 @@ rollout divisibility (TRL's rule). Hints name the nearest values that fix it."""
 
 from __future__ import annotations
 
+import math
+
 from specc.spec.rules.context import Context
 
 
@@ -13,9 +15,22 @@ def _near_multiples(value: int, unit: int) -> list[int]:
     return [v for v in (lo, hi) if v > 0 and v != value]
 
 
+def _divisors(of: int) -> list[int]:
+    """All divisors of ``of`` (trial division up to its square root)."""
+    small, large = [], []
+    d = 1
+    while d * d <= of and d <= 10**6:
+        if of % d == 0:
+            small.append(d)
+            if d != of // d:
+                large.append(of // d)
+        d += 1
+    return small + large[::-1]
+
+
 def _divisors_near(value: int, of: int) -> list[int]:
     """Divisors of ``of`` nearest to ``value`` (one at or below, one above)."""
-    divs = [d for d in range(1, of + 1) if of % d == 0]
+    divs = _divisors(of)
     below = [d for d in divs if d <= value]
     above = [d for d in divs if d > value]
     out = ([below[-1]] if below else []) + ([above[0]] if above else [])
@@ -71,9 +86,10 @@ def _grpo(ctx: Context) -> None:
                       hint="use " + ", or ".join(fixes))
     if rollouts % g:
         # smallest prompts-per-step around p that makes rollouts a multiple of g
-        below = next((q for q in range(p - 1, 0, -1) if (q * n) % g == 0), None)
-        above = next(q for q in range(p + 1, p + g + 1) if (q * n) % g == 0)
-        prompts = [q for q in (below, above) if q]
+        unit = g // math.gcd(g, n)  # prompts per step must be a multiple of this
+        below = (p // unit) * unit
+        above = below + unit
+        prompts = [q for q in (below, above) if q > 0 and q != p]
         fixes = [f"num_prompts_per_step {_fmt(prompts)}"]
         globals_ = [d for d in _divisors_near(g, rollouts) if d % n == 0]
         if globals_:

@@ -23,6 +23,10 @@ PRESETS = PRESET_NAMES
 PROFILES = PROFILE_NAMES
 
 
+#: The largest grid specc enumerates.
+MAX_GRID = 100_000
+
+
 def target_leaf(spec_data: dict[str, Any], path: Path) -> Leaf | catalog.Param | None:
     """What the search-space path points at: a model field, or an optimizer/scheduler kwarg."""
     if path[:3] == ("policy", "optimizer", "kwargs") and len(path) == 4:
@@ -241,9 +245,16 @@ def _study(ctx: Context) -> None:
                               hint="give it a `step`, or make it `categorical`")
                 count = 0
             elif isinstance(dim, FloatDim | IntDim) and dim.step and dim.high >= dim.low:
-                count *= math.floor((dim.high - dim.low) / dim.step + 1e-9) + 1
+                span = (dim.high - dim.low) / dim.step
+                count *= math.floor(span + 1e-9) + 1 if math.isfinite(span) else MAX_GRID + 1
             elif isinstance(dim, CategoricalDim):
                 count *= len(dim.choices)
+            count = min(count, MAX_GRID + 1)
+        if count > MAX_GRID:
+            ctx.diags.add("H006", f"the grid has more than {MAX_GRID} points",
+                          path=("hpo", "search_space"), on_key=True,
+                          hint="use coarser steps or fewer choices, or a `tpe`/`random` sampler")
+            count = 0
         if count and dims and ctx.written(("hpo", "n_trials")) and hpo.n_trials != count:
             ctx.diags.add("H016", f"the grid has {count} points but n_trials is {hpo.n_trials}",
                           path=("hpo", "n_trials"),
