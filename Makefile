@@ -28,6 +28,9 @@ typecheck:  ## mypy over the package as it is imported (specc.spec, specc.compil
 
 bench:  ## benchmarks whose figures the README quotes
 	$(BIN)/python benchmarks/validate_speed.py
+	$(BIN)/python benchmarks/plan_speed.py
+	$(BIN)/python benchmarks/memory_accuracy.py
+	$(BIN)/python benchmarks/run_overhead.py
 
 schema:  ## regenerate the exported JSON Schema
 	$(BIN)/specc schema --output docs/spec.schema.json

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 
+from specc.compiler.derive import derive
 from specc.compiler.memory import MemoryEstimate, MemoryInputs, estimate
 from specc.compiler.shapes import architecture_for
 from specc.spec.catalog.gpus import lookup_gpu
@@ -56,6 +57,7 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         else:
             kl_beta = getattr(block, "reference_policy_kl_penalty", 0.0)
     targets = pol.lora.target_modules
+    derived = derive(spec)
     return MemoryInputs(
         arch=arch,
         algorithm=algo,
@@ -69,13 +71,26 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         activation_checkpointing=pol.checkpointing,
         num_generations=num_generations,
         max_new_tokens=max_new,
-        prompt_len=max(pol.max_total_sequence_length - max_new, 0),
+        prompt_len=_prompt_len(spec, max_new),
         kl_beta=kl_beta,
         precompute_ref_log_probs=bool(getattr(block, "precompute_ref_log_probs", False)),
         world_size=spec.world_size,
         device_kind=gpu.kind if gpu else "cuda",
         lora_dropout=pol.lora.dropout if pol.lora.enabled else 0.0,
+        gradient_accumulation_steps=derived.grad_accumulation_steps,
+        generation_batch_size=(derived.micro_batch_size * (derived.steps_per_generation or 1)
+                               if algo in ("grpo", "rloo") else 0),
     )
+
+
+def _prompt_len(spec: Spec, max_new: int) -> int:
+    """Prompt tokens: the rest of the sequence for generating algorithms, the declared
+    `max_prompt_length` for preference ones (0 = unknown: every position is scored)."""
+    if max_new:
+        return max(spec.policy.max_total_sequence_length - max_new, 0)
+    block = spec.block()
+    limit = getattr(block, "max_prompt_length", None)
+    return int(limit) if limit and limit < spec.policy.max_total_sequence_length else 0
 
 
 _DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}

@@ -15,13 +15,15 @@ plan can show where the memory goes::
     overhead          CUDA context + caching-allocator slack
 
 The sum is the peak of a training step, not the sum of everything a step ever
-allocates.  Gradients and activations are never live in full at the same time:
-the backward pass starts with no gradient (the trainers free them after each
-optimizer step) and every activation, and frees a layer's activations as it
-creates that layer's gradients.  So the peak is ``weights + optimizer states +
-max(activations + logits, gradients + one layer's activations)`` and the
-``gradients`` component is only the excess of the second term over the first
-(see :func:`peak_gradients_bytes`; :func:`gradients_bytes` is the full size).
+allocates.  With one micro batch per optimizer step, gradients and activations
+are never live in full at the same time: the backward pass starts with no
+gradient (the trainers free them after each optimizer step) and every
+activation, and frees a layer's activations as it creates that layer's
+gradients.  So the peak is ``weights + optimizer states + max(activations +
+logits, gradients + one layer's activations)`` and the ``gradients`` component
+is only the excess of the second term over the first (see
+:func:`peak_gradients_bytes`; :func:`gradients_bytes` is the full size).  With
+gradient accumulation, or when it is not known, the gradients add in full.
 Two terms stay upper bounds: the KV cache (generation never overlaps the
 backward pass) and, with activation checkpointing, the recomputed layer (it is
 rebuilt after the LM head's working set is gone).
@@ -131,7 +133,9 @@ class MemoryInputs:
     full batch x seq x vocab logits (a custom ``compute_loss``, older TRL).
     ``generation_batch_size`` is the number of sequences GRPO/RLOO generate per
     call (``per_device_train_batch_size x steps_per_generation``); 0 means the
-    micro batch.
+    micro batch.  ``gradient_accumulation_steps``: with 1 the gradients are built
+    while the activations are freed and only their excess adds to the peak; with
+    more (or None, unknown) they are held across micro batches and add in full.
     """
 
     arch: Architecture
@@ -155,6 +159,7 @@ class MemoryInputs:
     lora_dropout: float = 0.0
     fused_lm_head: bool = True
     generation_batch_size: int = 0
+    gradient_accumulation_steps: int | None = None
 
     def __post_init__(self) -> None:
         precision_bytes(self.precision)
@@ -168,6 +173,9 @@ class MemoryInputs:
             raise ValueError(f"lora_r must be >= 1, got {self.lora_r}")
         if self.optimizer_state_bytes < 0:
             raise ValueError("optimizer_state_bytes must be >= 0")
+        steps = self.gradient_accumulation_steps
+        if steps is not None and steps < 1:
+            raise ValueError(f"gradient_accumulation_steps must be >= 1, got {steps}")
 
 
 @dataclass(frozen=True)
@@ -263,14 +271,19 @@ def peak_gradients_bytes(inp: MemoryInputs, activations: int, logits: int) -> in
         weights + states + max(activations + logits, gradients + one layer's activations)
 
     and the component is the excess of the second term over the first (0 when the
-    activations dominate, e.g. with LoRA).  DDP's gradient buckets are allocated once
-    and stay, so they always add in full.  Checked with ``MemTracker`` on CPU
-    (benchmarks/memory_accuracy.py): weight-dominated runs peak in the last layers'
-    backward with the gradients almost complete, activation-dominated runs at the LM
-    head's backward with no gradient yet.
+    activations dominate, e.g. with LoRA).  That holds for one micro batch per
+    optimizer step only: with gradient accumulation the gradients of the earlier
+    micro batches are live when the next backward starts, so they add in full
+    (also when ``gradient_accumulation_steps`` is unknown, None).  DDP's gradient
+    buckets are allocated once and stay, so they always add in full.  Checked with
+    ``MemTracker`` on CPU (benchmarks/memory_accuracy.py): weight-dominated runs peak
+    in the last layers' backward with the gradients almost complete,
+    activation-dominated runs at the LM head's backward with no gradient yet.
     """
     built = gradient_buffer_bytes(inp)
     buckets = gradients_bytes(inp) - built
+    if inp.gradient_accumulation_steps != 1:
+        return buckets + built
     tokens = sequences_per_micro_batch(inp) * inp.seq_len
     last_layer = round(tokens * layer_activation_bytes_per_token(inp))
     return buckets + max(0, built + last_layer - (activations + logits))

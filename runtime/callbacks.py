@@ -31,11 +31,12 @@ class TrialCallback(TrainerCallback):  # type: ignore[misc]
     when a warning sign appears (the reason is kept for the trial's record)."""
 
     def __init__(self, reporter: Reporter, health: Health, history: Path,
-                 total_steps: int | None) -> None:
+                 total_steps: int | None, metric: str | None = None) -> None:
         self.reporter = reporter
         self.health = health
         self.history = history.open("a", encoding="utf-8")
         self.total = total_steps
+        self.metric = metric
         self.stop_reason: str | None = None
         self.pruned = False
         self.last: dict[str, float] = {}
@@ -111,7 +112,6 @@ class TrialCallback(TrainerCallback):  # type: ignore[misc]
         if self.reporter.report(step, numeric) and self.stop_reason is None:
             self.pruned = True
             shown = ", ".join(f"{k}={v:.4g}" for k, v in numeric.items()
-                              if k.startswith("eval_") and "runtime" not in k
-                              and "per_second" not in k)
+                              if k == self.metric) or "below the pruner's threshold"
             self.stop_reason = f"pruned at step {step} ({shown})"
             control.should_training_stop = True

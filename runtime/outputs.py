@@ -61,7 +61,7 @@ def dump_yaml(data: Any) -> str:
     return dump(data)
 
 
-# --- the study's ledger: budgeted trials, retries, surplus --------------------------------------
+# --- the study's ledger: budgeted trials, retries, surplus ---------------------------------------
 
 @dataclass
 class Ledger:
@@ -280,8 +280,8 @@ def write_results(info: StudyInfo, data: dict[str, Any]) -> Path:
 #: Spec keys that name local files, relative to the spec's folder.
 _PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("policy", "model_name"), ("policy", "tokenizer", "name"),
-    *((("data", split, key) for split in ("train", "validation", "default")
-       for key in ("path", "data_path"))),
+    *(("data", split, key) for split in ("train", "validation", "default")
+       for key in ("path", "data_path")),
 )
 
 
@@ -314,7 +314,9 @@ def write_best(info: StudyInfo, data: dict[str, Any], number: int,
                value: Sequence[float] | None) -> Path:
     shown = ", ".join(f"{m}={v:.6g}" for m, v in zip(info.objectives, value or [],
                                                        strict=False))
-    header = (f"# The best trial ({number}) of study {info.name!r}"
+    which = "The best trial" if len(info.directions) == 1 else \
+        f"A Pareto-optimal trial (the best {info.objectives[0]} on the front)"
+    header = (f"# {which} ({number}) of study {info.name!r}"
               + (f": {shown}" if shown else "") + ".\n"
               "# A complete spec without `hpo`: `specc run` trains it as one run.\n")
     path = info.output / "best.yaml"

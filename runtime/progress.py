@@ -29,11 +29,18 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
+#: Last parts of a dotted path too generic to stand alone.
+_GENERIC = {"name", "type", "enabled", "weight", "value", "kwargs", "r"}
+
+
 def short(path: str) -> str:
-    """`policy.optimizer.kwargs.lr` -> `lr`; `dpo.reference_policy_kl_penalty` kept whole
-    when the last part is ambiguous."""
-    last = path.rsplit(".", 1)[-1]
-    return last if len(last) > 2 else path
+    """`policy.optimizer.kwargs.lr` -> `lr`; `policy.lora.r` -> `lora.r`;
+    `reward.functions.0.name` -> `functions.0.name`."""
+    parts = path.split(".")
+    n = 1
+    while n < len(parts) and (parts[-n] in _GENERIC or parts[-n].isdigit()):
+        n += 1
+    return ".".join(parts[-n:])
 
 
 def fmt_params(params: dict[str, Any]) -> str:
@@ -47,10 +54,10 @@ class Display:
     def trial_start(self, number: int, params: dict[str, Any]) -> None: ...
     def progress(self, number: int, step: int, total: int | None,
                  metrics: dict[str, float]) -> None: ...
-    def evaluation(self, number: int, step: int, total: int | None, metric: str,
+    def evaluation(self, number: int, step: int, total: int | None, *, metric: str,
                    value: float | None, best: float | None) -> None: ...
     def trial_end(self, number: int, state: str, values: list[float] | None,
-                  reason: str | None, best: str | None, duration: float | None) -> None: ...
+                  reason: str | None, *, best: str | None, duration: float | None) -> None: ...
     def message(self, text: str) -> None: ...
     def close(self) -> None: ...
 
@@ -61,12 +68,14 @@ class PlainDisplay(Display):
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
         self.metric = "objective"
+        self.objectives: list[str] = []
 
     def _p(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
     def study_start(self, info: dict[str, Any]) -> None:
-        self.metric = (info.get("objectives") or ["objective"])[0]
+        self.objectives = list(info.get("objectives") or ["objective"])
+        self.metric = self.objectives[0]
         what = "one training run" if info.get("single_run") else \
             f"{info['n_trials']} trials, {info['finished']} finished before"
         self._p(f"study {info['study']}: {what}; storage {info['storage']}; "
@@ -76,18 +85,20 @@ class PlainDisplay(Display):
     def trial_start(self, number: int, params: dict[str, Any]) -> None:
         self._p(f"trial {number} started: {fmt_params(params)}")
 
-    def evaluation(self, number: int, step: int, total: int | None, metric: str,
+    def evaluation(self, number: int, step: int, total: int | None, *, metric: str,
                    value: float | None, best: float | None) -> None:
         where = f"{step}/{total}" if total else str(step)
         self._p(f"trial {number} step {where}: {metric}={fmt(value)}"
                 + (f" (best {fmt(best)})" if best is not None else ""))
 
     def trial_end(self, number: int, state: str, values: list[float] | None,
-                  reason: str | None, best: str | None, duration: float | None) -> None:
+                  reason: str | None, *, best: str | None, duration: float | None) -> None:
         took = f" in {duration:.1f}s" if duration is not None else ""
         if state == "COMPLETE":
-            shown = ", ".join(fmt(v) for v in values or [])
-            self._p(f"trial {number} COMPLETE{took}: {self.metric}={shown}"
+            names = self.objectives or [self.metric]
+            shown = ", ".join(f"{m}={fmt(v)}" for m, v in zip(names, values or [],
+                                                              strict=False))
+            self._p(f"trial {number} COMPLETE{took}: {shown}"
                     + (f"; best {best}" if best else ""))
         else:
             self._p(f"trial {number} {state}{took}: {reason or ''}".rstrip(": "))
@@ -144,7 +155,7 @@ class LiveDisplay(PlainDisplay):
             row["loss"] = metrics["loss"]
         self._refresh()
 
-    def evaluation(self, number: int, step: int, total: int | None, metric: str,
+    def evaluation(self, number: int, step: int, total: int | None, *, metric: str,
                    value: float | None, best: float | None) -> None:
         row = self.rows.setdefault(number, {"step": step, "total": total,
                                             "t0": time.monotonic()})
@@ -153,9 +164,9 @@ class LiveDisplay(PlainDisplay):
         self._refresh()
 
     def trial_end(self, number: int, state: str, values: list[float] | None,
-                  reason: str | None, best: str | None, duration: float | None) -> None:
+                  reason: str | None, *, best: str | None, duration: float | None) -> None:
         self.rows.pop(number, None)
-        super().trial_end(number, state, values, reason, best, duration)
+        super().trial_end(number, state, values, reason, best=best, duration=duration)
         self._refresh()
 
     def close(self) -> None:
@@ -179,7 +190,7 @@ class Hub:
 
     def __init__(self, display: Display, callbacks: Sequence[Any] = (),
                  directions: Sequence[str] = ("minimize",),
-                 on_trial_end: Callable[[], None] | None = None) -> None:
+                 on_trial_end: Callable[[], object] | None = None) -> None:
         self.display = display
         self.callbacks = list(callbacks)
         self.directions = list(directions)
@@ -208,7 +219,7 @@ class Hub:
             return True
         return value < self.best if self.directions[0] == "minimize" else value > self.best
 
-    # --- events -----------------------------------------------------------------------
+    # --- events ------------------------------------------------------------------------------
     def study_start(self, info: dict[str, Any]) -> None:
         self.metric = (info.get("objectives") or ["objective"])[0]
         best = info.get("best_value")
@@ -231,8 +242,8 @@ class Hub:
         best = self.best
         if len(self.directions) == 1 and value is not None and self._better(value):
             best = value
-        self.display.evaluation(number, step, self.totals.get(number), self.metric, value,
-                                best)
+        self.display.evaluation(number, step, self.totals.get(number), metric=self.metric,
+                                value=value, best=best)
 
     def trial_end(self, number: int, state: str, values: list[float] | None,
                   reason: str | None) -> None:
@@ -243,7 +254,7 @@ class Hub:
             self.best, self.best_number = values[0], number
         best = (f"{fmt(self.best)} (trial {self.best_number})"
                 if self.best is not None and len(self.directions) == 1 else None)
-        self.display.trial_end(number, state, values, reason, best, duration)
+        self.display.trial_end(number, state, values, reason, best=best, duration=duration)
         if self._on_trial_end is not None:
             self._on_trial_end()
         self._call("on_trial_end", number, state, values, reason)

@@ -20,6 +20,7 @@ turn such a trial into FAIL (reason "worker died") and queue a retry with the sa
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import socket
 import warnings
@@ -135,7 +136,7 @@ def driver_url(url: str) -> str:
     return url
 
 
-# --- who runs a trial ------------------------------------------------------------------------
+# --- who runs a trial ----------------------------------------------------------------------------
 
 def _boot_id() -> str:
     try:
@@ -147,8 +148,7 @@ def _boot_id() -> str:
 def _start_time(pid: int) -> str | None:
     """When process ``pid`` started (tells a reused pid apart); None when it is gone."""
     try:
-        import psutil
-
+        psutil: Any = importlib.import_module("psutil")
         return f"{psutil.Process(pid).create_time():.2f}"
     except ImportError:
         pass
@@ -188,15 +188,18 @@ def is_dead(attrs: dict[str, Any], me: dict[str, Any] | None = None) -> bool:
     return bool(recorded) and bool(started) and recorded != started
 
 
-# --- retries ---------------------------------------------------------------------------------
+# --- retries -------------------------------------------------------------------------------------
 
-def retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, why: str) -> int | None:
+def retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, why: str, *,
+          capped: bool = True) -> int | None:
     """Queue a WAITING copy of ``trial`` (same parameters) unless it was retried
-    :data:`MAX_RETRIES` times already; returns the number of the original trial."""
+    :data:`MAX_RETRIES` times already (``capped``: a trial that keeps killing its worker
+    stays failed; an interrupted one is always retried); returns the number of the
+    original trial."""
     import optuna
 
     history = [*trial.system_attrs.get(RETRY_HISTORY, []), trial.number]
-    if len(history) > MAX_RETRIES:
+    if capped and len(history) > MAX_RETRIES:
         return None
     system_attrs = {k: trial.system_attrs[k] for k in _CARRIED if k in trial.system_attrs}
     system_attrs.update({FAILED_TRIAL: trial.system_attrs.get(FAILED_TRIAL, trial.number),

@@ -26,6 +26,7 @@ running and excluded from every count and from results.json.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import math
 import multiprocessing
 import os
@@ -36,6 +37,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -100,7 +102,7 @@ class RunSummary:
         return sum(self.counts.get(s, 0) for s in outputs.FINISHED)
 
 
-# --- compiling ---------------------------------------------------------------------------------
+# --- compiling -----------------------------------------------------------------------------------
 
 @dataclass
 class Compiled:
@@ -225,12 +227,14 @@ def build_pruner(hpo: Hpo | None) -> optuna.pruners.BasePruner:
             interval_steps=p.interval_steps))
     if p.type == "patient":
         wrapped = None if p.wrapped in (None, "none") else percentile_like(p.wrapped)
-        return optuna.pruners.PatientPruner(wrapped, p.patience or 1,
-                                            **_kw(min_delta=p.min_delta))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.pruners.PatientPruner(wrapped, p.patience or 1,
+                                                **_kw(min_delta=p.min_delta))
     raise RunError(f"unknown pruner {p.type!r}")
 
 
-# --- the search space ------------------------------------------------------------------------------
+# --- the search space ----------------------------------------------------------------------------
 
 def ordered_dims(dims: dict[str, Any]) -> list[tuple[str, Any]]:
     """Dimensions with the ones a `when:` refers to first (declaration order otherwise)."""
@@ -284,7 +288,7 @@ def grid_space(dims: dict[str, Any]) -> dict[str, list[Any]]:
     return out
 
 
-# --- the study's settings, shared by every worker process ------------------------------------------
+# --- the study's settings, shared by every worker process ----------------------------------------
 
 @dataclass
 class Config:
@@ -388,9 +392,11 @@ def open_study(setup: Setup, cfg: Config) -> optuna.Study:
     except KeyError:
         n_existing = 0
     sampler = build_sampler(setup.hpo, _seed(setup, cfg, n_existing), setup.grid)
+    directions = [optuna.study.StudyDirection.MINIMIZE if d == "minimize"
+                  else optuna.study.StudyDirection.MAXIMIZE for d in setup.directions]
     study = optuna.create_study(
         storage=storage, study_name=cfg.study_name, sampler=sampler,
-        pruner=build_pruner(setup.hpo), directions=setup.directions, load_if_exists=True)
+        pruner=build_pruner(setup.hpo), directions=directions, load_if_exists=True)
     have = [d.name.lower() for d in study.directions]
     if have != setup.directions:
         raise RunError(f"study {cfg.study_name!r} in {display(cfg.storage)} optimises "
@@ -399,7 +405,7 @@ def open_study(setup: Setup, cfg: Config) -> optuna.Study:
     return study
 
 
-# --- one worker's loop ---------------------------------------------------------------------------------
+# --- one worker's loop ---------------------------------------------------------------------------
 
 class _Fail(Exception):
     """End the current trial as FAIL (the reason is already stored)."""
@@ -450,7 +456,7 @@ class TrialLoop:
         self.current_id: int | None = None
         self.started = False
 
-    # --- stop conditions --------------------------------------------------------------------
+    # --- stop conditions ---------------------------------------------------------------------
     def should_stop(self) -> str | None:
         with quiet_optuna():
             reap_dead_trials(self.study)
@@ -472,7 +478,9 @@ class TrialLoop:
         if ledger.waiting():
             return None
         if ledger.used >= self.cfg.budget:
-            return "budget reached"
+            running = ledger.counts()["RUNNING"]
+            return "budget reached" + (f" ({running} trial(s) still running in other "
+                                       "workers)" if running else "")
         return None
 
     def _surplus(self, trial: optuna.Trial) -> bool:
@@ -483,7 +491,7 @@ class TrialLoop:
             and not t.user_attrs.get(SURPLUS))
         return earlier >= self.cfg.budget
 
-    # --- the loop ------------------------------------------------------------------------------
+    # --- the loop ----------------------------------------------------------------------------
     def run(self) -> str:
         while True:
             stop = self.should_stop()
@@ -500,9 +508,11 @@ class TrialLoop:
             self._finished()
 
     def _finished(self) -> None:
-        if self.current_id is None or not self.started:
+        if self.current_id is None:
             return
         t = self.study._storage.get_trial(self.current_id)
+        if t.user_attrs.get(SURPLUS):
+            return
         state = t.state.name
         values = list(t.values) if state == "COMPLETE" and t.values else None
         self.events.trial_end(t.number, state, values, outputs.reason(t))
@@ -525,7 +535,7 @@ class TrialLoop:
                 storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
                 t = storage.get_trial(self.current_id)
             if t.state == TrialState.FAIL and t.user_attrs.get(REASON) == "interrupted":
-                retry(self.study, t, "interrupted")
+                retry(self.study, t, "interrupted", capped=False)
         if self.started:
             with contextlib.suppress(Exception):
                 self.events.trial_end(self.current, "FAIL", None, "interrupted")
@@ -583,6 +593,7 @@ class TrialLoop:
         if self.worker is None:
             from specc.runtime.trial import Worker
 
+            _quiet_hf()
             self.worker = Worker()
         single = len(setup.directions) == 1 and not setup.single_run
         reporter = Reporter(trial, setup.objectives[0], single, self.events)
@@ -604,10 +615,19 @@ class TrialLoop:
         raise self._fail(trial, result.reason or "failed")
 
 
+def _quiet_hf() -> None:
+    """No per-trial download/loading progress bars from transformers and datasets: the
+    study's display shows progress, the trial's log.txt the details."""
+    for module, name in (("transformers.utils.logging", "disable_progress_bar"),
+                         ("datasets", "disable_progress_bars")):
+        with contextlib.suppress(Exception):
+            getattr(importlib.import_module(module), name)()
+
+
 def _pruned() -> type[Exception]:
     import optuna
 
-    return optuna.TrialPruned  # type: ignore[no-any-return]
+    return optuna.TrialPruned
 
 
 def stale_count(finished: Sequence[optuna.trial.FrozenTrial], directions: list[str]) -> int:
@@ -634,7 +654,7 @@ def stale_count(finished: Sequence[optuna.trial.FrozenTrial], directions: list[s
     return stale
 
 
-# --- the whole study -----------------------------------------------------------------------------------
+# --- the whole study -----------------------------------------------------------------------------
 
 def study_info(setup: Setup, cfg: Config) -> outputs.StudyInfo:
     return outputs.StudyInfo(name=cfg.study_name, storage=display(cfg.storage),
@@ -698,7 +718,10 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
 
     Raises :class:`SpecError` for a spec with errors, :class:`RunError` when the study
     cannot start as asked, and KeyboardInterrupt after a clean stop on Ctrl-C/SIGTERM (the
-    running trials are marked FAIL "interrupted" and queued again; outputs are written)."""
+    running trials are marked FAIL "interrupted" and queued again; outputs are written).
+
+    ``workers > 1`` spawns worker processes (multiprocessing "spawn"): a script that calls
+    this must guard its entry point with ``if __name__ == "__main__":``."""
     compiled = compile_spec(file, overrides)
     setup = make_setup(compiled)
     spec, hpo = compiled.spec, compiled.spec.hpo
@@ -771,7 +794,7 @@ def _summary(cfg: Config, setup: Setup, data: dict[str, Any], stop: str | None,
         pareto=data.get("pareto", []), stop_reason=stop, interrupted=interrupted)
 
 
-# --- several local worker processes ---------------------------------------------------------------------
+# --- several local worker processes --------------------------------------------------------------
 
 def _run_workers(setup: Setup, cfg: Config, hub: Hub) -> str | None:
     """``cfg.workers`` processes (spawned) run the loop against the shared storage; their
@@ -821,7 +844,8 @@ def _run_workers(setup: Setup, cfg: Config, hub: Hub) -> str | None:
     bad = [p for p in procs if p.exitcode not in (0, None)]
     if bad and not reasons:
         raise RuntimeError(f"worker processes exited with {[p.exitcode for p in bad]}")
-    return next((r for r in reasons.values() if r), None)
+    last = [r for r in reasons.values() if r]  # in the order the workers ended
+    return last[-1] if last else None
 
 
 def _handle(event: tuple[Any, ...], hub: Hub, reasons: dict[int, str | None],

@@ -202,7 +202,7 @@ class Worker:
         model = self.model(path, spec.policy.precision)
         health = spec.hpo.health if spec.hpo else Health()
         callback = TrialCallback(reporter, health, trial_dir / "metrics.jsonl",
-                                 derived.total_steps)
+                                 derived.total_steps, metric=objective_metrics(spec)[0])
         kwargs: dict[str, Any] = {
             "model": model,
             "args": args,

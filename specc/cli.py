@@ -163,7 +163,9 @@ def _plan(args: argparse.Namespace) -> int:
     if problems and args.format == "table":
         render("text", problems, _texts(args.file, args.override), [args.file], sys.stderr)
     if args.show_spec:
-        sys.stdout.write(report.dump_yaml(plan.expanded))
+        from specc.spec.presets import expanded_yaml
+
+        sys.stdout.write(expanded_yaml(plan.expanded or {}))
         return 0
     if args.emit == "python":
         from specc.compiler.emit import emit_plan

@@ -55,7 +55,7 @@ hpo:
   pruner: {{type: {pruner}}}
   objectives: [{{metric: eval_loss, direction: minimize}}]
   n_trials: {n_trials}
-  search_space:
+{extra}  search_space:
 {space}
 """
 
@@ -64,10 +64,11 @@ LR = "    policy.optimizer.kwargs.lr: {type: float, low: 1.0e-5, high: 1.0e-3, l
 
 def write_spec(path: Path, *, name: str = "tiny", steps: int = 4, hpo: bool = True,
                sampler: str = "random", pruner: str = "none", n_trials: int = 3,
-               space: str = LR) -> Path:
+               space: str = LR, extra: str = "") -> Path:
     text = TINY.format(name=name, steps=steps)
     if hpo:
-        text += HPO.format(sampler=sampler, pruner=pruner, n_trials=n_trials, space=space)
+        text += HPO.format(sampler=sampler, pruner=pruner, n_trials=n_trials, space=space,
+                           extra=extra)
     path.write_text(text)
     return path
 
@@ -93,7 +94,7 @@ def env() -> dict[str, str]:
 def specc_run(*args: str, cwd: Path | None = None,
               timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "specc", "run", *args], cwd=cwd, env=env(),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def results(out: Path) -> dict[str, Any]:
@@ -112,11 +113,12 @@ def db_states(db: Path) -> list[tuple[int, str]]:
         return []
 
 
-# --- whole studies ---------------------------------------------------------------------------------
+# --- whole studies -------------------------------------------------------------------------------
 
 def test_study_results_best_yaml_and_resume(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    spec = write_spec(tmp_path / "spec.yaml", pruner="median", n_trials=3)
+    spec = write_spec(tmp_path / "spec.yaml", pruner="median", n_trials=3,
+                      extra="  keep_best_n: 1\n")
     out = tmp_path / "out"
     proc = specc_run(str(spec), "--output", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -140,6 +142,9 @@ def test_study_results_best_yaml_and_resume(tmp_path: Path,
     best = data["best"]
     complete = [t for t in data["trials"] if t["state"] == "COMPLETE"]
     assert best["value"] == min(t["values"][0] for t in complete)
+    # keep_best_n: 1 -- only the best trial keeps its adapter
+    kept = sorted(p.parent.parent.name for p in out.glob("trials/*/adapter/adapter_config.json"))
+    assert kept == [str(best["number"])]
     assert "trial" in proc.stdout and "best" in proc.stdout  # plain progress lines
 
     # best.yaml: a complete spec with the best parameters and no hpo block, valid as is
@@ -497,3 +502,21 @@ def test_early_stopping_counts_trials_without_improvement() -> None:
     assert stale_count(study.trials, ["minimize"]) == 2
     study.add_trial(optuna.trial.create_trial(value=1.0))
     assert stale_count(study.trials, ["minimize"]) == 0
+
+
+def test_timeouts_and_light_imports() -> None:
+    from specc.runtime.study import RunError, parse_timeout
+
+    assert parse_timeout(90) == 90 and parse_timeout("30m") == 1800
+    assert parse_timeout("2h") == 7200 and parse_timeout("1d") == 86400
+    assert parse_timeout(None) is None
+    with pytest.raises(RunError):
+        parse_timeout("soon")
+    # `specc validate` and `import specc` stay free of optuna and torch
+    valid = str(Path(__file__).parent / "cases" / "valid_minimal" / "spec.yaml")
+    code = ("import sys, specc; from specc.cli import main; "
+            f"main(['validate', {valid!r}]); "
+            "assert 'optuna' not in sys.modules and 'torch' not in sys.modules, 'heavy'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, env=env())
+    assert proc.returncode == 0, proc.stderr
