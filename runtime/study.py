@@ -152,20 +152,28 @@ def _kw(**kwargs: Any) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if v is not None}
 
 
+def check_sampler(hpo: Hpo | None) -> None:
+    """Optuna's GP and QMC samplers need scipy, CMA-ES the `cmaes` package."""
+    import importlib.util
+
+    if hpo is None:
+        return
+    kind = hpo.sampler.type
+    missing = [m for m in _NEEDS.get(kind, ()) if importlib.util.find_spec(m) is None]
+    if missing:
+        raise RunError(f"sampler `{kind}` needs {' and '.join(missing)}: "
+                       f"pip install {' '.join(missing)}")
+
+
 def build_sampler(hpo: Hpo | None, seed: int | None,
                   grid: dict[str, list[Any]] | None) -> optuna.samplers.BaseSampler:
     """The Optuna sampler the spec names, with every option it sets."""
-    import importlib.util
-
     import optuna
 
     if hpo is None:
         return optuna.samplers.RandomSampler(seed=0)
+    check_sampler(hpo)
     s = hpo.sampler
-    missing = [m for m in _NEEDS.get(s.type, ()) if importlib.util.find_spec(m) is None]
-    if missing:
-        raise RunError(f"sampler `{s.type}` needs {' and '.join(missing)}: "
-                       f"pip install {' '.join(missing)}")
     t = s.type
     if t == "grid":
         return optuna.samplers.GridSampler(grid or {}, seed=s.seed)
@@ -332,10 +340,12 @@ def make_setup(compiled: Compiled) -> Setup:
     dims = dict(hpo.search_space) if hpo else {}
     grid = grid_space(dims) if hpo and hpo.sampler.type == "grid" and dims else None
     keep = hpo.keep_best_n if hpo else None
+    objectives = objective_metrics(spec)
     return Setup(
         compiled=compiled,
-        directions=[o.direction for o in hpo.objectives] if hpo else ["minimize"],
-        objectives=objective_metrics(spec),
+        directions=[o.direction for o in hpo.objectives] if hpo else
+        ["maximize" if "reward" in objectives[0] else "minimize"],
+        objectives=objectives,
         dims=ordered_dims(dims),
         grid=grid,
         single_run=hpo is None,
@@ -455,6 +465,7 @@ class TrialLoop:
         self.current: int | None = None
         self.current_id: int | None = None
         self.started = False
+        self.ran = 0
 
     # --- stop conditions ---------------------------------------------------------------------
     def should_stop(self) -> str | None:
@@ -513,6 +524,7 @@ class TrialLoop:
         t = self.study._storage.get_trial(self.current_id)
         if t.user_attrs.get(SURPLUS):
             return
+        self.ran += 1
         state = t.state.name
         values = list(t.values) if state == "COMPLETE" and t.values else None
         self.events.trial_end(t.number, state, values, outputs.reason(t))
@@ -723,6 +735,7 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
     ``workers > 1`` spawns worker processes (multiprocessing "spawn"): a script that calls
     this must guard its entry point with ``if __name__ == "__main__":``."""
     compiled = compile_spec(file, overrides)
+    check_sampler(compiled.spec.hpo)
     setup = make_setup(compiled)
     spec, hpo = compiled.spec, compiled.spec.hpo
     n_workers = workers if workers is not None else (hpo.parallel if hpo else 1)
@@ -768,6 +781,11 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
                 stop = TrialLoop(setup, cfg, study, hub).run()
             else:
                 stop = _run_workers(setup, cfg, hub)
+                # a worker that died took its trial with it: retry it here, so the
+                # study still ends with its whole budget
+                loop = TrialLoop(setup, cfg, study, hub)
+                after = loop.run()
+                stop = after if loop.ran else stop
     except KeyboardInterrupt:
         interrupted = True
         stop = "interrupted"
@@ -841,9 +859,6 @@ def _run_workers(setup: Setup, cfg: Config, hub: Hub) -> str | None:
         raise KeyboardInterrupt
     if errors:
         raise RuntimeError("a worker process failed:\n" + "\n".join(errors))
-    bad = [p for p in procs if p.exitcode not in (0, None)]
-    if bad and not reasons:
-        raise RuntimeError(f"worker processes exited with {[p.exitcode for p in bad]}")
     last = [r for r in reasons.values() if r]  # in the order the workers ended
     return last[-1] if last else None
 
