@@ -152,7 +152,8 @@ def _data_source(src: Any, algorithm: str, out: Path, split_default: str,
         return None
     split = src.get("split") or split_default
     if loc.startswith(BUILTIN_PREFIX) and loc in DATASETS:
-        rel = f"data/{loc.removeprefix(BUILTIN_PREFIX)}-{split}{'-kto' if algorithm == 'kto' else ''}.jsonl"
+        suffix = "-kto" if algorithm == "kto" else ""
+        rel = f"data/{loc.removeprefix(BUILTIN_PREFIX)}-{split}{suffix}.jsonl"
         target = out / rel
         if not target.exists():
             rows = builtin_data.rows(loc, split)

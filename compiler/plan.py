@@ -11,7 +11,7 @@ from typing import Any
 from specc.compiler import space
 from specc.compiler.derive import Derived, derive
 from specc.compiler.fit import check_context_length, check_memory, estimate_spec
-from specc.compiler.lowering import Lowered, lower
+from specc.compiler.lowering import NOT_LOWERED, Lowered, lower
 from specc.compiler.validate import validate_one
 from specc.spec.diagnostics import Collector, Diagnostic, Severity
 from specc.spec.models import Spec
@@ -62,6 +62,10 @@ class Plan:
     trials: list[Trial]
     diagnostics: list[Diagnostic]
     expanded: dict[str, Any] | None = field(default=None, repr=False)
+    #: The validated base spec and its merged, uninterpolated tree (points re-resolve
+    #: from it), so a runner needs no second load.
+    spec: Spec | None = field(default=None, repr=False)
+    raw: dict[str, Any] | None = field(default=None, repr=False)
 
     def to_dict(self, *, with_spec: bool = False) -> dict[str, Any]:
         return {
@@ -88,11 +92,23 @@ def _point_checks(ctx: Context) -> None:
 
 
 def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | None = None,
-               output_dir: str | None = None, diags: Collector | None = None) -> Plan | None:
-    """Compile ``file``; None (with diagnostics in ``diags``) when the spec has errors."""
+               output_dir: str | None = None, diags: Collector | None = None,
+               for_run: bool = False) -> Plan | None:
+    """Compile ``file``; None (with diagnostics in ``diags``) when the spec has errors.
+
+    ``for_run`` adds the checks only `specc run` needs (N012: an algorithm specc plans
+    but cannot train yet)."""
     diags = diags if diags is not None else Collector()
     checked = validate_one(file, diags, overrides=overrides)
     spec, loaded = checked.spec, checked.loaded
+    if for_run and spec is not None:
+        algo = spec.selected()
+        if algo in NOT_LOWERED:
+            sub = diags.scoped(loaded.locations, file)
+            at = ("algorithm",) if loaded.data and "algorithm" in loaded.data else (algo,)
+            sub.add("N012", f"`specc run` cannot train `{algo}` yet: {NOT_LOWERED[algo]}",
+                    path=at, hint="`specc plan` and `specc validate` support it; to run, "
+                    "use sft, dpo, orpo, kto, grpo or rloo")
     if spec is None or loaded.raw is None or any(d.severity is Severity.ERROR for d in diags):
         return None
     out_dir = output_dir or spec.output_dir or f"runs/{spec.name}"
@@ -122,6 +138,8 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
         trials=trials,
         diagnostics=sorted(diags.items, key=Diagnostic.sort_key),
         expanded=loaded.data,
+        spec=spec,
+        raw=loaded.raw,
     )
 
 

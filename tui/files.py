@@ -1,0 +1,70 @@
+"""Reading and writing the spec file: exact text in, exact text out, atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What the file on disk looked like (to notice changes by others)."""
+
+    mtime_ns: int
+    size: int
+
+    @classmethod
+    def of(cls, path: Path) -> Stamp | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return cls(st.st_mtime_ns, st.st_size)
+
+
+def read_text(path: Path) -> str:
+    """The file's text, newlines untouched (``\\r\\n`` stays ``\\r\\n``)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` byte for byte: a temporary file beside ``path``, then
+    ``os.replace``, so readers (and a crash) never see half a file. Keeps the mode."""
+    try:
+        mode: int | None = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mode = None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def temp_copy(path: Path, text: str) -> Iterator[Path]:
+    """``text`` in a hidden file beside ``path`` (so relative ``extends`` resolve as they
+    do for ``path``), removed afterwards."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.specc-tui-", suffix=path.suffix or ".yaml",
+                               dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        yield Path(tmp)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

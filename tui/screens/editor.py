@@ -1,0 +1,223 @@
+"""The editor screen: the spec, its diagnostics as you type, and help for the key under
+the cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, TextArea
+
+from specc.tui.fieldhelp import describe, dotted
+from specc.tui.files import Stamp, atomic_write, read_text
+from specc.tui.keypath import key_path
+from specc.tui.widgets import DiagnosticsList, FieldHelpPanel, SpecEditor
+from specc.tui.widgets.diagnostics import summary
+from specc.tui.widgets.spec_editor import marks_for
+
+if TYPE_CHECKING:
+    from specc.spec.diagnostics import Diagnostic
+    from specc.spec.models import Spec
+    from specc.tui.app import SpeccApp
+
+#: Seconds of quiet typing before the buffer is validated.
+DEBOUNCE = 0.3
+#: Seconds between looks at the file on disk.
+POLL = 1.0
+
+
+@dataclass
+class Validated(Message):
+    """A validation of buffer ``version`` finished."""
+
+    version: int
+    diagnostics: list[Diagnostic]
+    spec: Spec | None
+
+
+class EditorScreen(Screen[None]):
+    """Edit the spec; validation runs in a worker after each pause in typing."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("ctrl+r", "reload", "Reload", show=False),
+        Binding("f6", "focus_problems", "Problems", show=False),
+        Binding("escape", "focus_editor", "Editor", show=False),
+    ]
+
+    app: SpeccApp  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._debounce: Timer | None = None
+        self._stamp: Stamp | None = None
+        self._changed_on_disk = False
+        self._shown_version = -1
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="editor-body"):
+            yield SpecEditor(id="spec")
+            yield FieldHelpPanel(id="field-help")
+        yield DiagnosticsList(id="problems")
+        yield Footer()
+
+    @property
+    def editor(self) -> SpecEditor:
+        return self.query_one(SpecEditor)
+
+    @property
+    def problems(self) -> DiagnosticsList:
+        return self.query_one(DiagnosticsList)
+
+    def on_mount(self) -> None:
+        self.query_one(FieldHelpPanel).border_title = "Key"
+        self.problems.border_title = "Problems"
+        self._load()
+        self.set_interval(POLL, self._check_disk)
+        self.editor.focus()
+
+    # -- loading, saving, noticing changes ------------------------------------------------
+
+    def _load(self) -> None:
+        session = self.app.session
+        text = ""
+        if session.file is not None and session.file.exists():
+            try:
+                text = read_text(session.file)
+            except (OSError, UnicodeDecodeError) as e:
+                self.notify(f"cannot read {session.file}: {e}", severity="error")
+        session.text = session.saved_text = text
+        session.version += 1
+        self._stamp = Stamp.of(session.file) if session.file else None
+        self._changed_on_disk = False
+        editor = self.editor
+        editor.load_text(text)
+        if editor.text != text:  # the TextArea keeps one newline style per document
+            self.notify("mixed line endings: saving writes one style", severity="warning")
+        editor.read_only = session.file is None
+        self._update_title()
+        self._validate_now()
+
+    def action_save(self) -> None:
+        session = self.app.session
+        if session.file is None:
+            self.notify("no file to save to: start with `specc tui FILE`", severity="error")
+            return
+        text = self.editor.text
+        try:
+            atomic_write(session.file, text)
+        except OSError as e:
+            self.notify(f"not saved: {e}", severity="error")
+            return
+        session.saved_text = session.text = text
+        self._stamp = Stamp.of(session.file)
+        self._changed_on_disk = False
+        self._update_title()
+        self.notify(f"saved {session.file}", timeout=2)
+
+    def action_reload(self) -> None:
+        if self.app.session.file is None:
+            return
+        self._load()
+        self.notify(f"reloaded {self.app.session.file}", timeout=2)
+
+    def _check_disk(self) -> None:
+        session = self.app.session
+        if session.file is None:
+            return
+        stamp = Stamp.of(session.file)
+        if stamp == self._stamp or self._changed_on_disk:
+            return
+        if not session.dirty and stamp is not None:
+            self._load()
+            self.notify(f"{session.file} changed on disk: reloaded", timeout=3)
+            return
+        self._changed_on_disk = True
+        self._update_title()
+        self.notify(f"{session.file} changed on disk. ctrl+r reloads it (drops your edits); "
+                    "ctrl+s keeps yours.", severity="warning", timeout=10)
+
+    def _update_title(self) -> None:
+        session = self.app.session
+        mark = " ●" if session.dirty else ""
+        if self._changed_on_disk:
+            mark += " (changed on disk)"
+        self.editor.border_title = f"{session.display_name}{mark}"
+        self.sub_title = session.display_name
+
+    # -- validation -----------------------------------------------------------------------
+
+    @on(TextArea.Changed, "#spec")
+    def _changed(self) -> None:
+        session = self.app.session
+        text = self.editor.text
+        if text == session.text:  # e.g. the Changed that loading posts
+            return
+        session.text = text
+        session.version += 1
+        self._update_title()
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(DEBOUNCE, self._validate_now)
+
+    def _validate_now(self) -> None:
+        session = self.app.session
+        if session.file is None:
+            return
+        self._validate(str(session.file), session.text, session.version)
+
+    @work(thread=True, group="validate", exit_on_error=False)
+    def _validate(self, file: str, text: str, version: int) -> None:
+        from specc.compiler.validate import validate_one
+        from specc.spec.diagnostics import Collector, Diagnostic
+
+        diags = Collector()
+        try:
+            checked = validate_one(file, diags, text=text)
+        except Exception as e:  # a bug in a check must not take the editor down
+            self.app.call_from_thread(self.notify, f"validation failed: {e!r}",
+                                      severity="error")
+            return
+        self.post_message(Validated(version, sorted(diags.items, key=Diagnostic.sort_key),
+                                    checked.spec))
+
+    @on(Validated)
+    def _validated(self, event: Validated) -> None:
+        session = self.app.session
+        if event.spec is not None:
+            session.spec = event.spec
+        if event.version < self._shown_version:
+            return
+        self._shown_version = event.version
+        file = str(session.file)
+        self.problems.show(event.diagnostics, file)
+        self.editor.set_marks(marks_for(event.diagnostics, file))
+        self.editor.border_subtitle = summary(event.diagnostics)
+
+    @on(DiagnosticsList.Jump)
+    def _jump(self, event: DiagnosticsList.Jump) -> None:
+        editor = self.editor
+        editor.move_cursor((event.line - 1, event.column - 1), center=True)
+        editor.focus()
+
+    # -- help for the key under the cursor -------------------------------------------------
+
+    @on(TextArea.SelectionChanged, "#spec")
+    def _cursor_moved(self) -> None:
+        row, col = self.editor.cursor_location
+        path = key_path(self.editor.text, row, col)
+        self.query_one(FieldHelpPanel).show(describe(path), dotted(path))
+
+    def action_focus_problems(self) -> None:
+        self.problems.focus()
+
+    def action_focus_editor(self) -> None:
+        self.editor.focus()

@@ -1,0 +1,34 @@
+"""The help panel: what the schema says about the key under the cursor."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from specc.tui.fieldhelp import FieldHelp
+
+
+def render_help(help: FieldHelp | None, path: str = "") -> Text:
+    if help is None:
+        if not path:
+            return Text("Move the cursor onto a key to see what it means.", style="dim")
+        return Text.assemble((path, "bold"), "\n\n", ("not a key of the spec", "yellow"))
+    out = Text.assemble((help.path, "bold"), "\n")
+    for label, value in (("type", help.type), ("default", help.default),
+                         ("range", help.range)):
+        if value and value != "-":
+            out.append(f"{label}: ", style="dim")
+            out.append(f"{value}\n")
+    if help.description:
+        out.append("\n" + help.description + "\n")
+    if help.searches is not None:
+        out.append("\n")
+        out.append_text(render_help(help.searches))
+    return out
+
+
+class FieldHelpPanel(Static):
+    """Shows a :class:`FieldHelp`; updated as the cursor moves."""
+
+    def show(self, help: FieldHelp | None, path: str = "") -> None:
+        self.update(render_help(help, path))
