@@ -89,6 +89,22 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", "-q", action="store_true",
                    help="no live progress; print the summary only")
 
+    t = sub.add_parser("tui", help="edit a spec with live diagnostics, see its plan, follow "
+                       "its study (a terminal app)",
+                       description="A terminal app: the spec in an editor with diagnostics as "
+                       "you type, its plan, and its study's trials read live from the storage "
+                       "(read-only). Exit 0 on ctrl+q; 2: usage error or unreadable file.")
+    t.add_argument("file", nargs="?", metavar="FILE", help="spec file (YAML); created on save "
+                   "if missing")
+    t.add_argument("--storage", metavar="URL", default=None,
+                   help="the study's Optuna storage (default: the spec's hpo.storage, else "
+                   "<output>/study.journal or sqlite:///<output>/study.db)")
+    t.add_argument("--study", metavar="NAME", default=None,
+                   help="study name in the storage (default: hpo.study_name, else the spec's "
+                   "name)")
+    t.add_argument("--preview", type=_positive, default=None, metavar="N",
+                   help="points the plan screen samples (non-grid samplers; default 5)")
+
     s = sub.add_parser("schema", help="print the spec's JSON Schema (for editors)")
     s.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
 
@@ -110,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _plan(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "tui":
+            return _tui(args)
         if args.command == "schema":
             return _schema(args)
         if args.command == "codes":
@@ -234,6 +252,27 @@ def _run(args: argparse.Namespace) -> int:
     if (summary.output / "best.yaml").exists():
         print(f"best spec: {summary.output / 'best.yaml'}")
     return 0
+
+
+def _tui(args: argparse.Namespace) -> int:
+    if args.file is None and args.storage is None:
+        print("specc tui: error: give a spec FILE, or --storage URL to follow a study",
+              file=sys.stderr)
+        return 2
+    try:
+        from specc.tui import create_app
+    except ImportError as e:
+        print(f"specc tui: error: needs Textual and Optuna: pip install 'specc[tui]' ({e})",
+              file=sys.stderr)
+        return 2
+    try:
+        app = create_app(args.file, storage=args.storage, study=args.study,
+                         preview=args.preview)
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"specc tui: error: cannot read {args.file}: {e}", file=sys.stderr)
+        return 2
+    app.run()
+    return app.return_code or 0
 
 
 def _texts(file: str, overrides: list[str]) -> dict[str, str]:

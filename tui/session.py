@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from specc.tui.files import Stamp, read_text
 from specc.tui.studydata import default_storage
 
 if TYPE_CHECKING:
@@ -32,6 +33,26 @@ class Session:
     saved_text: str = ""  # the buffer as last loaded or saved
     version: int = 0  # bumped on every edit of the buffer
     spec: Spec | None = field(default=None, repr=False)  # the last buffer that validated
+    stamp: Stamp | None = None  # the file on disk as last loaded or saved
+
+    def load(self) -> None:
+        """Read the file into the buffer (a missing file is an empty buffer: saving
+        creates it). Raises OSError or UnicodeDecodeError when it cannot be read."""
+        text = ""
+        if self.file is not None and self.file.exists():
+            text = read_text(self.file)
+        self.text = self.saved_text = text
+        self.version += 1
+        self.stamp = Stamp.of(self.file) if self.file else None
+
+    def ensure_spec(self) -> Spec | None:
+        """The spec of the buffer, checked now if the editor has not yet (any thread)."""
+        if self.spec is None and self.file is not None:
+            from specc.spec.check import check_file
+            from specc.spec.diagnostics import Collector
+
+            self.spec = check_file(str(self.file), Collector(), text=self.text).spec
+        return self.spec
 
     @property
     def dirty(self) -> bool:

@@ -143,14 +143,16 @@ class StudyReader:
 
             path = url.removeprefix(JOURNAL_PREFIX)
             if not os.path.exists(path):
-                raise StudyUnavailable(f"no study journal at {path} yet")
+                raise StudyUnavailable(f"no study journal at {path} yet "
+                                           "(`specc run FILE` creates it)")
             self._storage = JournalStorage(JournalFileBackend(path))
         else:
             engine_kwargs: dict[str, Any] = {}
             if url.startswith("sqlite:///"):
                 path = url.removeprefix("sqlite:///").split("?", 1)[0].removeprefix("file:")
                 if not os.path.exists(path):
-                    raise StudyUnavailable(f"no study database at {path} yet")
+                    raise StudyUnavailable(f"no study database at {path} yet "
+                                           "(`specc run FILE` creates it)")
                 engine_kwargs = {"connect_args": {"timeout": 1.0}}
             elif url.startswith(("postgresql", "mysql")):
                 engine_kwargs = {"pool_pre_ping": True}

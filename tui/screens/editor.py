@@ -16,7 +16,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, TextArea
 
 from specc.tui.fieldhelp import describe, dotted
-from specc.tui.files import Stamp, atomic_write, read_text
+from specc.tui.files import Stamp, atomic_write
 from specc.tui.keypath import key_path
 from specc.tui.widgets import DiagnosticsList, FieldHelpPanel, SpecEditor
 from specc.tui.widgets.diagnostics import summary
@@ -48,7 +48,8 @@ class EditorScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("ctrl+r", "reload", "Reload", show=False),
-        Binding("f6", "focus_problems", "Problems", show=False),
+        Binding("f8", "next_problem", "Next problem"),
+        Binding("shift+f8", "next_problem(-1)", "Previous problem", show=False),
         Binding("escape", "focus_editor", "Editor", show=False),
     ]
 
@@ -57,7 +58,6 @@ class EditorScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._debounce: Timer | None = None
-        self._stamp: Stamp | None = None
         self._changed_on_disk = False
         self._shown_version = -1
 
@@ -80,27 +80,24 @@ class EditorScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(FieldHelpPanel).border_title = "Key"
         self.problems.border_title = "Problems"
-        self._load()
+        self._load(from_disk=False)  # create_app has read it
         self.set_interval(POLL, self._check_disk)
         self.editor.focus()
+        self._cursor_moved()
 
     # -- loading, saving, noticing changes ------------------------------------------------
 
-    def _load(self) -> None:
+    def _load(self, *, from_disk: bool = True) -> None:
         session = self.app.session
-        text = ""
-        if session.file is not None and session.file.exists():
+        if from_disk:
             try:
-                text = read_text(session.file)
+                session.load()
             except (OSError, UnicodeDecodeError) as e:
                 self.notify(f"cannot read {session.file}: {e}", severity="error")
-        session.text = session.saved_text = text
-        session.version += 1
-        self._stamp = Stamp.of(session.file) if session.file else None
         self._changed_on_disk = False
         editor = self.editor
-        editor.load_text(text)
-        if editor.text != text:  # the TextArea keeps one newline style per document
+        editor.load_text(session.text)
+        if editor.text != session.text:  # the TextArea keeps one newline style per document
             self.notify("mixed line endings: saving writes one style", severity="warning")
         editor.read_only = session.file is None
         self._update_title()
@@ -118,7 +115,7 @@ class EditorScreen(Screen[None]):
             self.notify(f"not saved: {e}", severity="error")
             return
         session.saved_text = session.text = text
-        self._stamp = Stamp.of(session.file)
+        session.stamp = Stamp.of(session.file)
         self._changed_on_disk = False
         self._update_title()
         self.notify(f"saved {session.file}", timeout=2)
@@ -134,7 +131,7 @@ class EditorScreen(Screen[None]):
         if session.file is None:
             return
         stamp = Stamp.of(session.file)
-        if stamp == self._stamp or self._changed_on_disk:
+        if stamp == session.stamp or self._changed_on_disk:
             return
         if not session.dirty and stamp is not None:
             self._load()
@@ -201,6 +198,7 @@ class EditorScreen(Screen[None]):
         self.problems.show(event.diagnostics, file)
         self.editor.set_marks(marks_for(event.diagnostics, file))
         self.editor.border_subtitle = summary(event.diagnostics)
+        self._cursor_moved()
 
     @on(DiagnosticsList.Jump)
     def _jump(self, event: DiagnosticsList.Jump) -> None:
@@ -214,10 +212,29 @@ class EditorScreen(Screen[None]):
     def _cursor_moved(self) -> None:
         row, col = self.editor.cursor_location
         path = key_path(self.editor.text, row, col)
-        self.query_one(FieldHelpPanel).show(describe(path), dotted(path))
+        here = str(self.app.session.file)
+        on_line = [d for d in self.problems.diagnostics
+                   if d.line == row + 1 and (not d.file or d.file == here)]
+        self.query_one(FieldHelpPanel).show(describe(path), dotted(path), on_line)
 
-    def action_focus_problems(self) -> None:
-        self.problems.focus()
+    def action_next_problem(self, step: int = 1) -> None:
+        """Move the cursor to the next (``step`` 1) or previous (-1) located problem."""
+        diags = self.problems.diagnostics
+        here = str(self.app.session.file)
+        located = [(i, d) for i, d in enumerate(diags)
+                   if d.line and (not d.file or d.file == here)]
+        if not located:
+            self.notify("no problems to go to", timeout=2)
+            return
+        row, col = self.editor.cursor_location
+        cursor = (row + 1, col + 1)
+        ahead = [x for x in located if (x[1].line, max(x[1].column, 1)) > cursor] if step > 0 \
+            else [x for x in located if (x[1].line, max(x[1].column, 1)) < cursor]
+        index, d = (ahead[0] if ahead else located[0]) if step > 0 else \
+            (ahead[-1] if ahead else located[-1])
+        self.problems.highlighted = index
+        self.editor.move_cursor((d.line - 1, max(d.column, 1) - 1), center=True)
+        self.editor.focus()
 
     def action_focus_editor(self) -> None:
         self.editor.focus()

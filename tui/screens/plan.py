@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from specc.spec.diagnostics import Diagnostic
     from specc.tui.app import SpeccApp
 
-BAR = 10
+BAR = 8
 
 
 @dataclass
@@ -47,9 +47,11 @@ def memory_cell(memory: dict[str, Any] | None) -> Text:
                          ("·" * (BAR - filled), "dim"))
 
 
-def _short(path: str) -> str:
+def _short(path: str, width: int = 14) -> str:
+    """A column label for a parameter path (the detail panel shows it whole)."""
     parts = path.split(".")
-    return parts[-1] if len(parts[-1]) > 3 else ".".join(parts[-2:])
+    name = parts[-1] if len(parts[-1]) > 3 else ".".join(parts[-2:])
+    return name if len(name) <= width else name[:width - 1] + "…"
 
 
 def _fmt(v: Any) -> str:
@@ -57,41 +59,42 @@ def _fmt(v: Any) -> str:
 
 
 def study_text(plan: Plan) -> Text:
-    """The study settings, a few lines."""
+    """The study settings in four lines."""
     st, sp = plan.study, plan.space
-    out = Text.assemble(("plan ", "dim"), (plan.name, "bold"), f" ({plan.algorithm})")
+    out = Text.assemble((plan.name, "bold"), f" ({plan.algorithm})")
     if "sampler" not in st:
-        out.append(f"\nsingle run; output {st.get('output_dir', '-')}")
+        out.append(f"  single run; output {st.get('output_dir', '-')}")
         return out
-    sampler = ", ".join(f"{k}={v}" for k, v in st["sampler"].items() if k != "type")
-    pruner = ", ".join(f"{k}={v}" for k, v in st["pruner"].items() if k != "type")
+
+    def settings(block: dict[str, Any]) -> str:
+        rest = ", ".join(f"{k}={v}" for k, v in block.items() if k != "type")
+        return f"{block['type']}" + (f" ({rest})" if rest else "")
+
     objectives = ", ".join(f"{o['metric']} ({o['direction']})" for o in st["objectives"])
-    rows = [
-        ("sampler", f"{st['sampler']['type']}" + (f" ({sampler})" if sampler else "")),
-        ("pruner", f"{st['pruner']['type']}" + (f" ({pruner})" if pruner else "")),
-        ("objectives", objectives),
-        ("trials", f"{st['n_trials']}" + (f", timeout {st['timeout']}s" if st.get("timeout")
-                                          else "") + f", {st.get('parallel') or 1} parallel"),
-        ("storage", f"{st['storage']}  study {st['study_name']}"),
-    ]
-    for label, value in rows:
-        out.append(f"\n{label:>10}: ", style="dim")
-        out.append(value)
+    timeout = f", timeout {st['timeout']}s" if st.get("timeout") else ""
+    out.append(f"  {st['n_trials']} trials{timeout}, {st.get('parallel') or 1} parallel; "
+               f"objective {objectives}")
     kind = sp["kind"]
     shown = (f"grid of {len(plan.trials)} points" if kind == "grid" else
              f"{len(sp['dimensions'])} dimension(s), {len(plan.trials)} sampled point(s) "
              "shown (m: more)" if kind == "preview" else "no search space")
-    out.append(f"\n{'space':>10}: ", style="dim")
-    out.append(shown)
+    for label, value in (("sampler", settings(st["sampler"])),
+                         ("pruner", settings(st["pruner"])),
+                         ("storage", f"{st['storage']}  study {st['study_name']}"),
+                         ("space", shown)):
+        out.append(("\n" if label != "pruner" else "  ") + f"{label} ", style="dim")
+        out.append(value)
     return out
 
 
 def trial_detail(t: Trial) -> Text:
     out = Text.assemble((f"trial {t.number}", "bold"), ("  id ", "dim"), t.id)
-    if t.reasons:
-        for r in t.reasons:
-            out.append("\n")
-            out.append(r, style="red" if not t.feasible else "yellow")
+    for r in t.reasons:
+        out.append("\n")
+        out.append(r, style="red" if not t.feasible else "yellow")
+    if t.params:
+        out.append("\n")
+        out.append("  ".join(f"{k}={_fmt(v)}" for k, v in t.params.items()))
     if t.memory and t.memory.get("components"):
         from specc.compiler.report import human_bytes
 
@@ -186,20 +189,21 @@ class PlanScreen(Screen[None]):
         study.update(study_text(plan))
         dims = list(plan.space["dimensions"])
         table.add_column("trial", key="trial")
+        table.add_column("feasible", key="feasible")
         for d in dims:
             table.add_column(_short(d), key=f"p:{d}")
-        for label in ("eff.batch", "accum", "steps", "memory", "feasible"):
+        for label in ("eff.batch", "accum", "steps", "memory"):
             table.add_column(label, key=label)
         for t in plan.trials:
             der = t.derived
             feasible = Text("yes", style="green") if t.feasible else Text(
                 "no: " + "; ".join(r.split(" ", 1)[0] for r in t.reasons), style="bold red")
             table.add_row(
-                str(t.number), *(_fmt(t.params.get(d, "-")) for d in dims),
+                str(t.number), feasible, *(_fmt(t.params.get(d, "-")) for d in dims),
                 str(der.effective_batch_size) if der else "-",
                 str(der.grad_accumulation_steps) if der else "-",
                 str(der.total_steps) if der and der.total_steps is not None else "-",
-                memory_cell(t.memory), feasible, key=str(t.number))
+                memory_cell(t.memory), key=str(t.number))
         feasible = sum(t.feasible for t in plan.trials)
         table.border_subtitle = f"{feasible} of {len(plan.trials)} feasible"
 

@@ -21,7 +21,7 @@ def plot(points: tuple[tuple[int, float], ...], width: int, height: int) -> Text
     rows = max(height - 1, 1)
     values = [v for _, v in points]
     lo, hi = min(values), max(values)
-    labels = [_fmt(hi), _fmt(lo)]
+    labels = [_fmt(hi), _fmt(lo) if hi != lo else ""]
     label_w = max(len(x) for x in labels)
     plot_w = max(width - label_w - 1, 1)
     if len(points) > plot_w:  # more reports than columns: keep evenly spaced ones

@@ -35,7 +35,7 @@ def _prompt(d: Diagnostic, here: str) -> Text:
     text = Text.assemble((glyph, style), " ", (d.code, "bold"), " ", (where, "dim"), " ",
                          d.message)
     if d.hint:
-        text.append(f"\n   {d.hint}", style="italic green")
+        text.append(f"\n  hint: {d.hint}", style="italic green")
     return text
 
 

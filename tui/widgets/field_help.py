@@ -5,7 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from specc.spec.diagnostics import Diagnostic, Severity
 from specc.tui.fieldhelp import FieldHelp
+
+_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 
 
 def render_help(help: FieldHelp | None, path: str = "") -> Text:
@@ -28,7 +31,16 @@ def render_help(help: FieldHelp | None, path: str = "") -> Text:
 
 
 class FieldHelpPanel(Static):
-    """Shows a :class:`FieldHelp`; updated as the cursor moves."""
+    """Shows a :class:`FieldHelp` and the problems on the cursor's line; updated as the
+    cursor moves."""
 
-    def show(self, help: FieldHelp | None, path: str = "") -> None:
-        self.update(render_help(help, path))
+    def show(self, help: FieldHelp | None, path: str = "",
+             problems: list[Diagnostic] | None = None) -> None:
+        out = render_help(help, path)
+        for d in problems or []:
+            out.append("\n\n")
+            out.append(f"{d.code} ", style=f"bold {_STYLE[d.severity]}")
+            out.append(d.message)
+            if d.hint:
+                out.append(f"\n{d.hint}", style="italic green")
+        self.update(out)
