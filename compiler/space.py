@@ -10,7 +10,7 @@ import itertools
 import math
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,14 +76,21 @@ def corners(dims: dict[str, Any], limit: int = MAX_CORNERS, seed: int = 0) -> li
             if c not in seen:
                 seen.add(c)
                 combos.append(c)
+    return _distinct(dims, names, combos)
+
+
+def _distinct(dims: dict[str, Any], names: list[str],
+              combos: Iterable[tuple[Any, ...]]) -> list[Point]:
+    """Points from value combinations, inactive conditional dimensions dropped, each
+    resulting point once."""
     out: list[Point] = []
-    keys: set[tuple[tuple[str, str], ...]] = set()
+    seen: set[tuple[tuple[str, str], ...]] = set()
     for combo in combos:
         point = dict(zip(names, combo, strict=True))
         point = {n: v for n, v in point.items() if active(dims[n], point)}
         key = tuple(sorted((k, repr(v)) for k, v in point.items()))
-        if key not in keys:
-            keys.add(key)
+        if key not in seen:
+            seen.add(key)
             out.append(point)
     return out
 
@@ -219,16 +226,7 @@ def grid_points(dims: dict[str, Any]) -> list[Point]:
     """Every point of a grid, in a stable order; conditional duplicates removed."""
     names = list(dims)
     values = [dim_values(dims[n]) or [] for n in names]
-    out: list[Point] = []
-    seen: set[tuple[tuple[str, str], ...]] = set()
-    for combo in itertools.product(*values):
-        point = dict(zip(names, combo, strict=True))
-        point = {n: v for n, v in point.items() if active(dims[n], point)}
-        key = tuple(sorted((k, repr(v)) for k, v in point.items()))
-        if key not in seen:
-            seen.add(key)
-            out.append(point)
-    return out
+    return _distinct(dims, names, itertools.product(*values))
 
 
 def sample_point(dims: dict[str, Any], rng: random.Random) -> Point:
