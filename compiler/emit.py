@@ -28,83 +28,11 @@ _COLUMNS = {
     "rloo": ("prompt", "answer"),
 }
 
-_TEMPLATE = '''#!/usr/bin/env python
-"""Trial {number} of `{name}` ({algorithm}), emitted by `specc plan --emit python`.
+def _template() -> str:
+    """The script template (`trial_script.py.tmpl`, a `str.format` template)."""
+    from importlib.resources import files
 
-Reproduces the trial with TRL and PEFT directly; specc is not needed to run it.
-Parameters: {params}
-Trial id: {trial_id}
-
-Usage: python {script} [--max-steps N] [--output-dir DIR]
-"""
-
-import argparse
-import json
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-import torch
-from datasets import Dataset, load_dataset, load_from_disk
-from transformers import AutoModelForCausalLM, AutoTokenizer
-{peft_import}from {config_module} import {config_class}, {trainer_class}
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-MODEL = {model!r}
-DTYPE = {dtype}
-TRAIN = {train!r}
-VALIDATION = {validation!r}
-COLUMNS = {columns!r}
-CONFIG = {config}
-PEFT = {peft}
-{rewards}
-
-def load_split(source):
-    """A datasets.Dataset from a JSON-lines/JSON/Parquet file or a saved folder."""
-    if source is None:
-        return None
-    path = source["path"] if os.path.isabs(source["path"]) else os.path.join(HERE, source["path"])
-    if os.path.isdir(path):
-        ds = load_from_disk(path)
-        ds = ds[source.get("split") or "train"] if hasattr(ds, "keys") else ds
-    else:
-        kind = "parquet" if path.endswith(".parquet") else "json"
-        ds = load_dataset(kind, data_files=path, split="train")
-    if source.get("max_samples"):
-        ds = ds.select(range(min(source["max_samples"], len(ds))))
-    keep = [c for c in COLUMNS if c in ds.column_names]
-    return ds.select_columns(keep)
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-steps", type=int, default=None, help="override max_steps")
-    parser.add_argument("--output-dir", default=None, help="override output_dir")
-    args = parser.parse_args()
-    config = dict(CONFIG)
-    if args.max_steps is not None:
-        config["max_steps"] = args.max_steps
-    if args.output_dir is not None:
-        config["output_dir"] = args.output_dir
-    tokenizer = AutoTokenizer.from_pretrained(MODEL)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(MODEL, dtype=DTYPE)
-    trainer = {trainer_class}(
-        model=model,
-        args={config_class}(**config),
-        train_dataset=load_split(TRAIN),
-        eval_dataset=load_split(VALIDATION),
-        processing_class=tokenizer,
-{reward_arg}{peft_arg}    )
-    result = trainer.train()
-    print(json.dumps({{"trial": {number}, "global_step": result.global_step,
-                      "train_loss": result.training_loss}}))
-
-
-if __name__ == "__main__":
-    main()
-'''
+    return files("specc.compiler").joinpath("trial_script.py.tmpl").read_text("utf-8")
 
 
 def _reward_source(functions: list[dict[str, Any]]) -> tuple[str, str]:
@@ -194,7 +122,7 @@ def emit_trial(plan: Plan, trial: Trial, out: Path) -> Path | None:
     rewards_src, reward_arg = _reward_source(low.reward_functions)
     data_block = data.get("data") or {}
     script = out / f"trial_{trial.number:04d}.py"
-    text = _TEMPLATE.format(
+    text = _template().format(
         number=trial.number, name=plan.name, algorithm=algorithm, params=trial.params,
         trial_id=trial.id, script=script.name,
         peft_import="from peft import LoraConfig\n" if low.peft else "",
