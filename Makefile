@@ -35,5 +35,8 @@ bench:  ## benchmarks whose figures the README quotes
 schema:  ## regenerate the exported JSON Schema
 	$(BIN)/specc schema --output docs/spec.schema.json
 
+snapshots:  ## regenerate the TUI's SVG snapshots in tests/__snapshots__/ (review before committing)
+	$(BIN)/python -m pytest tests/test_tui_snapshots.py --snapshot-update
+
 clean:
 	rm -rf .typecheck .mypy_cache .ruff_cache .pytest_cache build *.egg-info

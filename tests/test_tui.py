@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import EXAMPLES
 
 pytest.importorskip("textual")
@@ -359,6 +360,54 @@ def test_study_screen_follows_new_trials_and_explains_a_missing_study(
             trial.report(0.8, 0)
             await wait_for(pilot, lambda: table.row_count == 5)
             assert "running 1" in str(summary.render())
+
+    run(go())
+
+
+WRITER = """
+import optuna, sys
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+study = optuna.create_study(storage=sys.argv[1], study_name="busy", load_if_exists=True)
+
+def objective(trial):
+    x = trial.suggest_float("x", -1, 1)
+    for step in range(5):
+        trial.report(x * x + 1 / (step + 1), step)
+    return x * x
+
+study.optimize(objective, n_trials=int(sys.argv[2]))
+print("done", len(study.trials))
+"""
+
+
+def test_study_screen_follows_a_running_writer_without_locking_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process writes trials as fast as it can while the screen reads 20 times a
+    second: the writer never sees "database is locked" and the screen ends up with every
+    trial."""
+    import specc.tui.screens.study as study_screen
+
+    monkeypatch.setattr(study_screen, "REFRESH", 0.05)
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    n = 60
+    optuna.create_study(storage=url, study_name="busy")
+
+    async def go() -> None:
+        app = create_app(None, storage=url, study="busy")
+        async with app.run_test(size=SIZE) as pilot:
+            writer = subprocess.Popen([sys.executable, "-c", WRITER, url, str(n)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True)
+            table = app.screen.query_one("#study-trials", DataTable)
+            seen = set()
+            while writer.poll() is None:
+                await pilot.pause(0.05)
+                seen.add(table.row_count)
+            out, err = writer.communicate()
+            assert writer.returncode == 0, err
+            assert "locked" not in err and f"done {n}" in out
+            await wait_for(pilot, lambda: table.row_count == n)
+            assert len(seen) > 2  # it followed the study as it grew
 
     run(go())
 

@@ -12,20 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import EXAMPLES
 
 pytest.importorskip("textual")
 pytest.importorskip("optuna")
 pytest.importorskip("pytest_textual_snapshot")
 
-from test_tui import make_study, wait_for  # noqa: E402
-from textual.pilot import Pilot  # noqa: E402
-from textual.widgets import DataTable  # noqa: E402
+from test_tui import make_study, wait_for
+from textual.pilot import Pilot
+from textual.widgets import DataTable
 
-from specc.tui import create_app  # noqa: E402
-from specc.tui.screens import EditorScreen  # noqa: E402
-from specc.tui.widgets import SpecEditor  # noqa: E402
-from specc.tui.widgets.spec_editor import yaml_highlighting  # noqa: E402
+from specc.tui import create_app
+from specc.tui.screens import EditorScreen
+from specc.tui.widgets import SpecEditor
+from specc.tui.widgets.spec_editor import yaml_highlighting
 
 SIZE = (100, 30)
 Snap = Callable[..., bool]

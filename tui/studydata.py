@@ -153,7 +153,11 @@ class StudyReader:
                 if not os.path.exists(path):
                     raise StudyUnavailable(f"no study database at {path} yet "
                                            "(`specc run FILE` creates it)")
-                engine_kwargs = {"connect_args": {"timeout": 1.0}}
+                # A connection per read: no handle on a file that `specc run` replaces,
+                # and no lock held between reads.
+                from sqlalchemy.pool import NullPool
+
+                engine_kwargs = {"connect_args": {"timeout": 1.0}, "poolclass": NullPool}
             elif url.startswith(("postgresql", "mysql")):
                 engine_kwargs = {"pool_pre_ping": True}
             self._storage = optuna.storages.RDBStorage(

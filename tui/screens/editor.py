@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, TextArea
 
-from specc.tui.fieldhelp import describe, dotted
 from specc.tui.files import Stamp, atomic_write
 from specc.tui.keypath import key_path
 from specc.tui.widgets import DiagnosticsList, FieldHelpPanel, SpecEditor
@@ -53,7 +52,7 @@ class EditorScreen(Screen[None]):
         Binding("escape", "focus_editor", "Editor", show=False),
     ]
 
-    app: SpeccApp  # type: ignore[assignment]
+    app: SpeccApp
 
     def __init__(self) -> None:
         super().__init__()
@@ -83,7 +82,7 @@ class EditorScreen(Screen[None]):
         self._load(from_disk=False)  # create_app has read it
         self.set_interval(POLL, self._check_disk)
         self.editor.focus()
-        self._cursor_moved()
+        self.call_after_refresh(self._cursor_moved)  # the schema loads after the first paint
 
     # -- loading, saving, noticing changes ------------------------------------------------
 
@@ -210,6 +209,8 @@ class EditorScreen(Screen[None]):
 
     @on(TextArea.SelectionChanged, "#spec")
     def _cursor_moved(self) -> None:
+        from specc.tui.fieldhelp import describe, dotted  # the spec models: not at start
+
         row, col = self.editor.cursor_location
         path = key_path(self.editor.text, row, col)
         here = str(self.app.session.file)

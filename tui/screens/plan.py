@@ -112,7 +112,7 @@ class PlanScreen(Screen[None]):
         Binding("m", "more", "More points"),
     ]
 
-    app: SpeccApp  # type: ignore[assignment]
+    app: SpeccApp
 
     def __init__(self) -> None:
         super().__init__()
@@ -204,8 +204,8 @@ class PlanScreen(Screen[None]):
                 str(der.grad_accumulation_steps) if der else "-",
                 str(der.total_steps) if der and der.total_steps is not None else "-",
                 memory_cell(t.memory), key=str(t.number))
-        feasible = sum(t.feasible for t in plan.trials)
-        table.border_subtitle = f"{feasible} of {len(plan.trials)} feasible"
+        fits = sum(t.feasible for t in plan.trials)
+        table.border_subtitle = f"{fits} of {len(plan.trials)} feasible"
 
     @on(DataTable.RowHighlighted, "#plan-trials")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

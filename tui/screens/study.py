@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -45,7 +46,7 @@ def _fmt(v: Any) -> str:
 
 def short_label(path: str, width: int = 14) -> str:
     """A column label for a parameter path: its last part, cut to ``width``."""
-    name = path.split(".")[-1]
+    name = path.rsplit(".", maxsplit=1)[-1]
     return name if len(name) <= width else name[:width - 1] + "…"
 
 
@@ -83,7 +84,7 @@ class StudyScreen(Screen[None]):
         Binding("r", "refresh_now", "Refresh"),
     ]
 
-    app: SpeccApp  # type: ignore[assignment]
+    app: SpeccApp
 
     def __init__(self) -> None:
         super().__init__()
@@ -223,7 +224,7 @@ class StudyScreen(Screen[None]):
         table = self.query_one(DataTable)
         keep = None
         if table.row_count and table.cursor_row < table.row_count:
-            keep = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+            keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         params = list(dict.fromkeys(k for t in snap.trials for k in t.params))
         table.clear(columns=True)
         table.add_column("#", key="number")
@@ -235,12 +236,15 @@ class StudyScreen(Screen[None]):
             table.add_column(short_label(p), key=f"p:{p}")
         rows = sorted(snap.trials, key=sort_key(self._sort, snap.directions),
                       reverse=self._reverse)
+        now = datetime.now()
         for t in rows:
             values = list(t.values or ()) + [None] * (len(metrics) - len(t.values or ()))
+            took = _duration(t.duration_s)
+            if t.state == "RUNNING" and t.started is not None:  # Optuna's local time
+                took = _duration((now - t.started).total_seconds()) + "…"
             table.add_row(str(t.number), Text(t.state.lower(), style=STATE_STYLE.get(t.state, "")),
                           *(_fmt(v) for v in values[:len(metrics)]),
-                          _duration(t.duration_s),
-                          *(_fmt(t.params.get(p)) for p in params), key=str(t.number))
+                          took, *(_fmt(t.params.get(p)) for p in params), key=str(t.number))
         arrow = "↓" if self._reverse else "↑"
         table.border_title = f"Trials (sorted by {self._sort} {arrow})"
         index = next((i for i, t in enumerate(rows) if str(t.number) == keep), 0)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
 
 from specc.spec.diagnostics import Diagnostic, Severity
-from specc.tui.fieldhelp import FieldHelp
+
+if TYPE_CHECKING:
+    from specc.tui.fieldhelp import FieldHelp
 
 _STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 
