@@ -31,6 +31,7 @@ bench:  ## benchmarks whose figures the README quotes
 	$(BIN)/python benchmarks/plan_speed.py
 	$(BIN)/python benchmarks/memory_accuracy.py
 	$(BIN)/python benchmarks/run_overhead.py
+	$(BIN)/python benchmarks/tui_startup.py
 
 schema:  ## regenerate the exported JSON Schema
 	$(BIN)/specc schema --output docs/spec.schema.json

@@ -492,4 +492,4 @@ def test_tui_never_imports_the_runtime_or_training_stack(tmp_path: Path) -> None
                    or m.startswith("specc.runtime"))
     assert heavy == []
     assert result["rc"] == 0
-    assert result["first_screen_s"] < 3.0  # about 0.5 s here; generous for loaded CI
+    # start-up time is measured by benchmarks/tui_startup.py, not asserted here
