@@ -42,12 +42,9 @@ class SpecError(ValueError):
 
 
 def _texts(file: str, overrides: list[str] | None) -> dict[str, str]:
-    from specc.spec.loader import load as load_file
+    from specc.spec.loader import source_texts
 
-    try:
-        return load_file(file, Collector(), overrides=overrides or []).texts
-    except Exception:  # pragma: no cover - rendering aid only
-        return {}
+    return source_texts(file, overrides)
 
 
 def load(file: str, overrides: list[str] | None = None) -> Spec:

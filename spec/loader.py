@@ -231,3 +231,12 @@ def _apply_override(data: dict[str, Any], locs: Locations, ov: str, index: int,
     locs.drop_subtree(path)
     locs.values[path] = loc
     locs.keys[path] = Loc(file, 1, 1, 1, len(key) + 1)
+
+
+def source_texts(file: str, overrides: list[str] | None = None) -> dict[str, str]:
+    """The source text of ``file``, its parents and its overrides, for rendering
+    diagnostics with their source lines when only the diagnostics were kept."""
+    try:
+        return load(file, Collector(), overrides=overrides or []).texts
+    except Exception:  # a rendering aid only: never hide the diagnostics themselves
+        return {}

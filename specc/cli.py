@@ -276,10 +276,9 @@ def _tui(args: argparse.Namespace) -> int:
 
 
 def _texts(file: str, overrides: list[str]) -> dict[str, str]:
-    from specc.spec.diagnostics import Collector
-    from specc.spec.loader import load
+    from specc.spec.loader import source_texts
 
-    return load(file, Collector(), overrides=overrides).texts
+    return source_texts(file, overrides)
 
 
 def _schema(args: argparse.Namespace) -> int:
