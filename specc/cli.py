@@ -110,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("codes", help="list the diagnostic codes")
     c.add_argument("--format", choices=("text", "markdown"), default="text")
+
+    import importlib
+
+    from specc.commands import MODULES
+
+    for name in MODULES:
+        importlib.import_module(f"specc.commands.{name}").register(sub)
     return parser
 
 
@@ -132,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _schema(args)
         if args.command == "codes":
             return _codes(args)
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            return int(handler(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
