@@ -6,12 +6,17 @@ export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install test lint typecheck bench schema docs snapshots clean
+.PHONY: install system-deps test lint typecheck bench schema docs snapshots clean
 
-install:  ## create .venv with everything (CPU torch pinned: it installs from a local wheel)
+install: system-deps  ## create .venv with everything (CPU torch pinned: it installs from a local wheel)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "torch==2.13.0" -e ".[all]"
+
+system-deps:  ## Debian's Chromium, for the report's headless-browser test (skipped when present)
+	command -v chromium >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }
 
 test:  ## the whole suite (what CI runs)
 	$(BIN)/python -m pytest -q
