@@ -41,6 +41,9 @@ bench:  ## benchmarks whose figures the README quotes
 schema:  ## regenerate the exported JSON Schema
 	$(BIN)/specc schema --output docs/spec.schema.json
 
+docs:  ## regenerate docs/spec.schema.json, docs/reference.md, docs/codes/ and spec/code_help.json
+	$(BIN)/python -m specc.docgen
+
 snapshots:  ## regenerate the TUI's SVG snapshots in tests/__snapshots__/ (review before committing)
 	$(BIN)/python -m pytest tests/test_tui_snapshots.py --snapshot-update
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from specc.compiler.derive import Derived
+from specc.compiler.tracking import RunRef, Tracking, lower_tracking
 from specc.spec.catalog.gpus import lookup_gpu
 from specc.spec.catalog.optim import HF_OPTIM_NAMES, lookup_optimizer
 from specc.spec.models import Spec
@@ -50,7 +51,7 @@ COMMON_FIELDS: tuple[str, ...] = (
     "adam_epsilon", "optim", "max_grad_norm", "max_steps", "num_train_epochs",
     "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "bf16", "fp16", "tf32",
     "activation_checkpointing", "eval_strategy", "eval_steps", "logging_steps", "save_strategy",
-    "seed", "data_seed", "report_to", "use_cpu", "dataloader_num_workers",
+    "seed", "data_seed", "report_to", "run_name", "use_cpu", "dataloader_num_workers",
 )
 
 #: Algorithm-specific config fields, per algorithm.
@@ -92,10 +93,14 @@ class Lowered:
     optimizer: dict[str, Any] | None = None
     #: A NeMo RL scheduler list with no `lr_scheduler_type` equivalent, built as given.
     scheduler: list[dict[str, Any]] | None = None
+    #: Experiment tracking (`logger`): run name, per-trial folders, environment.
+    tracking: Tracking | None = None
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        if self.tracking is None or not self.tracking.backends:
+            d["tracking"] = None
         return {"class": d.pop("trainer_class"), "config_class": d.pop("config_class"), **d}
 
 
@@ -113,13 +118,17 @@ class _Config(dict[str, Any]):
             self[key] = value
 
 
-def lower(spec: Spec, derived: Derived, output_dir: str) -> Lowered:
+def lower(spec: Spec, derived: Derived, output_dir: str, *,
+          run: RunRef | None = None) -> Lowered:
+    """The trainer call of one trial; ``run`` (which trial of which study) places its
+    tracking folders and names its tracked run."""
     algo = spec.selected()
     if algo is None or algo in NOT_LOWERED:
         return Lowered(None, None, notes=[NOT_LOWERED.get(str(algo), "no algorithm")])
     target = TARGETS[algo]
     cfg = _Config(COMMON_FIELDS + ALGORITHM_FIELDS[algo])
     out = Lowered(target.trainer, target.config)
+    out.tracking = lower_tracking(spec, run)
     _common(spec, derived, output_dir, cfg, out)
     _ALGORITHM[algo](spec, derived, cfg, out)
     out.config = dict(cfg)
@@ -191,21 +200,13 @@ def _common(spec: Spec, d: Derived, output_dir: str, cfg: _Config, out: Lowered)
     seed = block.seed if block is not None else 42
     cfg.put("seed", seed)
     cfg.put("data_seed", seed)
-    cfg.put("report_to", _report_to(spec))
+    if out.tracking is not None:
+        cfg.put("report_to", out.tracking.report_to)
+        cfg.put("run_name", out.tracking.run_name)
     gpu = lookup_gpu(spec.hardware.gpu)
     if gpu is not None and gpu.kind == "cpu":
         cfg.put("use_cpu", True)
     cfg.put("dataloader_num_workers", spec.data.num_workers or 0)
-
-
-def _report_to(spec: Spec) -> list[str]:
-    lg = spec.logger
-    if lg is None:
-        return ["none"]
-    out = [name for name, on in (("tensorboard", lg.tensorboard_enabled),
-                                 ("wandb", lg.wandb_enabled), ("mlflow", lg.mlflow_enabled))
-           if on]
-    return out or ["none"]
 
 
 def _scheduler(spec: Spec, d: Derived, cfg: _Config, out: Lowered) -> None:

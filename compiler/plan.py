@@ -12,6 +12,7 @@ from specc.compiler import space
 from specc.compiler.derive import Derived, derive
 from specc.compiler.fit import check_context_length, check_memory, estimate_spec
 from specc.compiler.lowering import NOT_LOWERED, Lowered, lower
+from specc.compiler.tracking import RunRef, missing_packages
 from specc.compiler.validate import validate_one
 from specc.spec.diagnostics import Collector, Diagnostic, Severity
 from specc.spec.models import Spec
@@ -97,7 +98,7 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
     """Compile ``file``; None (with diagnostics in ``diags``) when the spec has errors.
 
     ``for_run`` adds the checks only `specc run` needs (N012: an algorithm specc plans
-    but cannot train yet)."""
+    but cannot train yet; N013: a tracking backend whose package is not installed)."""
     diags = diags if diags is not None else Collector()
     checked = validate_one(file, diags, overrides=overrides)
     spec, loaded = checked.spec, checked.loaded
@@ -109,6 +110,7 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
             sub.add("N012", f"`specc run` cannot train `{algo}` yet: {NOT_LOWERED[algo]}",
                     path=at, hint="`specc plan` and `specc validate` support it; to run, "
                     "use sft, dpo, orpo, kto, grpo or rloo")
+        _check_tracking(spec, diags.scoped(loaded.locations, file))
     if spec is None or loaded.raw is None or any(d.severity is Severity.ERROR for d in diags):
         return None
     out_dir = output_dir or spec.output_dir or f"runs/{spec.name}"
@@ -125,7 +127,9 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
         n = preview if preview is not None else min(hpo.n_trials if hpo else 1, DEFAULT_PREVIEW)
         points = space.sample_points(dims, n, hpo.sampler.seed if hpo else None)
         kind = "preview"
-    trials = [_trial(i, p, loaded.raw, file, out_dir) for i, p in enumerate(points)]
+    study = (hpo.study_name if hpo else None) or spec.name
+    trials = [_trial(i, p, loaded.raw, file, RunRef(out_dir, study, i))
+              for i, p in enumerate(points)]
     return Plan(
         file=file,
         name=spec.name,
@@ -143,8 +147,17 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
     )
 
 
+def _check_tracking(spec: Spec, diags: Collector) -> None:
+    """N013: a tracking backend is switched on but its package is not installed."""
+    for backend, package in missing_packages(spec):
+        diags.add("N013", f"`logger.{backend}_enabled` is true but the `{package.pip}` "
+                  "package is not installed", path=("logger", f"{backend}_enabled"),
+                  on_key=True, hint=f"`pip install {package.pip}`, or set "
+                  f"`logger.{backend}_enabled: false`")
+
+
 def _trial(number: int, point: space.Point, raw: dict[str, Any], file: str,
-           out_dir: str) -> Trial:
+           run: RunRef) -> Trial:
     data = space.apply_point(raw, point)
     spec, errors = space.check_point(raw, point, file, extra=_point_checks, data=data)
     tid = trial_id(data)
@@ -153,7 +166,7 @@ def _trial(number: int, point: space.Point, raw: dict[str, Any], file: str,
                      spec=data)
     derived = derive(spec)
     est = estimate_spec(spec, file)
-    lowered = lower(spec, derived, f"{out_dir}/trials/{number}")
+    lowered = lower(spec, derived, f"{run.output}/trials/{number}", run=run)
     return Trial(
         number=number, id=tid, params=point, feasible=not errors,
         reasons=[f"{e.code} {e.message}" for e in errors], derived=derived,

@@ -1,4 +1,4 @@
-"""The Python API: ``specc.load``, ``specc.plan``, ``specc.run``.
+"""The Python API: ``specc.load``, ``specc.plan``, ``specc.run``, ``specc.report``.
 
     import specc
 
@@ -6,6 +6,8 @@
     plan = specc.plan("examples/quickstart.yaml")            # trials, memory, trainer calls
     summary = specc.run("examples/quickstart.yaml", output="runs/qs")
     print(summary.best_params, summary.best_value)
+    report = specc.report("runs/qs")                         # runs/qs/report/report.html
+    specc.edit("examples/sft.yaml").set("sft.seed", 7).save()  # comments and layout kept
 
 Errors in a spec raise :class:`SpecError`, which carries every diagnostic.
 """
@@ -19,7 +21,9 @@ from specc.spec.diagnostics import Collector, Diagnostic, Severity
 
 if TYPE_CHECKING:
     from specc.compiler.plan import Plan
+    from specc.runtime.document import SpecDocument
     from specc.runtime.study import RunSummary
+    from specc.runtime.studyreport import StudyReport
     from specc.spec.models import Spec
 
 
@@ -45,6 +49,24 @@ def _texts(file: str, overrides: list[str] | None) -> dict[str, str]:
     from specc.spec.loader import source_texts
 
     return source_texts(file, overrides)
+
+
+def edit(file: str) -> SpecDocument:
+    """Open ``file`` for in-place editing: ``.set(path, value)`` (alias ``update_param``),
+    ``.get``, ``.text``, ``.validate()``, ``.diff()``, ``.save(dest=None)`` (alias
+    ``save_config``; refuses with :class:`SpecError` when the edits introduce errors).
+    Only the edited values' text changes; comments and layout stay."""
+    from specc.runtime.document import edit as _edit
+
+    return _edit(file)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SpecDocument":
+        from specc.runtime.document import SpecDocument
+
+        return SpecDocument
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load(file: str, overrides: list[str] | None = None) -> Spec:
@@ -84,3 +106,22 @@ def run(file: str, overrides: list[str] | None = None, *, output: str | None = N
     return run_study(file, overrides=overrides, output=output, storage=storage,
                      workers=workers, study_name=study_name, n_trials=n_trials,
                      callbacks=callbacks, progress=progress)
+
+
+def report(run_dir: str | None = None, *, storage: str | None = None,
+           study: str | None = None, output: str | None = None,
+           progress: bool = False) -> StudyReport:
+    """Write the report of a study: ``report.html``, one PNG per chart and ``summary.md``
+    (default folder: ``<run_dir>/report/``). Give a `specc run` output folder, or
+    ``storage`` (and ``study`` when the storage holds several). Raises
+    :class:`specc.runtime.reportdata.ReportError` when there is no such folder, storage or
+    study, or the study has no trials. See :func:`specc.runtime.studyreport.build_report`."""
+    import sys
+
+    from specc.runtime.studyreport import build_report
+
+    def say(msg: str) -> None:
+        print(f"specc report: {msg}", file=sys.stderr, flush=True)
+
+    return build_report(run_dir, storage=storage, study=study, output=output,
+                        say=say if progress else None)

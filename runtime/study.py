@@ -604,8 +604,13 @@ class TrialLoop:
             self.worker = Worker()
         single = len(setup.directions) == 1 and not setup.single_run
         reporter = Reporter(trial, setup.objectives[0], single, self.events)
+        from specc.compiler.tracking import RunRef
+        from specc.runtime.trial import TrialInfo
+
+        info = TrialInfo(RunRef(str(self.output), self.cfg.study_name, trial.number), point,
+                         data, tdir / "spec.yaml")
         result = self.worker.run_trial(Spec.model_validate(data), comp.file, tdir, reporter,
-                                       save=setup.save)
+                                       save=setup.save, info=info)
         if reporter.steps:
             trial.set_user_attr(REPORT_STEPS, reporter.steps)
         trial.set_user_attr("specc_steps", int(result.steps))

@@ -28,12 +28,13 @@ from specc.compiler.lowering import Lowered, lower
 from specc.runtime.callbacks import Reporter, TrialCallback
 from specc.runtime.data import DataError, load_split
 from specc.runtime.rewards import RewardError, resolve
+from specc.runtime.tracking import TrackingCallback, TrialInfo, spec_yaml, trial_env
 from specc.spec.builtins import BUILTIN_PREFIX
 from specc.spec.catalog.optim import lookup_optimizer, lookup_scheduler
 from specc.spec.models import Spec
 from specc.spec.models.hpo import Health
 
-__all__ = ["Reporter", "TrialResult", "Worker"]
+__all__ = ["Reporter", "TrialInfo", "TrialResult", "Worker"]
 
 State = Literal["COMPLETE", "PRUNED", "FAIL"]
 _DTYPES = {"bfloat16": "bfloat16", "float16": "float16", "float32": "float32"}
@@ -126,14 +127,18 @@ class Worker:
 
     # --- the trial -----------------------------------------------------------------------
     def run_trial(self, spec: Spec, file: str, trial_dir: Path, reporter: Reporter, *,
-                  save: bool = False) -> TrialResult:
+                  save: bool = False, info: TrialInfo | None = None) -> TrialResult:
+        """``info`` (the trial's number, study, parameters and resolved spec) names and
+        places its tracked run and is logged as the run's config (`logger` block)."""
         trial_dir.mkdir(parents=True, exist_ok=True)
         log_path = trial_dir / "log.txt"
-        with _trial_log(log_path) as log:
+        with _trial_log(log_path) as log, contextlib.ExitStack() as scope:
             started = time.monotonic()
             callback: TrialCallback | None = None
+            tracker: TrackingCallback | None = None
             try:
-                trainer, callback = self._build(spec, file, trial_dir, reporter, log)
+                trainer, callback, tracker = self._build(spec, file, trial_dir, reporter, log,
+                                                         scope=scope, info=info)
                 log.info("training %s for %s steps", type(trainer).__mro__[1].__name__,
                          trainer.args.max_steps)
                 output = trainer.train()
@@ -148,7 +153,10 @@ class Worker:
                 if save and callback.stop_reason is None:
                     trainer.save_model(str(trial_dir / ("adapter" if spec.policy.lora.enabled
                                                         else "model")))
-                return self._result(spec, callback, steps, metrics)
+                result = self._result(spec, callback, steps, metrics)
+                if tracker is not None:
+                    tracker.finish(result.state, result.values, steps, result.reason)
+                return result
             except KeyboardInterrupt:
                 raise
             except Exception as e:  # failure isolation: the study goes on
@@ -157,6 +165,8 @@ class Worker:
                 metrics = dict(callback.last) if callback else {}
                 return TrialResult("FAIL", None, _reason(e), steps, metrics)
             finally:
+                if tracker is not None:
+                    tracker.close()
                 if callback is not None:
                     callback.close()
                 _free_memory()
@@ -181,14 +191,15 @@ class Worker:
         return TrialResult("COMPLETE", values, None, steps, metrics)
 
     def _build(self, spec: Spec, file: str, trial_dir: Path, reporter: Reporter,
-               log: logging.Logger) -> tuple[Any, TrialCallback]:
+               log: logging.Logger, *, scope: contextlib.ExitStack,
+               info: TrialInfo | None) -> tuple[Any, TrialCallback, TrackingCallback | None]:
         import torch
 
         algo = spec.selected()
         spec_dir = os.path.dirname(os.path.abspath(file)) if file else os.getcwd()
         world = max(torch.cuda.device_count(), 1) if torch.cuda.is_available() else 1
         derived = derive(spec, world=1 if world < spec.world_size else None)
-        lowered = lower(spec, derived, str(trial_dir / "hf"))
+        lowered = lower(spec, derived, str(trial_dir / "hf"), run=info.run if info else None)
         if lowered.trainer_class is None:
             raise UnsupportedAlgorithm(f"`{algo}` cannot be run by specc yet: "
                                        + "; ".join(lowered.notes))
@@ -203,13 +214,21 @@ class Worker:
         health = spec.hpo.health if spec.hpo else Health()
         callback = TrialCallback(reporter, health, trial_dir / "metrics.jsonl",
                                  derived.total_steps, metric=objective_metrics(spec)[0])
+        tracking = lowered.tracking
+        tracker = None
+        if info is not None and tracking is not None and tracking.backends:
+            scope.enter_context(trial_env(tracking))  # read as the trainer is built
+            tracker = TrackingCallback(info, tracking, spec_yaml(info.spec),
+                                       objective_metrics(spec))
+            log.info("tracking: %s (run %s)", ", ".join(tracking.backends),
+                     tracking.run_name)
         kwargs: dict[str, Any] = {
             "model": model,
             "args": args,
             "train_dataset": self.dataset(spec, "train", spec_dir),
             "eval_dataset": self.dataset(spec, "validation", spec_dir),
             "processing_class": tokenizer,
-            "callbacks": [callback],
+            "callbacks": [callback] + ([tracker] if tracker is not None else []),
         }
         if kwargs["train_dataset"] is None:
             raise DataError("no training data: set `data.train.path`")
@@ -234,7 +253,9 @@ class Worker:
         trainer.remove_callback(PrinterCallback)  # progress is the study's to show
         trainer.remove_callback(ProgressCallback)
         trainer._specc_scheduler = lowered.scheduler
-        return trainer, callback
+        if tracker is not None:
+            tracker.attach(trainer)
+        return trainer, callback, tracker
 
     def _runtime_config(self, lowered: Lowered, log: logging.Logger) -> dict[str, Any]:
         """The lowered config, adapted to this machine (CPU fallbacks, quiet progress)."""

@@ -14,6 +14,7 @@ The first letter names the family:
 * ``A`` advice from the seed guides
 * ``M`` memory
 * ``H`` the ``hpo`` block and its search space
+* ``E`` editing a spec file in place (`specc set`, ``specc.edit``)
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ _ALL = [
     _c("N010", "error", "local model path does not exist"),
     _c("N011", "error", "sequence length exceeds the model's maximum positions"),
     _c("N012", "error", "`specc run` cannot train this algorithm yet"),
+    _c("N013", "error", "tracking backend's package is not installed"),
     # --- no effect ---------------------------------------------------------------------------
     _c("W001", "warning", "LoRA settings with LoRA disabled"),
     _c("W002", "warning", "block for an algorithm that is not selected"),
@@ -140,6 +142,11 @@ _ALL = [
     _c("H015", "error", "multi-objective study needs a multi-objective sampler"),
     _c("H016", "warning", "grid budget differs from the number of grid points"),
     _c("H017", "error", "objective needs validation data"),
+    # --- editing in place (`specc set`) -------------------------------------------------------
+    _c("E001", "error", "path cannot be set: it runs through a value or a missing list item"),
+    _c("E002", "error", "value cannot be edited in place (anchor, alias or unusual layout)"),
+    _c("E003", "info", "value came from an `extends` parent; the file now overrides it"),
+    _c("E004", "info", "an interpolation was replaced by a plain value"),
 ]
 
 CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}

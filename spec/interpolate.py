@@ -252,16 +252,7 @@ class Resolver:
                                      "pass numbers, or references to numbers") from None
 
     def _lookup(self, ref: str, here: Path) -> Any:
-        if ref.startswith("."):
-            dots = len(ref) - len(ref.lstrip("."))
-            base = here[:-1]  # the mapping holding the value
-            base = base[: len(base) - (dots - 1)] if dots > 1 else base
-            if dots - 1 > len(here) - 1:
-                raise InterpolationError("R010", f"`${{{ref}}}` climbs above the top of the spec",
-                                         "use fewer leading dots")
-            target = (*base, *_split(ref.lstrip(".")))
-        else:
-            target = tuple(_split(ref))
+        target = reference_target(ref, here)
         if target in self.broken:
             raise InterpolationError("", f"`{dotted(target)}` could not be resolved")
         node = _get(self.data, target, default=_MISSING)
@@ -274,6 +265,41 @@ class Resolver:
             self._walk(node, target)
             return _get(self.data, target)
         return node
+
+
+def reference_target(ref: str, here: Path) -> Path:
+    """The key path ``${ref}`` written at ``here`` points to (relative refs climb from the
+    mapping holding the value)."""
+    if ref.startswith("."):
+        dots = len(ref) - len(ref.lstrip("."))
+        base = here[:-1]  # the mapping holding the value
+        base = base[: len(base) - (dots - 1)] if dots > 1 else base
+        if dots - 1 > len(here) - 1:
+            raise InterpolationError("R010", f"`${{{ref}}}` climbs above the top of the spec",
+                                     "use fewer leading dots")
+        return (*base, *_split(ref.lstrip(".")))
+    return tuple(_split(ref))
+
+
+def references(template: str) -> list[str]:
+    """Every `${...}` reference in ``template`` (resolver arguments included), in order;
+    empty when it is not an interpolation or does not parse."""
+    try:
+        pieces = parse_template(template)
+    except InterpolationError:
+        return []
+    out: list[str] = []
+
+    def walk(items: list[Any]) -> None:
+        for p in items:
+            if isinstance(p, _Ref):
+                out.append(p.path)
+            elif isinstance(p, _Call):
+                for arg in p.args:
+                    walk(arg)
+
+    walk(pieces)
+    return out
 
 
 def _as_arg(v: Any) -> Any:

@@ -37,6 +37,9 @@ class Loaded:
     sources: list[str] = field(default_factory=list)
     #: Source text per file, for rendering snippets.
     texts: dict[str, str] = field(default_factory=dict)
+    #: File -> the files it names in `extends`/`defaults`, in merge order, with the key
+    #: that named them (for `specc explain`'s chain of files).
+    parents: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 def load(
@@ -51,10 +54,11 @@ def load(
     texts: dict[str, str] = {}
     sources: list[str] = []
     refused: set[Path] = set()
+    parents: dict[str, list[tuple[str, str]]] = {}
     merged = _load_tree(file, diags, texts, sources, stack=[], max_bytes=max_bytes, text=text,
-                        refused=refused)
+                        refused=refused, parents_of=parents)
     if merged is None:
-        return Loaded(file, None, Locations(), texts=texts, sources=sources)
+        return Loaded(file, None, Locations(), texts=texts, sources=sources, parents=parents)
     data, locs = merged
     for i, ov in enumerate(overrides or []):
         texts[f"<override {i + 1}>"] = ov
@@ -66,7 +70,8 @@ def load(
     presets.apply(data, locs, sub, file)
     raw = copy.deepcopy(data)
     broken = resolve(data, sub) | refused
-    return Loaded(file, data, locs, raw=raw, broken=broken, sources=sources, texts=texts)
+    return Loaded(file, data, locs, raw=raw, broken=broken, sources=sources, texts=texts,
+                  parents=parents)
 
 
 def reresolve(raw: dict[str, Any], diags: Collector) -> dict[str, Any]:
@@ -87,6 +92,7 @@ def _load_tree(
     text: str | None = None,
     parent_loc: Loc | None = None,
     refused: set[Path] | None = None,
+    parents_of: dict[str, list[tuple[str, str]]] | None = None,
 ) -> tuple[dict[str, Any], Locations] | None:
     try:
         real = os.path.realpath(file)
@@ -129,6 +135,7 @@ def _load_tree(
         return None
     locs = parsed.locations
     parents: list[tuple[str, Loc]] = []
+    named: list[tuple[str, str]] = []
     for key in PARENT_KEYS:
         if key not in data:
             continue
@@ -143,14 +150,18 @@ def _load_tree(
                           hint=f"`{key}: base.yaml` or `{key}: [a.yaml, b.yaml]`")
                 continue
             parents.append((os.path.join(os.path.dirname(file), name), nloc))
+            named.append((parents[-1][0], key))
         locs.drop_subtree((key,))
         locs.values.pop((key,), None)
         locs.keys.pop((key,), None)
+    if parents_of is not None and named:
+        parents_of[file] = named
     base: dict[str, Any] = {}
     base_locs = Locations()
     for pfile, ploc in parents:
         loaded = _load_tree(pfile, diags, texts, sources, stack=[*stack, real],
-                            max_bytes=max_bytes, parent_loc=ploc, refused=refused)
+                            max_bytes=max_bytes, parent_loc=ploc, refused=refused,
+                            parents_of=parents_of)
         if loaded is None:
             continue
         pdata, plocs = loaded
@@ -181,7 +192,13 @@ def _merge(dst: dict[str, Any], dlocs: Locations, src: dict[str, Any], slocs: Lo
 
 
 def parse_override_path(text: str) -> Path | None:
-    """``policy.scheduler[0].kwargs.lr`` or ``policy.scheduler.0.kwargs.lr`` -> key path."""
+    """``policy.scheduler[0].kwargs.lr`` or ``policy.scheduler.0.kwargs.lr`` -> key path.
+
+    A key that holds dots is quoted, as diagnostics print it:
+    ``hpo.search_space["policy.lora.r"].low`` or ``hpo.search_space."policy.lora.r".low``.
+    """
+    if '"' in text or "'" in text:
+        return _parse_quoted_path(text)
     parts: list[str | int] = []
     for raw in text.replace("]", "").replace("[", ".").split("."):
         if raw == "":
@@ -190,16 +207,73 @@ def parse_override_path(text: str) -> Path | None:
     return tuple(parts) if parts else None
 
 
+def _parse_quoted_path(text: str) -> Path | None:
+    parts: list[str | int] = []
+    i, n = 0, len(text)
+    while True:
+        if i < n and text[i] == "[":
+            j = i + 1
+            if j < n and text[j] in "\"'":
+                close = text.find(text[j], j + 1)
+                if close < 0 or close + 1 >= n or text[close + 1] != "]":
+                    return None
+                part: str | int = text[j + 1:close]
+                i = close + 2
+            else:
+                close = text.find("]", j)
+                if close <= j:
+                    return None
+                inner = text[j:close]
+                part = int(inner) if inner.isdigit() else inner
+                i = close + 1
+        elif i < n and text[i] in "\"'":
+            close = text.find(text[i], i + 1)
+            if close < 0:
+                return None
+            part = text[i + 1:close]
+            i = close + 1
+        else:
+            j = i
+            while j < n and text[j] not in ".[":
+                j += 1
+            raw = text[i:j]
+            if any(q in raw for q in "\"']"):
+                return None
+            part = int(raw) if raw.isdigit() else raw
+            i = j
+        if part == "":
+            return None
+        parts.append(part)
+        if i == n:
+            return tuple(parts)
+        if text[i] == ".":
+            i += 1
+            if i == n:
+                return None
+        elif text[i] != "[":
+            return None
+
+
+def split_override(text: str) -> tuple[Path, Any] | None:
+    """``path=value`` -> (key path, value parsed as YAML); None when it is not that shape.
+    `-o` and `specc set` both read their arguments with this."""
+    key, sep, value_text = text.partition("=")
+    path = parse_override_path(key.strip().lstrip("+~"))
+    if not sep or path is None:
+        return None
+    return path, (parse_scalar(value_text) if value_text.strip() else None)
+
+
 def _apply_override(data: dict[str, Any], locs: Locations, ov: str, index: int,
                     diags: Collector) -> None:
     file = f"<override {index + 1}>"
-    key, sep, value_text = ov.partition("=")
-    path = parse_override_path(key.strip().lstrip("+~"))
-    if not sep or path is None:
+    key = ov.partition("=")[0]
+    split = split_override(ov)
+    if split is None:
         diags.add("R020", f"override `{ov}` is not `path=value`", file=file, line=1, column=1,
                   hint="for example `-o policy.optimizer.kwargs.lr=1e-5`")
         return
-    value = parse_scalar(value_text) if value_text.strip() else None
+    path, value = split
     node: Any = data
     for i, part in enumerate(path[:-1]):
         nxt = node.get(part) if isinstance(node, dict) else (

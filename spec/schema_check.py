@@ -37,6 +37,20 @@ KEY_ALIASES: dict[str, str] = {
 }
 
 
+def key_hint(key: str, allowed: list[str], *, otherwise: str = "remove it") -> str:
+    """The hint for an unknown ``key`` among ``allowed``: "did you mean" (other tools'
+    names first), else the known keys."""
+    alias = KEY_ALIASES.get(key)
+    close = [alias] if alias and alias.split(".")[0].split(":")[0] in allowed else \
+        difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    if allowed:
+        return ("known keys here: " + ", ".join(f"`{k}`" for k in allowed[:12])
+                + (", ..." if len(allowed) > 12 else ""))
+    return otherwise
+
+
 def validate_model(data: dict[str, Any], diags: Collector, *, broken: set[Path] | None = None,
                    model: type[BaseModel] = Spec) -> BaseModel | None:
     """Validate ``data``; on failure add diagnostics and return None."""
@@ -115,13 +129,7 @@ def _one(err: Any, path: Path, data: Any, diags: Collector, model: type[BaseMode
     if etype == "extra_forbidden":
         parent = path[:-1]
         key = str(path[-1])
-        allowed = keys_at(model, parent)
-        alias = KEY_ALIASES.get(key)
-        close = [alias] if alias and alias.split(".")[0].split(":")[0] in allowed else \
-            difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = f"did you mean `{close[0]}`?" if close else (
-            "known keys here: " + ", ".join(f"`{k}`" for k in allowed[:12])
-            + (", ..." if len(allowed) > 12 else "") if allowed else "remove it")
+        hint = key_hint(key, keys_at(model, parent))
         where_text = f"in `{dotted(parent)}`" if parent else "at the top level"
         diags.add("S001", f"unknown key `{key}` {where_text}",
                   path=path, hint=hint, on_key=True)

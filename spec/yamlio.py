@@ -43,6 +43,8 @@ class Parsed:
     text: str
     #: Paths whose value was refused (a forbidden tag): already reported, now null.
     refused: set[Path] = field(default_factory=set)
+    #: The composed ruamel node of the document, with positions (`specc set` edits by it).
+    node: Any = None
 
 
 class _Limit(Exception):
@@ -143,7 +145,7 @@ def parse(text: str, file: str, diags: Collector, *, max_nodes: int = MAX_NODES)
         diags.add("Y018", f"nesting is deeper than {MAX_DEPTH} levels", file=file, line=1,
                   column=1, hint="flatten the document")
         return None
-    return Parsed(data, conv.locations, text, conv.refused)
+    return Parsed(data, conv.locations, text, conv.refused, nodes[0])
 
 
 def _flow_depth(text: str) -> tuple[int, int]:

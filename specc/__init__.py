@@ -1,7 +1,7 @@
 """specc: compile and validate LLM fine-tuning experiments.
 
-``specc.load``, ``specc.plan`` and ``specc.run`` (see :mod:`specc.runtime.api`) are
-imported on first use, so ``import specc`` stays light.
+``specc.load``, ``specc.plan``, ``specc.run`` and ``specc.report`` (see
+:mod:`specc.runtime.api`) are imported on first use, so ``import specc`` stays light.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["SpecError", "load", "plan", "run"]
+__all__ = ["SpecDocument", "SpecError", "edit", "load", "plan", "report", "run"]
 
 
 def __getattr__(name: str) -> Any:

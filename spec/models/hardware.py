@@ -1,4 +1,5 @@
-"""The `hardware` block and NeMo RL's `cluster` block."""
+"""The `hardware` block and NeMo RL's `cluster` block (the `logger` block is in
+`logger.py`)."""
 
 from __future__ import annotations
 
@@ -29,15 +30,3 @@ class Cluster(OpenBlock):
     num_nodes: PositiveInt | None = None
     """Nodes."""
 
-
-class Logger(OpenBlock):
-    """Experiment logging (NeMo RL layout). Other keys are carried through unmodelled."""
-
-    log_dir: str | None = None
-    """Base directory for logs."""
-    tensorboard_enabled: bool | None = None
-    """Log to TensorBoard (works offline)."""
-    wandb_enabled: bool | None = None
-    """Log to Weights & Biases."""
-    mlflow_enabled: bool | None = None
-    """Log to MLflow."""

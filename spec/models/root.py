@@ -22,8 +22,9 @@ from specc.spec.models.algorithms import (
 )
 from specc.spec.models.base import Block, FreeForm
 from specc.spec.models.data import Data, Reward
-from specc.spec.models.hardware import Cluster, Hardware, Logger
+from specc.spec.models.hardware import Cluster, Hardware
 from specc.spec.models.hpo import Hpo
+from specc.spec.models.logger import Logger
 from specc.spec.models.policy import Policy
 
 SPEC_VERSION = 1
@@ -81,7 +82,7 @@ class Spec(Block):
     checkpointing: FreeForm | None = None
     """NeMo RL checkpointing settings; carried through unmodelled."""
     logger: Logger | None = None
-    """Experiment logging (NeMo RL layout)."""
+    """Experiment tracking (NeMo RL layout): TensorBoard, Weights & Biases, MLflow."""
     cluster: Cluster | None = None
     """NeMo RL cluster block; `gpus_per_node` and `num_nodes` feed the batch arithmetic."""
     env: FreeForm | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from specc.spec.models.algorithms import GENERATES
+from specc.spec.models.logger import CARRIED_LOGGER_KEYS
 from specc.spec.models.policy import NEMO_POLICY_BLOCKS
 from specc.spec.rules.context import Context
 
@@ -35,8 +36,9 @@ def check(ctx: Context) -> None:
                       hint="add `search_space:` entries, or `preset: dpo`")
     carried = [f"policy.{k}" for k in NEMO_POLICY_BLOCKS if getattr(spec.policy, k) is not None]
     carried += [k for k in _NEMO_TOP if getattr(spec, k) is not None]
-    if spec.logger is not None and spec.logger.model_extra:
-        carried.append("logger")
+    if spec.logger is not None:
+        carried += ["logger." + ".".join(k) for k in CARRIED_LOGGER_KEYS
+                    if ctx.written(("logger", *k)) and _asks(spec.logger, k)]
     if spec.cluster is not None and spec.cluster.model_extra:
         carried.append("cluster")
     if carried:
@@ -45,3 +47,11 @@ def check(ctx: Context) -> None:
                       + ", ".join(f"`{c}`" for c in carried), path=first, on_key=True,
                       hint="NeMo RL settings are kept as written; specc's own keys drive its "
                       "runs")
+
+
+def _asks(block: object, path: tuple[str, ...]) -> bool:
+    """Whether a carried setting asks for something (a switch set to false does not)."""
+    value = block
+    for part in path:
+        value = getattr(value, part, None)
+    return value not in (None, False, 0)
