@@ -37,6 +37,7 @@ bench:  ## benchmarks whose figures the README quotes
 	$(BIN)/python benchmarks/memory_accuracy.py
 	$(BIN)/python benchmarks/run_overhead.py
 	$(BIN)/python benchmarks/tui_startup.py
+	$(BIN)/python benchmarks/report_speed.py
 
 schema:  ## regenerate the exported JSON Schema
 	$(BIN)/specc schema --output docs/spec.schema.json

@@ -16,6 +16,7 @@ from typing import Any
 
 from specc.compiler import builtin_data
 from specc.compiler.plan import Plan, Trial
+from specc.compiler.tracking import Tracking
 from specc.spec.builtins import BUILTIN_PREFIX, DATASETS, REWARD_MODULE
 
 _DTYPES = {"bfloat16": "torch.bfloat16", "float16": "torch.float16", "float32": "torch.float32"}
@@ -138,10 +139,22 @@ def emit_trial(plan: Plan, trial: Trial, out: Path) -> Path | None:
         rewards=rewards_src,
         reward_arg=reward_arg,
         peft_arg="        peft_config=LoraConfig(**PEFT),\n" if low.peft else "",
+        tracking_env=_tracking_env(low.tracking),
     )
     script.write_text(text)
     script.chmod(0o755)
     return script
+
+
+def _tracking_env(tracking: Tracking | None) -> str:
+    """The environment the transformers integrations read (`logger` block), as code."""
+    if tracking is None or not tracking.backends:
+        return ""
+    lines = ["# experiment tracking (the spec's `logger` block)"]
+    lines += [f"os.environ[{k!r}] = {v!r}" for k, v in sorted(tracking.env.items())]
+    lines += [f"os.environ.setdefault({k!r}, {v!r})"
+              for k, v in sorted(tracking.env_defaults.items())]
+    return "\n".join(lines) + "\n"
 
 
 def emit_plan(plan: Plan, out: Path) -> list[Path]:

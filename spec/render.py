@@ -61,8 +61,8 @@ def render_text(diags: Sequence[Diagnostic], texts: dict[str, str], files: list[
                     width = d.end_column - d.column
                 col = max(d.column, 1)
                 width = max(1, min(width, max(len(text) - col + 1, 1)))
-                if len(text) > 160:
-                    text = text[:157] + "..."
+                if len(text) > _MAX_SHOWN:  # a window around the column, caret kept on it
+                    text, col, width = _window(text, col, width)
                 out.append(f" {pad} |")
                 out.append(f" {num} | {text}")
                 caret = " " * (col - 1) + "^" * width
@@ -77,6 +77,20 @@ def render_text(diags: Sequence[Diagnostic], texts: dict[str, str], files: list[
                          f"{c['info']} info"])
     out.append(f"{summary} in {_plural(len(files), 'file')}")
     return "\n".join(out) + "\n"
+
+
+_MAX_SHOWN = 160
+
+
+def _window(text: str, col: int, width: int) -> tuple[str, int, int]:
+    """A long source line cut to `_MAX_SHOWN` characters around 1-based `col`, with `...`
+    where it was cut; the column and caret width moved to match."""
+    start = max(0, min(col - 1 - 40, len(text) - (_MAX_SHOWN - 6)))
+    end = start + _MAX_SHOWN - 6
+    head = "..." if start else ""
+    shown = head + text[start:end] + ("..." if end < len(text) else "")
+    col = col - start + len(head)
+    return shown, col, max(1, min(width, end - start - (col - len(head)) + 1))
 
 
 def render_json(diags: Sequence[Diagnostic], texts: dict[str, str], files: list[str],

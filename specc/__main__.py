@@ -1,3 +1,3 @@
-from specc.cli import main
+from specc.cli import entry
 
-raise SystemExit(main())
+entry()

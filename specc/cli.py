@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+", metavar="FILE", help="spec files (YAML)")
     v.add_argument("--format", choices=FORMATS,
                    default=os.environ.get("SPECC_FORMAT", "text"),
-                   help="output format (default: text; `github` inside GitHub Actions)")
+                   help="output format (default: $SPECC_FORMAT, else text; use `github` in "
+                   "GitHub Actions for annotations on the diff)")
     _add_overrides(v)
     v.add_argument("--max-bytes", type=int, default=None,
                    help="refuse files larger than this (default 2 MiB)")
@@ -242,6 +243,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"specc run: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        import signal
+
+        # the study stopped cleanly; a second Ctrl-C while exiting must not undo that
+        # with a traceback
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("interrupted: run the same command to resume", file=sys.stderr)
         return 130
     counts = ", ".join(f"{n} {s.lower()}" for s, n in summary.counts.items() if n)
@@ -316,5 +322,15 @@ def _codes(args: argparse.Namespace) -> int:
     return 0
 
 
+def entry() -> None:
+    """The console script: `main`, with an interrupt outside any command's own handling
+    (while starting up, say) ending as exit status 130 rather than a traceback."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = 130
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

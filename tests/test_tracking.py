@@ -265,6 +265,7 @@ def test_tensorboard_run_logs_each_trial_with_its_spec_and_params(tmp_path: Path
 def test_wandb_offline_run_per_trial_with_spec_config(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     import wandb  # a dev dependency: this test runs in CI
+
     import specc
 
     monkeypatch.setenv("WANDB_MODE", "offline")
@@ -297,6 +298,7 @@ def test_wandb_offline_run_per_trial_with_spec_config(tmp_path: Path,
 def test_mlflow_run_per_trial_with_spec_params(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     import mlflow  # a dev dependency: this test runs in CI
+
     import specc
 
     monkeypatch.setenv("SPECC_CACHE", os.environ.get("SPECC_TEST_CACHE") or str(tmp_path / "c"))

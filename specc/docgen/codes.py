@@ -98,7 +98,8 @@ def example_folders(root: Path) -> list[Path]:
 
 def find_examples(root: Path) -> dict[str, Example]:
     """For each code, the case that shows it best: a diagnostic in a file rather than in a
-    command-line override, then the fewest diagnostics in all, then the folder's order."""
+    command-line override, then a pointed hint, then the fewest diagnostics in all, then
+    the folder's order."""
     best: dict[str, Example] = {}
     for case in example_folders(root):
         argv = case_argv(case)
@@ -109,7 +110,7 @@ def find_examples(root: Path) -> dict[str, Example]:
         for d in result.diagnostics:
             real = not d.file.startswith("<") and (case / d.file).is_file()
             known = best.get(d.code)
-            if known is not None and _rank(known) <= (not real, total):
+            if known is not None and _rank(known) <= (not real, _long(d.hint), total):
                 continue
             text = render_text([d], result.texts, result.files)
             block = text[: text.rindex("\n\n")]
@@ -118,8 +119,14 @@ def find_examples(root: Path) -> dict[str, Example]:
     return best
 
 
-def _rank(ex: Example) -> tuple[bool, int]:
-    return ex.file_text is None, ex.total
+def _long(hint: str | None) -> bool:
+    """A hint that lists many options (e.g. every known key) shows the code less well
+    than a pointed one ("did you mean `lr`?")."""
+    return len(hint or "") > 100
+
+
+def _rank(ex: Example) -> tuple[bool, bool, int]:
+    return ex.file_text is None, _long(ex.diagnostic.hint), ex.total
 
 
 def _excerpt(ex: Example) -> tuple[int, int, str] | None:
