@@ -122,6 +122,8 @@ def test_study_results_best_yaml_and_resume(tmp_path: Path,
     out = tmp_path / "out"
     proc = specc_run(str(spec), "--output", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # third-party import-time notices (bitsandbytes' optional kernels) stay out of the output
+    assert "kernels" not in proc.stdout + proc.stderr, proc.stderr
     data = results(out)
     assert data["study"] == "tiny" and data["directions"] == ["minimize"]
     assert data["n_trials"] == 3
