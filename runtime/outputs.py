@@ -12,18 +12,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specc.runtime.storage import FAILED_TRIAL, RETRY_HISTORY, RETRY_REASON, WORKER
+from specc.spec.atomic import write_atomic
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -42,17 +41,8 @@ def trial_dir(output: Path, number: int) -> Path:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` to ``path`` so readers never see half a file (folders made)."""
+    write_atomic(path, text, make_dirs=True)
 
 
 def dump_yaml(data: Any) -> str:

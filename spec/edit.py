@@ -23,14 +23,12 @@ from __future__ import annotations
 import copy
 import functools
 import math
-import os
 import re
-import stat
-import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from specc.spec import atomic
 from specc.spec.diagnostics import Collector, Diagnostic, Severity, dotted
 from specc.spec.locations import Path
 from specc.spec.yamlio import Parsed, parse
@@ -640,25 +638,7 @@ def position(text: str, index: int) -> tuple[int, int]:
 
 
 def write_atomic(dest: str, text: str, *, bom: bool = False, mode_from: str | None = None) -> None:
-    """Write ``text`` to ``dest`` through a temporary file in the same folder and
-    ``os.replace``; the file mode of ``dest`` (or ``mode_from``) is kept."""
-    folder = os.path.dirname(os.path.abspath(dest))
-    data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
-    mode = None
-    for candidate in (dest, mode_from):
-        if candidate and os.path.exists(candidate):
-            mode = stat.S_IMODE(os.stat(candidate).st_mode)
-            break
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` (after a UTF-8 byte-order mark when the file had one) to ``dest``
+    atomically; the file mode of ``dest`` (or ``mode_from``) is kept."""
+    atomic.write_atomic(dest, (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"),
+                        mode_from=mode_from)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from specc.spec.atomic import write_atomic
 
 
 @dataclass(frozen=True)
@@ -36,23 +37,7 @@ def read_text(path: Path) -> str:
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` byte for byte: a temporary file beside ``path``, then
     ``os.replace``, so readers (and a crash) never see half a file. Keeps the mode."""
-    try:
-        mode: int | None = stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        mode = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, text)
 
 
 @contextlib.contextmanager
