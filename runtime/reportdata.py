@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from specc.runtime.outputs import REPORT_STEPS, SURPLUS, Ledger, pareto, ranked, reason
 from specc.runtime.storage import (
-    JOURNAL_PREFIX,
     StorageError,
     check_url,
     display,
@@ -29,6 +28,7 @@ from specc.runtime.storage import (
     is_journal,
     quiet_optuna,
 )
+from specc.spec.storage_url import JOURNAL_PREFIX, read_only_url
 
 if TYPE_CHECKING:
     import optuna
@@ -149,16 +149,6 @@ def resolve(run_dir: str | None, storage: str | None, study: str | None) -> Sour
 
 
 # --- reading it ----------------------------------------------------------------------------------
-
-def read_only_url(url: str) -> str:
-    """``sqlite:///PATH`` as a read-only SQLite URI (other URLs unchanged)."""
-    if not url.startswith("sqlite:///") or "mode=ro" in url:
-        return url
-    path = url.removeprefix("sqlite:///")
-    if path.startswith("file:"):
-        return url + ("&" if "?" in path else "?") + "mode=ro&uri=true"
-    return f"sqlite:///file:{path}?mode=ro&uri=true"
-
 
 def open_read_only(url: str) -> optuna.storages.BaseStorage:
     """An Optuna storage for ``url`` that never creates or changes anything."""

@@ -29,6 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from specc.spec.storage_url import JOURNAL_PREFIX
+
 if TYPE_CHECKING:
     import optuna
 
@@ -51,7 +53,6 @@ RETRY_REASON = "specc:retry_reason"
 #: Sampler bookkeeping a retry keeps (GridSampler's point).
 _CARRIED = ("grid_id", "search_space")
 
-JOURNAL_PREFIX = "journal:"
 
 
 class StorageError(ValueError):

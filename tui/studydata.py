@@ -14,12 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from specc.spec.storage_url import JOURNAL_PREFIX, read_only_url
+
 #: Names the runner writes (``specc.runtime.outputs``; not imported: the TUI never loads
 #: the runtime).
 REASON = "reason"
 SURPLUS = "specc_surplus"
 REPORT_STEPS = "specc_report_steps"
-JOURNAL_PREFIX = "journal:"
 STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
 
 
@@ -80,16 +81,6 @@ def default_storage(output_dir: str) -> str:
     if journal.exists():
         return f"{JOURNAL_PREFIX}{journal}"
     return f"sqlite:///{Path(output_dir) / 'study.db'}"
-
-
-def read_only_url(url: str) -> str:
-    """``sqlite:///PATH`` as a read-only SQLite URI (other URLs unchanged)."""
-    if not url.startswith("sqlite:///") or "mode=ro" in url:
-        return url
-    path = url.removeprefix("sqlite:///")
-    if path.startswith("file:"):
-        return url + ("&" if "?" in path else "?") + "mode=ro&uri=true"
-    return f"sqlite:///file:{path}?mode=ro&uri=true"
 
 
 def _num(v: Any) -> float | None:
