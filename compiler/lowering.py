@@ -190,7 +190,9 @@ def _common(spec: Spec, d: Derived, output_dir: str, cfg: _Config, out: Lowered)
     cfg.put("activation_checkpointing", pol.checkpointing)
     period = (spec.hpo.evaluation.val_period if spec.hpo and spec.hpo.evaluation.val_period
               else getattr(block, "val_period", None))
-    if spec.data.validation is not None and period:
+    # k-fold cross-validation evaluates on each fold's held-out rows
+    cv = spec.hpo is not None and spec.hpo.evaluation.cross_validation is not None
+    if (spec.data.validation is not None or cv) and period:
         cfg.put("eval_strategy", "steps")
         cfg.put("eval_steps", period)
     else:

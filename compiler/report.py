@@ -46,6 +46,10 @@ def table(plan: Plan, limit: int = 50) -> str:
         out.append(f"study: {st['sampler']['type']} sampler, {st['pruner']['type']} pruner, "
                    f"{st['n_trials']} trials, objective {objs}")
         out.append(f"storage: {st['storage']}")
+        folds = (st.get("evaluation") or {}).get("cross_validation", {}).get("n_folds")
+        if folds:
+            out.append(f"evaluation: {folds}-fold cross-validation: each trial trains {folds} "
+                       "times (the steps below, per fold) and scores the mean")
     sp = plan.space
     if sp["kind"] == "grid":
         out.append(f"search space: grid of {len(plan.trials)} points")

@@ -31,8 +31,10 @@ class TrialCallback(TrainerCallback):
     when a warning sign appears (the reason is kept for the trial's record)."""
 
     def __init__(self, reporter: Reporter, health: Health, history: Path,
-                 total_steps: int | None, metric: str | None = None) -> None:
+                 total_steps: int | None, metric: str | None = None, *,
+                 tags: dict[str, int] | None = None) -> None:
         self.reporter = reporter
+        self.tags = dict(tags or {})  # added to every metrics.jsonl line (e.g. the fold)
         self.health = health
         self.history = history.open("a", encoding="utf-8")
         self.total = total_steps
@@ -50,7 +52,7 @@ class TrialCallback(TrainerCallback):
 
     def _record(self, kind: str, step: int, values: dict[str, Any]) -> None:
         clean = {k: float(v) for k, v in values.items() if isinstance(v, int | float)}
-        self.history.write(json.dumps({"kind": kind, "step": step,
+        self.history.write(json.dumps({"kind": kind, "step": step, **self.tags,
                                        "time": round(time.monotonic() - self._started, 3),
                                        **clean}) + "\n")
         self.history.flush()

@@ -60,6 +60,41 @@ class UnsupportedAlgorithm(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Fold:
+    """Fold ``index`` of k-fold cross-validation (`hpo.evaluation.cross_validation`): the
+    training split's rows in contiguous k parts, this one held out for evaluation."""
+
+    index: int
+    k: int
+
+    def rows(self, n: int) -> tuple[list[int], list[int]]:
+        """(training rows, held-out rows) of a split of ``n`` rows."""
+        lo, hi = self.index * n // self.k, (self.index + 1) * n // self.k
+        return [*range(lo), *range(hi, n)], list(range(lo, hi))
+
+
+class _FoldReporter:
+    """A fold's reports, placed after the earlier folds' steps: the study sees one
+    training curve per trial (fold 1's steps, then fold 2's, ...), so a pruner compares
+    every trial at the same point of the same fold."""
+
+    def __init__(self, reporter: Reporter, offset: int, total: int | None) -> None:
+        self.reporter, self.offset, self.total = reporter, offset, total
+
+    def report(self, step: int, metrics: dict[str, float]) -> bool:
+        return self.reporter.report(self.offset + step, metrics)
+
+    def log(self, step: int, total: int | None, metrics: dict[str, float]) -> None:
+        self.reporter.log(self.offset + step, self.total, metrics)
+
+
+def folds_of(spec: Spec) -> int | None:
+    """k of the spec's cross-validation, None without it."""
+    cv = spec.hpo.evaluation.cross_validation if spec.hpo is not None else None
+    return cv.n_folds if cv is not None else None
+
+
 class Worker:
     """Runs trials in this process, caching base weights and datasets between them."""
 
@@ -129,7 +164,30 @@ class Worker:
     def run_trial(self, spec: Spec, file: str, trial_dir: Path, reporter: Reporter, *,
                   save: bool = False, info: TrialInfo | None = None) -> TrialResult:
         """``info`` (the trial's number, study, parameters and resolved spec) names and
-        places its tracked run and is logged as the run's config (`logger` block)."""
+        places its tracked run and is logged as the run's config (`logger` block).
+
+        With `hpo.evaluation.cross_validation`, the trial trains k times, each from the
+        base weights with one fold of the training split held out for evaluation; its
+        objective values are the means over the folds."""
+        k = folds_of(spec)
+        if k is None:
+            return self._run_one(spec, file, trial_dir, reporter, save=save, info=info)
+        total = derive(spec).total_steps
+        results: list[TrialResult] = []
+        steps = 0
+        for i in range(k):
+            per_fold = _FoldReporter(reporter, steps, total * k if total else None)
+            r = self._run_one(spec, file, trial_dir, per_fold, info=info, fold=Fold(i, k))
+            steps += r.steps
+            if r.state != "COMPLETE" or r.values is None:
+                return TrialResult(r.state, None, f"fold {i + 1}/{k}: {r.reason}", steps,
+                                   r.metrics)
+            results.append(r)
+        return _mean_of_folds(results, steps)
+
+    def _run_one(self, spec: Spec, file: str, trial_dir: Path, reporter: Reporter, *,
+                 save: bool = False, info: TrialInfo | None = None,
+                 fold: Fold | None = None) -> TrialResult:
         trial_dir.mkdir(parents=True, exist_ok=True)
         log_path = trial_dir / "log.txt"
         with _trial_log(log_path) as log, contextlib.ExitStack() as scope:
@@ -138,9 +196,10 @@ class Worker:
             tracker: TrackingCallback | None = None
             try:
                 trainer, callback, tracker = self._build(spec, file, trial_dir, reporter, log,
-                                                         scope=scope, info=info)
-                log.info("training %s for %s steps", type(trainer).__mro__[1].__name__,
-                         trainer.args.max_steps)
+                                                         scope=scope, info=info, fold=fold)
+                log.info("training %s for %s steps%s", type(trainer).__mro__[1].__name__,
+                         trainer.args.max_steps,
+                         f", fold {fold.index + 1} of {fold.k}" if fold else "")
                 output = trainer.train()
                 steps = int(trainer.state.global_step)
                 if callback.stop_reason is None and callback.last_eval_step != steps \
@@ -191,8 +250,8 @@ class Worker:
         return TrialResult("COMPLETE", values, None, steps, metrics)
 
     def _build(self, spec: Spec, file: str, trial_dir: Path, reporter: Reporter,
-               log: logging.Logger, *, scope: contextlib.ExitStack,
-               info: TrialInfo | None) -> tuple[Any, TrialCallback, TrackingCallback | None]:
+               log: logging.Logger, *, scope: contextlib.ExitStack, info: TrialInfo | None,
+               fold: Fold | None = None) -> tuple[Any, TrialCallback, TrackingCallback | None]:
         import torch
 
         algo = spec.selected()
@@ -213,7 +272,8 @@ class Worker:
         model = self.model(path, spec.policy.precision)
         health = spec.hpo.health if spec.hpo else Health()
         callback = TrialCallback(reporter, health, trial_dir / "metrics.jsonl",
-                                 derived.total_steps, metric=objective_metrics(spec)[0])
+                                 derived.total_steps, metric=objective_metrics(spec)[0],
+                                 tags={"fold": fold.index} if fold else None)
         tracking = lowered.tracking
         tracker = None
         if info is not None and tracking is not None and tracking.backends:
@@ -222,11 +282,12 @@ class Worker:
                                        objective_metrics(spec))
             log.info("tracking: %s (run %s)", ", ".join(tracking.backends),
                      tracking.run_name)
+        train, held_out = self._splits(spec, spec_dir, fold)
         kwargs: dict[str, Any] = {
             "model": model,
             "args": args,
-            "train_dataset": self.dataset(spec, "train", spec_dir),
-            "eval_dataset": self.dataset(spec, "validation", spec_dir),
+            "train_dataset": train,
+            "eval_dataset": held_out,
             "processing_class": tokenizer,
             "callbacks": [callback] + ([tracker] if tracker is not None else []),
         }
@@ -257,6 +318,18 @@ class Worker:
             tracker.attach(trainer)
         return trainer, callback, tracker
 
+    def _splits(self, spec: Spec, spec_dir: str, fold: Fold | None) -> tuple[Any, Any]:
+        """(training data, evaluation data): the spec's splits, or a fold of the training
+        split and its held-out rows."""
+        train = self.dataset(spec, "train", spec_dir)
+        if fold is None or train is None:
+            return train, self.dataset(spec, "validation", spec_dir)
+        if len(train) < fold.k:
+            raise DataError(f"{fold.k}-fold cross-validation needs at least {fold.k} "
+                            f"training rows; data.train has {len(train)}")
+        rows, held = fold.rows(len(train))
+        return train.select(rows), train.select(held)
+
     def _runtime_config(self, lowered: Lowered, log: logging.Logger) -> dict[str, Any]:
         """The lowered config, adapted to this machine (CPU fallbacks, quiet progress)."""
         import torch
@@ -274,6 +347,21 @@ class Worker:
         config["logging_steps"] = 1
         config.setdefault("report_to", ["none"])
         return config
+
+
+def _mean_of_folds(results: list[TrialResult], steps: int) -> TrialResult:
+    """One trial's result from its folds: objective values and metrics averaged, and the
+    spread of the first objective as `cv_std`."""
+    k = len(results)
+    values = [sum(col) / k for col in zip(*(r.values or [] for r in results), strict=True)]
+    common = set.intersection(*(set(r.metrics) for r in results))
+    metrics = {m: sum(r.metrics[m] for r in results) / k for m in sorted(common)}
+    firsts = [(r.values or [math.nan])[0] for r in results]
+    metrics["cv_std"] = math.sqrt(sum((v - values[0]) ** 2 for v in firsts) / k)
+    metrics["cv_folds"] = float(k)
+    for i, v in enumerate(firsts):
+        metrics[f"cv_fold_{i}"] = v
+    return TrialResult("COMPLETE", values, None, steps, metrics)
 
 
 def objective_metrics(spec: Spec) -> list[str]:

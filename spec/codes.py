@@ -113,6 +113,7 @@ _ALL = [
     _c("W002", "warning", "block for an algorithm that is not selected"),
     _c("W003", "warning", "setting has no effect for this algorithm"),
     _c("W004", "warning", "`hpo` block without a search space"),
+    _c("W005", "warning", "`data.validation` unused under cross-validation"),
     # --- advice ------------------------------------------------------------------------------
     _c("A001", "warning", "DPO/ORPO beta outside the recommended range"),
     _c("A002", "info", "LoRA alpha is not 2 x r"),

@@ -162,10 +162,13 @@ Dimension = Annotated[
 
 
 class CrossValidation(Block):
-    """K-fold evaluation of each trial (seed 001)."""
+    """K-fold evaluation of each trial (seed 001): the trial trains k times from the base
+    weights, each time holding out one of k contiguous parts of `data.train` for
+    evaluation, and its objective is the mean over the folds (`data.validation` is then
+    unused). Pruners see the folds' reports one after another."""
 
     n_folds: Annotated[int, Field(ge=2)] = 5
-    """Folds."""
+    """Folds: each trial trains this many times, on (k-1)/k of the training rows."""
 
 
 class Evaluation(Block):
@@ -176,7 +179,8 @@ class Evaluation(Block):
     val_period: PositiveInt | None = None
     """Report the objective every this many steps (pruners act on these reports)."""
     cross_validation: CrossValidation | None = None
-    """Score each trial by k-fold cross-validation."""
+    """Score each trial by k-fold cross-validation of `data.train` (k training runs per
+    trial)."""
 
 
 class Health(Block):

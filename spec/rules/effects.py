@@ -34,6 +34,14 @@ def check(ctx: Context) -> None:
         ctx.diags.add("W004", "`hpo` has no `search_space` and no `preset`: every trial is the "
                       "same run", path=("hpo",), on_key=True,
                       hint="add `search_space:` entries, or `preset: dpo`")
+    if spec.hpo is not None and spec.hpo.evaluation.cross_validation is not None \
+            and spec.data.validation is not None:
+        k = spec.hpo.evaluation.cross_validation.n_folds
+        ctx.diags.add("W005", f"`data.validation` is not used: with {k}-fold cross-validation "
+                      "each fold holds out part of `data.train` and trials are scored on it",
+                      path=("data", "validation"), on_key=True,
+                      hint="remove `data.validation`, or `hpo.evaluation.cross_validation` to "
+                      "score trials on it")
     carried = [f"policy.{k}" for k in NEMO_POLICY_BLOCKS if getattr(spec.policy, k) is not None]
     carried += [k for k in _NEMO_TOP if getattr(spec, k) is not None]
     if spec.logger is not None:

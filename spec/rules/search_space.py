@@ -275,7 +275,8 @@ def _study(ctx: Context) -> None:
                               path=("hpo", "objectives", i, "metric"),
                               hint=f"did you mean `{close[0]}`?" if close else
                               "reported: " + ", ".join(sorted(reported)))
-            elif obj.metric.startswith("eval_") and ctx.spec.data.validation is None:
+            elif obj.metric.startswith("eval_") and ctx.spec.data.validation is None \
+                    and hpo.evaluation.cross_validation is None:
                 ctx.diags.add("H017", f"`{obj.metric}` is computed on validation data, and "
                               "`data.validation` is not set", path=("hpo", "objectives", i,
                                                                      "metric"),
