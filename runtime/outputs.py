@@ -32,6 +32,11 @@ REASON = "reason"
 SURPLUS = "specc_surplus"
 INFEASIBLE = "specc_infeasible"
 REPORT_STEPS = "specc_report_steps"
+#: The hash of the trial's resolved spec (`specc plan`'s trial id).
+TRIAL_ID = "specc_trial_id"
+#: A trial whose resolved spec equals an earlier complete trial's: its number (the
+#: values were copied, nothing was trained).
+SAME_AS = "specc_same_as"
 
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 
@@ -161,6 +166,8 @@ def trial_entry(t: FrozenTrial, output: Path, ledger: Ledger) -> dict[str, Any]:
     }
     if t.user_attrs.get(INFEASIBLE):
         entry["infeasible"] = True
+    if isinstance(t.user_attrs.get(SAME_AS), int):
+        entry["same_as"] = t.user_attrs[SAME_AS]
     worker = t.user_attrs.get(WORKER)
     if isinstance(worker, dict) and worker.get("host"):
         entry["host"] = worker["host"]

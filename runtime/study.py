@@ -45,7 +45,15 @@ from typing import TYPE_CHECKING, Any
 
 from specc.runtime import outputs
 from specc.runtime.api import SpecError
-from specc.runtime.outputs import INFEASIBLE, REASON, REPORT_STEPS, SURPLUS, Ledger
+from specc.runtime.outputs import (
+    INFEASIBLE,
+    REASON,
+    REPORT_STEPS,
+    SAME_AS,
+    SURPLUS,
+    TRIAL_ID,
+    Ledger,
+)
 from specc.runtime.progress import Display, Hub, QueueEvents, make_display
 from specc.runtime.storage import (
     FAILED_TRIAL,
@@ -569,6 +577,20 @@ class TrialLoop:
                     f.write(traceback.format_exc())
             raise _Fail(why) from e
 
+    def _twin(self, trial: optuna.Trial, data: dict[str, Any]) -> Any:
+        """An earlier complete trial with the same resolved spec (plan's trial id), if any:
+        grids with conditional dimensions and samplers over small categorical spaces
+        propose such repeats, and training one again gives the same run."""
+        from optuna.trial import TrialState
+
+        from specc.compiler.plan import trial_id
+
+        tid = trial_id(data)
+        trial.set_user_attr(TRIAL_ID, tid)
+        done = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        return next((t for t in done if t.user_attrs.get(TRIAL_ID) == tid and t.values
+                     and t.number != trial.number), None)
+
     def _fail(self, trial: optuna.Trial, why: str) -> _Fail:
         trial.set_user_attr(REASON, why)
         return _Fail(why)
@@ -597,6 +619,15 @@ class TrialLoop:
             trial.set_user_attr(INFEASIBLE, True)
             shown = "; ".join(f"{e.code} {e.message}" for e in errors[:3]) or "invalid spec"
             raise self._fail(trial, f"infeasible: {shown}")
+        twin = self._twin(trial, data)
+        if twin is not None:  # the same run again: its result, not a second training
+            trial.set_user_attr(SAME_AS, twin.number)
+            with open(tdir / "log.txt", "a", encoding="utf-8") as f:
+                f.write(f"same resolved spec as trial {twin.number} (a point that differs "
+                        "only in inactive dimensions, or a repeat): its values are copied, "
+                        "nothing is trained\n")
+            values = [float(v) for v in twin.values]
+            return values[0] if len(values) == 1 else values
         if self.worker is None:
             from specc.runtime.trial import Worker
 

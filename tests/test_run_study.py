@@ -571,3 +571,23 @@ def test_best_spec_is_standalone(tmp_path: Path) -> None:
         (tmp_path / "specs" / "data" / "train.jsonl").resolve()
     assert best["data"]["validation"]["path"] == "specc:arith-prefs"
     assert data["data"]["train"]["path"] == "data/train.jsonl"  # input untouched
+
+
+def test_repeated_run_is_not_trained_again(tmp_path: Path) -> None:
+    """A grid over a conditional space proposes (lora off, r 4) and (lora off, r 8): the
+    same run, as r is inactive. The second is recorded with the first one's values."""
+    space = ("    policy.lora.enabled: {type: categorical, choices: [false, true]}\n"
+             "    policy.lora.r: {type: categorical, choices: [4, 8], "
+             "when: {policy.lora.enabled: true}}")
+    spec = write_spec(tmp_path / "spec.yaml", sampler="grid", n_trials=4, space=space)
+    out = tmp_path / "out"
+    proc = specc_run(str(spec), "--output", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    trials = results(out)["trials"]
+    assert [t["state"] for t in trials] == ["COMPLETE"] * 4
+    off = [t for t in trials if t["params"]["policy.lora.enabled"] is False]
+    assert len(off) == 2
+    first, second = sorted(off, key=lambda t: t["number"])
+    assert second["same_as"] == first["number"] and second["values"] == first["values"]
+    assert "same_as" not in first and not (Path(second["trial_dir"]) / "metrics.jsonl").exists()
+    assert sum("same_as" in t for t in trials) == 1
