@@ -329,7 +329,23 @@ def entry() -> None:
         code = main()
     except KeyboardInterrupt:
         code = 130
+    if code == 130:
+        _forget_interrupt()
     raise SystemExit(code)
+
+
+def _forget_interrupt() -> None:
+    """Let a handled Ctrl-C end the process with its exit status, 130.
+
+    CPython notes a KeyboardInterrupt that passes through a C-level `PyRun_*` evaluation
+    (pybind11's `py::exec`, which torch uses), and under `python -m` it then ends the
+    process by SIGINT even though the exception was caught and handled. Every `PyRun_*`
+    call resets that note first, so running an empty statement the same way clears it."""
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(Exception):
+        ctypes.pythonapi.PyRun_SimpleString(b"pass\n")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -133,3 +135,32 @@ def test_editor_schema_accepts_every_example(capsys: pytest.CaptureFixture[str])
     for path in examples:
         errors = [e.message for e in validator.iter_errors(yaml.load(path.read_text()))]
         assert errors == [], path
+
+
+HANDLED_INTERRUPT = """\
+import ctypes, sys
+run = ctypes.pythonapi.PyRun_String
+run.restype, run.argtypes = ctypes.py_object, [ctypes.c_char_p, ctypes.c_int,
+                                               ctypes.py_object, ctypes.py_object]
+try:
+    run(b"raise KeyboardInterrupt", 257, {}, {})  # as torch's pybind11 `py::exec` can
+except KeyboardInterrupt:
+    pass
+if sys.argv[1:] == ["forget"]:
+    from specc.cli import _forget_interrupt
+    _forget_interrupt()
+raise SystemExit(130)
+"""
+
+
+@pytest.mark.parametrize("forget,expected", [(False, -2), (True, 130)])
+def test_a_handled_ctrl_c_exits_130_under_python_m(tmp_path: Path, forget: bool,
+                                                    expected: int) -> None:
+    """CPython kills a `python -m` process with SIGINT at exit when a KeyboardInterrupt
+    passed through a C-level PyRun call, even if it was handled; `specc run` clears that
+    so Ctrl-C ends with its documented 130."""
+    (tmp_path / "handled_interrupt.py").write_text(HANDLED_INTERRUPT)
+    proc = subprocess.run([sys.executable, "-m", "handled_interrupt",
+                           *(["forget"] if forget else [])], cwd=tmp_path, check=False,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == expected, proc.stderr
