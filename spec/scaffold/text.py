@@ -8,13 +8,13 @@ comment lines. Output is deterministic: the same entries give the same bytes.
 
 from __future__ import annotations
 
-import json
 import math
-import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
+
+from specc.spec.edit import render_str
 
 Scalar = bool | int | float | str | None
 #: A value written on the key's line: a scalar, a flow list or a flow mapping.
@@ -71,10 +71,6 @@ class Note:
 
 Entry: TypeAlias = "Key | Note"
 
-_PLAIN = re.compile(r"^[A-Za-z_./][A-Za-z0-9_./:@+-]*$")
-_RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"})
-
-
 def scalar(value: Scalar) -> str:
     """One scalar as YAML: plain where that reads back as the same string, else quoted."""
     if value is None:
@@ -85,9 +81,8 @@ def scalar(value: Scalar) -> str:
         return str(value)
     if isinstance(value, float):
         return _float(value)
-    if _PLAIN.match(value) and value.lower() not in _RESERVED and not value.endswith(":"):
-        return value
-    return json.dumps(value)
+    # `specc set`'s quoting; flow-safe, as the writer does not track flow context
+    return render_str(value, flow=True)
 
 
 def _float(value: float) -> str:
