@@ -33,6 +33,7 @@ from specc.spec.yamlio import parse, parse_scalar
 from conftest import EXAMPLES
 
 FILES = sorted(EXAMPLES.rglob("*.yaml"))
+assert len(FILES) >= 30, "the round-trip tests need the examples"  # never an empty run
 IDS = [p.relative_to(EXAMPLES).as_posix() for p in FILES]
 #: Floats written in a form only YAML 1.2 reads as a float (`1e-5`): a changed value is
 #: written `1.0e-5`, so setting them back cannot restore those bytes.

@@ -1,4 +1,5 @@
-"""Reading and writing the spec file: exact text in, exact text out, atomically."""
+"""The spec file on disk: exact text in, changes by others noticed, temporary copies (writing
+is `specc.spec.atomic`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from specc.spec.atomic import write_atomic
 
 
 @dataclass(frozen=True)
@@ -32,12 +31,6 @@ def read_text(path: Path) -> str:
     """The file's text, newlines untouched (``\\r\\n`` stays ``\\r\\n``)."""
     with open(path, encoding="utf-8", newline="") as f:
         return f.read()
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` byte for byte: a temporary file beside ``path``, then
-    ``os.replace``, so readers (and a crash) never see half a file. Keeps the mode."""
-    write_atomic(path, text)
 
 
 @contextlib.contextmanager

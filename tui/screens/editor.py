@@ -15,7 +15,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, TextArea
 
-from specc.tui.files import Stamp, atomic_write
+from specc.spec.atomic import write_atomic
+from specc.tui.files import Stamp
 from specc.tui.keypath import key_path
 from specc.tui.widgets import DiagnosticsList, FieldHelpPanel, SpecEditor
 from specc.tui.widgets.diagnostics import summary
@@ -109,7 +110,7 @@ class EditorScreen(Screen[None]):
             return
         text = self.editor.text
         try:
-            atomic_write(session.file, text)
+            write_atomic(session.file, text)
         except OSError as e:
             self.notify(f"not saved: {e}", severity="error")
             return
