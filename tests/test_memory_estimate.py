@@ -336,7 +336,7 @@ def test_memory_inputs_are_frozen() -> None:
 
 
 def _small_llama_config(vocab: int = 512) -> Any:
-    transformers = pytest.importorskip("transformers")
+    import transformers
     return transformers.LlamaConfig(
         hidden_size=256, intermediate_size=688, num_hidden_layers=4, num_attention_heads=4,
         num_key_value_heads=2, vocab_size=vocab, tie_word_embeddings=True,
@@ -346,7 +346,7 @@ def _small_llama_config(vocab: int = 512) -> Any:
 
 def _saved_activation_bytes(model: Any, vocab: int, batch: int, seq: int) -> int:
     """Bytes autograd saves for backward (excluding parameters) in one forward."""
-    torch = pytest.importorskip("torch")
+    import torch
     ids = torch.randint(0, vocab, (batch, seq))
     storages: dict[int, int] = {}
 
@@ -366,9 +366,9 @@ def _saved_activation_bytes(model: Any, vocab: int, batch: int, seq: int) -> int
 def test_activation_term_matches_saved_tensors(
     precision: Literal["bfloat16", "float32"], lora: bool, dropout: float
 ) -> None:
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    peft = pytest.importorskip("peft")
+    import peft
+    import torch
+    import transformers
     torch.manual_seed(0)
     config = _small_llama_config()
     arch = architecture_from_config(config.to_dict())
@@ -397,9 +397,9 @@ def test_total_brackets_the_measured_peak(
     precision: Literal["bfloat16", "float32"], vocab: int
 ) -> None:
     """Full fine-tuning step with AdamW: estimate >= measured peak, and not by much."""
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    mem_tracker = pytest.importorskip("torch.distributed._tools.mem_tracker")
+    import torch
+    import transformers
+    from torch.distributed._tools import mem_tracker
     torch.manual_seed(0)
     config = _small_llama_config(vocab)
     model = transformers.AutoModelForCausalLM.from_config(config).to(getattr(torch, precision))

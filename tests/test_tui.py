@@ -13,22 +13,19 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from specc.tui import create_app
+from specc.tui.app import SpeccApp
+from specc.tui.keypath import key_path
+from specc.tui.screens import EditorScreen, PlanScreen, StudyScreen
+from specc.tui.studydata import StudyReader, read_only_url
+from specc.tui.widgets import DiagnosticsList, FieldHelpPanel, SpecEditor, ValuesChart
 
 from conftest import EXAMPLES
-
-pytest.importorskip("textual")
-optuna = pytest.importorskip("optuna")
-
-from textual.pilot import Pilot  # noqa: E402
-from textual.widgets import DataTable, Static  # noqa: E402
-
-from specc.tui import create_app  # noqa: E402
-from specc.tui.app import SpeccApp  # noqa: E402
-from specc.tui.keypath import key_path  # noqa: E402
-from specc.tui.screens import EditorScreen, PlanScreen, StudyScreen  # noqa: E402
-from specc.tui.studydata import StudyReader, read_only_url  # noqa: E402
-from specc.tui.widgets import DiagnosticsList, FieldHelpPanel, SpecEditor, ValuesChart  # noqa: E402
 
 QUICKSTART = EXAMPLES / "quickstart.yaml"
 SIZE = (100, 30)

@@ -11,14 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import optuna  # noqa: F401  (the study screen needs it: a missing one fails here)
 import pytest
-
-from conftest import EXAMPLES
-
-pytest.importorskip("textual")
-pytest.importorskip("optuna")
-pytest.importorskip("pytest_textual_snapshot")
-
+import pytest_textual_snapshot  # noqa: F401  (the snap_compare fixture)
 from test_tui import make_study, wait_for
 from textual.pilot import Pilot
 from textual.widgets import DataTable
@@ -27,6 +22,8 @@ from specc.tui import create_app
 from specc.tui.screens import EditorScreen
 from specc.tui.widgets import SpecEditor
 from specc.tui.widgets.spec_editor import yaml_highlighting
+
+from conftest import EXAMPLES
 
 SIZE = (100, 30)
 Snap = Callable[..., bool]
