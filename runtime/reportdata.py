@@ -20,15 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specc.runtime.outputs import REPORT_STEPS, SURPLUS, Ledger, pareto, ranked, reason
-from specc.runtime.storage import (
-    StorageError,
-    check_url,
-    display,
-    driver_url,
-    is_journal,
-    quiet_optuna,
-)
-from specc.spec.storage_url import JOURNAL_PREFIX, read_only_url
+from specc.runtime.storage import StorageError, check_url, display, quiet_optuna
+from specc.spec import storage_url
+from specc.spec.storage_url import JOURNAL_PREFIX, local_file
 
 if TYPE_CHECKING:
     import optuna
@@ -105,14 +99,6 @@ def _results(run_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _local_file(url: str) -> Path | None:
-    if is_journal(url):
-        return Path(url.removeprefix(JOURNAL_PREFIX))
-    if url.startswith("sqlite:///"):
-        return Path(url.removeprefix("sqlite:///").split("?", 1)[0].removeprefix("file:"))
-    return None
-
-
 def resolve(run_dir: str | None, storage: str | None, study: str | None) -> Source:
     """The study to report: from a run folder, a storage URL, or both (a folder whose study
     lives in a database)."""
@@ -130,7 +116,7 @@ def resolve(run_dir: str | None, storage: str | None, study: str | None) -> Sour
         elif (folder / "study.db").exists():
             storage = f"sqlite:///{folder / 'study.db'}"
         elif isinstance(results.get("storage"), str) and "***" not in results["storage"] \
-                and _local_file(results["storage"]) is None:
+                and local_file(results["storage"]) is None:
             storage = results["storage"]  # a study in a database, outputs here
         else:
             raise ReportError(
@@ -142,7 +128,7 @@ def resolve(run_dir: str | None, storage: str | None, study: str | None) -> Sour
             check_url(storage, 1)
         except StorageError as e:
             raise ReportError(str(e)) from None
-        local = _local_file(storage)
+        local = local_file(storage)
         if folder is None and local is not None and (local.parent / "results.json").exists():
             folder = local.parent  # the run folder the storage file lives in
     return Source(storage, study, folder)
@@ -152,26 +138,11 @@ def resolve(run_dir: str | None, storage: str | None, study: str | None) -> Sour
 
 def open_read_only(url: str) -> optuna.storages.BaseStorage:
     """An Optuna storage for ``url`` that never creates or changes anything."""
-    import optuna
-
-    local = _local_file(url)
-    if local is not None and not local.is_file():
-        raise ReportError(f"no study storage at {local}")
     try:
-        if is_journal(url):
-            from optuna.storages.journal import JournalFileBackend, JournalStorage
-
-            return JournalStorage(JournalFileBackend(str(local)))
-        engine_kwargs: dict[str, Any] = {}
-        if url.startswith("sqlite:///"):
-            from sqlalchemy.pool import NullPool
-
-            engine_kwargs = {"connect_args": {"timeout": 10}, "poolclass": NullPool}
-        elif url.startswith(("postgres", "mysql")):
-            engine_kwargs = {"pool_pre_ping": True}
-        return optuna.storages.RDBStorage(
-            read_only_url(driver_url(url)), engine_kwargs=engine_kwargs,
-            skip_compatibility_check=True, skip_table_creation=True)
+        storage: optuna.storages.BaseStorage = storage_url.open_read_only(url, timeout=10)
+        return storage
+    except FileNotFoundError as e:
+        raise ReportError(f"no study storage at {e}") from None
     except ImportError as e:
         raise ReportError(f"cannot open {display(url)}: {e}") from None
     except Exception as e:  # unreachable database, bad URL, not a database

@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specc.spec.storage_url import JOURNAL_PREFIX
+from specc.spec.storage_url import JOURNAL_PREFIX, driver_url, is_journal
 
 if TYPE_CHECKING:
     import optuna
@@ -79,10 +79,6 @@ def default_storage(output: Path, workers: int) -> str:
     return f"sqlite:///{db}"
 
 
-def is_journal(url: str) -> bool:
-    return url.startswith(JOURNAL_PREFIX) or url.endswith((".journal", ".log"))
-
-
 def check_url(url: str, workers: int) -> None:
     if workers > 1 and url.startswith("sqlite"):
         raise StorageError("SQLite does not take parallel writers (\"database is locked\"): "
@@ -126,18 +122,6 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         return optuna.storages.RDBStorage(
             url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_INTERVAL,
             grace_period=GRACE_PERIOD, heartbeat_stale_trial_callback=_retry_stale)
-
-
-def driver_url(url: str) -> str:
-    """``postgresql://`` with the driver that is installed: SQLAlchemy 2.1 means psycopg 3
-    by it, specc's `run` extra installs psycopg2."""
-    import importlib.util
-
-    if url.startswith(("postgresql://", "postgres://")) and \
-            importlib.util.find_spec("psycopg") is None and \
-            importlib.util.find_spec("psycopg2") is not None:
-        return "postgresql+psycopg2://" + url.split("://", 1)[1]
-    return url
 
 
 # --- who runs a trial ----------------------------------------------------------------------------

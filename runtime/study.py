@@ -63,12 +63,12 @@ from specc.runtime.storage import (
     default_storage,
     display,
     identity,
-    is_journal,
     open_storage,
     quiet_optuna,
     reap_dead_trials,
     retry,
 )
+from specc.spec.storage_url import is_journal
 
 if TYPE_CHECKING:
     import optuna

@@ -1,13 +1,42 @@
-"""Optuna storage URLs as text: the journal prefix and the read-only SQLite form.
+"""Optuna storage URLs: the journal prefix, local files, the installed PostgreSQL driver,
+and opening a storage read-only.
 
-String work only (no Optuna import), so both the runtime (`specc run`, `specc report`)
-and the TUI, which never imports the runtime, read storages the same way.
+Text work only at import (Optuna is imported inside :func:`open_read_only`), so the
+runtime (`specc run`, `specc report`) and the TUI, which never imports the runtime, read
+storages the same way.
 """
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+from typing import Any
+
 #: `journal:PATH` names an Optuna JournalStorage file.
 JOURNAL_PREFIX = "journal:"
+
+
+def is_journal(url: str) -> bool:
+    return url.startswith(JOURNAL_PREFIX) or url.endswith((".journal", ".log"))
+
+
+def local_file(url: str) -> Path | None:
+    """The file a journal or SQLite URL names; None for a database server."""
+    if is_journal(url):
+        return Path(url.removeprefix(JOURNAL_PREFIX))
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///").split("?", 1)[0].removeprefix("file:"))
+    return None
+
+
+def driver_url(url: str) -> str:
+    """``postgresql://`` with the driver that is installed: SQLAlchemy 2.1 means psycopg 3
+    by it, specc's `run` extra installs psycopg2."""
+    if url.startswith(("postgresql://", "postgres://")) and \
+            importlib.util.find_spec("psycopg") is None and \
+            importlib.util.find_spec("psycopg2") is not None:
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
 
 
 def read_only_url(url: str) -> str:
@@ -18,3 +47,29 @@ def read_only_url(url: str) -> str:
     if path.startswith("file:"):
         return url + ("&" if "?" in path else "?") + "mode=ro&uri=true"
     return f"sqlite:///file:{path}?mode=ro&uri=true"
+
+
+def open_read_only(url: str, *, timeout: float) -> Any:
+    """An Optuna storage for ``url`` that never creates or changes anything. A SQLite
+    file is opened per read (no handle kept on a file `specc run` replaces, no lock held
+    between reads; ``timeout`` seconds of waiting for a writer). Raises FileNotFoundError
+    for a journal or SQLite file that does not exist."""
+    import optuna
+
+    local = local_file(url)
+    if local is not None and not local.is_file():
+        raise FileNotFoundError(str(local))
+    if is_journal(url):
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        return JournalStorage(JournalFileBackend(str(local)))
+    engine_kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite:///"):
+        from sqlalchemy.pool import NullPool
+
+        engine_kwargs = {"connect_args": {"timeout": timeout}, "poolclass": NullPool}
+    elif url.startswith(("postgres", "mysql")):
+        engine_kwargs = {"pool_pre_ping": True}
+    return optuna.storages.RDBStorage(read_only_url(driver_url(url)),
+                                      engine_kwargs=engine_kwargs,
+                                      skip_compatibility_check=True, skip_table_creation=True)

@@ -477,7 +477,7 @@ def test_folder_whose_study_lives_in_postgresql(tmp_path: Path) -> None:
     optuna = _quiet()
     from test_run_distributed import PG_URL, _postgres_ready
 
-    from specc.runtime.storage import driver_url
+    from specc.spec.storage_url import driver_url
 
     _postgres_ready()
     name = f"specc-report-{uuid.uuid4().hex[:10]}"

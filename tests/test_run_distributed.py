@@ -134,7 +134,7 @@ def _postgres_ready() -> None:
 def test_two_postgresql_workers_share_one_study(tmp_path: Path, env: dict[str, str]) -> None:
     import optuna
 
-    from specc.runtime.storage import driver_url
+    from specc.spec.storage_url import driver_url
 
     _postgres_ready()
     spec = tmp_path / "spec.yaml"

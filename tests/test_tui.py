@@ -18,11 +18,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from specc.spec.storage_url import read_only_url
 from specc.tui import create_app
 from specc.tui.app import SpeccApp
 from specc.tui.keypath import key_path
 from specc.tui.screens import EditorScreen, PlanScreen, StudyScreen
-from specc.tui.studydata import StudyReader, read_only_url
+from specc.tui.studydata import StudyReader
 from specc.tui.widgets import DiagnosticsList, FieldHelpPanel, SpecEditor, ValuesChart
 
 from conftest import EXAMPLES

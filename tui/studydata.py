@@ -8,13 +8,12 @@ lazily, in the thread that reads, so the app starts without it.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from specc.spec.storage_url import JOURNAL_PREFIX, read_only_url
+from specc.spec.storage_url import JOURNAL_PREFIX, is_journal, open_read_only
 
 #: Names the runner writes (``specc.runtime.outputs``; not imported: the TUI never loads
 #: the runtime).
@@ -128,32 +127,12 @@ class StudyReader:
         import optuna  # lazily, in the reading thread
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        url = self.url
-        if url.startswith(JOURNAL_PREFIX) or url.endswith((".journal", ".log")):
-            from optuna.storages.journal import JournalFileBackend, JournalStorage
-
-            path = url.removeprefix(JOURNAL_PREFIX)
-            if not os.path.exists(path):
-                raise StudyUnavailable(f"no study journal at {path} yet "
-                                           "(`specc run FILE` creates it)")
-            self._storage = JournalStorage(JournalFileBackend(path))
-        else:
-            engine_kwargs: dict[str, Any] = {}
-            if url.startswith("sqlite:///"):
-                path = url.removeprefix("sqlite:///").split("?", 1)[0].removeprefix("file:")
-                if not os.path.exists(path):
-                    raise StudyUnavailable(f"no study database at {path} yet "
-                                           "(`specc run FILE` creates it)")
-                # A connection per read: no handle on a file that `specc run` replaces,
-                # and no lock held between reads.
-                from sqlalchemy.pool import NullPool
-
-                engine_kwargs = {"connect_args": {"timeout": 1.0}, "poolclass": NullPool}
-            elif url.startswith(("postgresql", "mysql")):
-                engine_kwargs = {"pool_pre_ping": True}
-            self._storage = optuna.storages.RDBStorage(
-                read_only_url(url), engine_kwargs=engine_kwargs,
-                skip_compatibility_check=True, skip_table_creation=True)
+        try:  # a short wait for a writer: the screen reads again in 2 s
+            self._storage = open_read_only(self.url, timeout=1.0)
+        except FileNotFoundError as e:
+            kind = "journal" if is_journal(self.url) else "database"
+            raise StudyUnavailable(f"no study {kind} at {e} yet (`specc run FILE` creates "
+                                   "it)") from None
         return self._storage
 
     def read(self) -> StudySnapshot:
