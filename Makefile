@@ -13,10 +13,11 @@ install: system-deps  ## create .venv with everything (CPU torch pinned: it inst
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "torch==2.13.0" -e ".[all]"
 
-system-deps:  ## Debian's Chromium, for the report's headless-browser test (skipped when present)
-	command -v chromium >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
-	  { $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }
+system-deps:  ## Debian packages the tests drive: Chromium (the report), zsh and fish (completion)
+	@missing=""; for c in chromium zsh fish; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null 2>&1 || \
+	  { $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; fi
 
 test:  ## the whole suite (what CI runs)
 	$(BIN)/python -m pytest -q

@@ -177,7 +177,9 @@ def make_display(quiet: bool, out: TextIO | None = None) -> Display:
     out = out or sys.stdout
     if quiet:
         return Display()
-    if out.isatty():
+    from specc.spec.terminal import interactive
+
+    if interactive(out):
         try:
             return LiveDisplay(out)
         except Exception:  # rich missing or a terminal it cannot drive

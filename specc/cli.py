@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="treat warnings as errors (exit 1 when any warning is reported)")
     v.add_argument("--quiet", "-q", action="store_true", help="hide info diagnostics")
     v.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                   help="colour text output (default: auto)")
+                   help="colour text output (default: auto: on a terminal, unless NO_COLOR is "
+                   "set or TERM=dumb; FORCE_COLOR forces it)")
 
     pl = sub.add_parser("plan", help="compile a spec into trials, memory estimates and "
                         "trainer calls", description="Lower a valid spec and its search space "
@@ -162,8 +163,9 @@ def _validate(args: argparse.Namespace) -> int:
     diags = result.diagnostics
     if args.quiet:
         diags = [d for d in diags if d.severity is not Severity.INFO]
-    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty()
-                                       and "NO_COLOR" not in os.environ)
+    from specc.spec.terminal import use_color
+
+    color = use_color(sys.stdout, args.color)
     render(args.format, diags, result.texts, result.files, sys.stdout, color=color)
     code = result.exit_code
     if code is ExitCode.OK and args.strict and any(
@@ -278,7 +280,7 @@ def _tui(args: argparse.Namespace) -> int:
     try:
         from specc.tui import create_app
     except ImportError as e:
-        print(f"specc tui: error: needs Textual and Optuna: pip install 'specc[tui]' ({e})",
+        print(f"specc tui: error: needs Textual and Optuna: pip install 'specc-llm[tui]' ({e})",
               file=sys.stderr)
         return 2
     try:
@@ -304,8 +306,16 @@ def _schema(args: argparse.Namespace) -> int:
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text)
+        from pathlib import Path
+
+        out = Path(args.output)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+        except OSError as e:
+            print(f"specc schema: error: cannot write {args.output}: {e.strerror or e}",
+                  file=sys.stderr)
+            return 2
     else:
         sys.stdout.write(text)
     return 0

@@ -164,3 +164,18 @@ def test_a_handled_ctrl_c_exits_130_under_python_m(tmp_path: Path, forget: bool,
                            *(["forget"] if forget else [])], cwd=tmp_path, check=False,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == expected, proc.stderr
+
+
+def test_output_folders_are_made_when_missing(tmp_path: Path) -> None:
+    out = tmp_path / "new" / "dir" / "s.json"
+    done = subprocess.run([sys.executable, "-m", "specc", "schema", "--output", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert out.is_file()
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    done = subprocess.run([sys.executable, "-m", "specc", "schema", "--output",
+                           str(blocked / "s.json")], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "cannot write" in done.stderr

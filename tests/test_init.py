@@ -268,3 +268,20 @@ def test_cpu_scaffold_runs_as_written(tmp_path: Path, capsys: pytest.CaptureFixt
         "policy.optimizer.kwargs.lr", "dpo.reference_policy_kl_penalty", "dpo.sft_loss_weight"}
     assert main(["validate", str(out / "best.yaml")]) == 0
 
+
+
+def test_init_writes_the_schema_its_modeline_names(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "folder" / "exp.yaml"
+    done = subprocess.run([sys.executable, "-m", "specc", "init", str(target)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    text = target.read_text()
+    modeline = next(line for line in text.splitlines() if "$schema=" in line)
+    schema = target.parent / modeline.split("$schema=", 1)[1].strip()
+    assert schema.is_file()
+    assert json.loads(schema.read_text())["$schema"].startswith("https://json-schema.org/")
+    again = subprocess.run([sys.executable, "-m", "specc", "init", "--no-schema",
+                            str(tmp_path / "bare" / "x.yaml")], capture_output=True,
+                           text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    assert not (tmp_path / "bare" / "spec.schema.json").exists()

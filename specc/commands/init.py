@@ -46,6 +46,9 @@ def register(sub: Any) -> None:
     p.add_argument("--hpo", action=argparse.BooleanOptionalAction, default=True,
                    help="add an `hpo` search from the algorithm's preset and the mode's "
                    "profile (default); --no-hpo writes a single run")
+    p.add_argument("--schema", action=argparse.BooleanOptionalAction, default=True,
+                   help="write spec.schema.json beside FILE when it is missing, so the "
+                   "editor modeline the spec carries resolves (default); --no-schema skips it")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.add_argument("--stdout", action="store_true",
                    help="print the spec instead of writing a file")
@@ -70,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"specc init: error: {file} is a directory", file=sys.stderr)
         return 2
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         # "x": never replace a file that appeared since the user looked, unless --force
         with path.open("w" if args.force else "x", encoding="utf-8", newline="\n") as f:
             f.write(text)
@@ -82,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"wrote {file}: " + describe(args.algorithm, args.hardware, args.mode, model=model,
                                        hpo=args.hpo))
+    if args.schema:
+        _write_schema(path)
     code = _check(file, None, quiet=False)
     print("next:")
     print(f"  specc validate {file}")
@@ -107,3 +113,22 @@ def _check(file: str, text: str | None, *, quiet: bool) -> int:
         render("text", items, checked.loaded.texts or ({file: text} if text else {}), [file],
                sys.stderr if quiet else sys.stdout)
     return int(exit_code(items))
+
+
+def _write_schema(spec: Path) -> None:
+    """The JSON Schema the scaffold's `yaml-language-server` modeline names, beside it."""
+    import json
+
+    from specc.spec.scaffold.build import SCHEMA_FILE
+    from specc.spec.schema import json_schema
+
+    target = spec.parent / SCHEMA_FILE
+    if target.exists():
+        return
+    try:
+        target.write_text(json.dumps(json_schema(), indent=2) + "\n", encoding="utf-8")
+    except OSError as e:
+        print(f"specc init: note: could not write {target}: {e.strerror or e}; "
+              f"run `specc schema --output {target}`", file=sys.stderr)
+        return
+    print(f"wrote {target} (the schema the spec's editor modeline names)")

@@ -64,5 +64,5 @@ def run(args: argparse.Namespace) -> int:
 
 def _missing(e: ImportError) -> int:
     print(f"specc report: error: needs Optuna, plotly and matplotlib: "
-          f"pip install 'specc[run,report]' ({e})", file=sys.stderr)
+          f"pip install 'specc-llm[run,report]' ({e})", file=sys.stderr)
     return 2

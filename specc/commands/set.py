@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -107,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.file}: nothing to change")
         return 0
     try:
+        if args.output is not None:
+            Path(dest).parent.mkdir(parents=True, exist_ok=True)
         doc.save(dest)
     except OSError as e:
         print(f"specc set: cannot write {dest}: {e.strerror or e}", file=sys.stderr)
