@@ -36,7 +36,8 @@ SOURCE_FIELDS = {"repo", "path", "commit", "locator", "url", "cite"}
 MEASURED_FIELDS = {"kind", "value", "unit_published", "unit", "gib", "metric", "per_gpu", "scope"}
 MODEL_INTS = ("layers", "hidden", "intermediate", "heads", "kv_heads", "head_dim", "vocab")
 METRICS = {
-    "peak_allocated", "peak_active", "peak_active_or_allocated", "peak_reserved", "out_of_memory",
+    "peak_allocated", "peak_active", "peak_active_or_allocated", "peak_reserved", "device_used",
+    "out_of_memory",
 }
 METHODS = {"full", "lora", "qlora", "dora", "qdora"}
 ADAPTED = {"lora", "qlora", "dora", "qdora"}
