@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from specc.spec.catalog.architectures import lookup_architecture
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / "published_memory.json"
 DOCS = ROOT / "docs" / "memory-measurements.md"
@@ -164,6 +166,24 @@ def test_setting_is_estimable(point: Point) -> None:
     parallel = point["parallel"]
     assert parallel["strategy"] in STRATEGIES and parallel["num_gpus"] >= 1
     assert (parallel["strategy"] == "single") == (parallel["num_gpus"] == 1)
+
+
+def test_architectures_agree_with_the_catalog() -> None:
+    """Where specc's catalog knows the model, the point's shape numbers are the catalog's."""
+    matched = 0
+    for point in POINTS:
+        model = point["model"]
+        arch = lookup_architecture(model["id"])
+        if arch is None:  # 405B, Llama-2-70B, Qwen2-7B, Qwen3-14B: not in the catalog yet
+            continue
+        matched += 1
+        assert (model["hidden"], model["intermediate"], model["layers"]) == (
+            arch.hidden_size, arch.intermediate_size, arch.num_layers), model["id"]
+        assert (model["heads"], model["kv_heads"], model["head_dim"]) == (
+            arch.num_attention_heads, arch.num_kv_heads, arch.head_dim), model["id"]
+        assert (model["vocab"], model["tied_embeddings"]) == (arch.vocab_size, arch.tie_embeddings)
+        assert model["params_b"] == pytest.approx(arch.num_params() / 1e9, rel=0.01), model["id"]
+    assert matched >= 30
 
 
 def test_points_cover_every_category() -> None:
