@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import torch
 from datasets import Dataset
-from trl import SFTConfig
+from trl.trainer.sft_config import SFTConfig
 
 from specc.compiler.builtin_data import rows
 from specc.runtime.algorithms.awr import (
@@ -75,8 +75,9 @@ def _completion_nll(model: Any, tok: Any, prompt: str, completion: str) -> float
 
 
 def test_weighted_loss_is_the_mean_of_weight_times_per_sample_nll(tmp_path: Path) -> None:
-    model, tok = build_model(), build_tokenizer()
-    data = [{"prompt": "1+2=", "completion": "3", "weight": 0.5},
+    model: Any = build_model()
+    tok: Any = build_tokenizer()
+    data: list[dict[str, Any]] = [{"prompt": "1+2=", "completion": "3", "weight": 0.5},
             {"prompt": "10-4=", "completion": "6 ok", "weight": 2.0},
             {"prompt": "7+7=", "completion": "14", "weight": 1.25}]
     trainer = WeightedSFTTrainer(model=model, args=_args(tmp_path),
@@ -106,7 +107,8 @@ GEN = Generation(max_new_tokens=6, temperature=1.0)
 
 
 def test_a_real_round_weights_every_sample_and_trains(tmp_path: Path) -> None:
-    model, tok = build_model(), build_tokenizer()
+    model: Any = build_model()
+    tok: Any = build_tokenizer()
     data = rows("specc:arith-prompts", "train")
     block = AWR(num_samples_per_prompt=2, advantage_beta=1.0, clip_advantage=1.5)
     metrics, steps = awr_round(model, tok, data[:3], block=block, generation=GEN,

@@ -122,7 +122,8 @@ BLOCK = PPO(ppo_epochs=2, mini_batch_size=2, init_kl_coef=0.05, target_kl=0.1)
 
 
 def test_a_real_ppo_step_updates_policy_and_value_head() -> None:
-    model, tok = build_model(), build_tokenizer()
+    model: Any = build_model()
+    tok: Any = build_tokenizer()
     loop = PPOLoop(model, tok, block=BLOCK, generation=GEN,
                    rewards=WeightedRewards([_length], [1.0]), learning_rate=1e-3)
     head = loop.value_head.linear.weight.detach().clone()
@@ -140,7 +141,8 @@ def test_a_real_ppo_step_updates_policy_and_value_head() -> None:
 
 
 def test_ppo_with_lora_uses_the_adapter_free_base_as_reference() -> None:
-    model, tok = build_model(), build_tokenizer()
+    model: Any = build_model()
+    tok: Any = build_tokenizer()
     data = rows("specc:arith-prompts", "train")
     steps: list[dict[str, float]] = []
     result = run_ppo(model, tok, data[:4], data[4:6], block=BLOCK, generation=GEN,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from trl import SFTConfig
+from trl.trainer.sft_config import SFTConfig
 
 from specc.compiler.builtin_data import rows
 from specc.runtime.algorithms.rs_sft import rs_sft_round, run_rs_sft, select
@@ -94,7 +94,8 @@ GEN = Generation(max_new_tokens=6, temperature=1.0, top_p=0.9)
 
 
 def test_a_real_round_keeps_the_passing_samples_and_trains(tmp_path: Path) -> None:
-    model, tok = build_model(), build_tokenizer()
+    model: Any = build_model()
+    tok: Any = build_tokenizer()
     reward = _Alternating()
     block = RSSFT(num_samples_per_prompt=2, reward_threshold=0.5, max_samples=3)
     train = rows("specc:arith-prompts", "train")[:4]
@@ -110,7 +111,8 @@ def test_a_real_round_keeps_the_passing_samples_and_trains(tmp_path: Path) -> No
 
 
 def test_rounds_report_metrics_and_an_eval_reward(tmp_path: Path) -> None:
-    model, tok = build_model(), build_tokenizer()
+    model: Any = build_model()
+    tok: Any = build_tokenizer()
     data = rows("specc:arith-prompts", "train")
     seen: list[tuple[int, dict[str, float]]] = []
     result = run_rs_sft(model, tok, data[:2], data[2:4],

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from trl import SFTTrainer
+from trl.trainer.sft_trainer import SFTTrainer
 
 from specc.runtime.algorithms.rounds import (
     AlgorithmResult,
@@ -77,7 +77,7 @@ class _WeightCollator:
         return batch
 
 
-class WeightedSFTTrainer(SFTTrainer):  # type: ignore[misc]
+class WeightedSFTTrainer(SFTTrainer):
     """`SFTTrainer` whose loss is `mean_i(weight_i * token-mean NLL_i)`.
 
     The train dataset needs a `weight` column. `remove_unused_columns` is forced off
@@ -85,7 +85,7 @@ class WeightedSFTTrainer(SFTTrainer):  # type: ignore[misc]
     loss is a per-micro-batch mean, so the Trainer divides it by the accumulation steps.
     """
 
-    loss_is_scaled_for_ga = False
+    loss_is_scaled_for_ga = False  # type: ignore[assignment]  # TRL types it as None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         config = kwargs.get("args")
@@ -98,11 +98,12 @@ class WeightedSFTTrainer(SFTTrainer):  # type: ignore[misc]
                      num_items_in_batch: Any = None) -> Any:
         weight = inputs.pop("weight", None)
         if weight is None:  # evaluation batches without weights: plain SFT loss
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            return super().compute_loss(  # type: ignore[no-untyped-call]
+                model, inputs, return_outputs, num_items_in_batch)
         outputs = model(**inputs, use_cache=False, fused_lm_head=True)
         nll = sample_nll(outputs.log_probs, outputs.label_mask)
         loss = (weight.to(nll.device, nll.dtype) * nll).mean()
-        mode = "train" if self.model.training else "eval"
+        mode = "train" if model.training else "eval"
         self._metrics[mode]["weight_mean"].append(float(weight.mean()))
         return (loss, outputs) if return_outputs else loss
 
@@ -119,7 +120,7 @@ def awr_round(model: Any, tokenizer: Any, rows: Sequence[Row], *, block: AWR,
               setup: TrainerSetup | None = None) -> tuple[RoundMetrics, int]:
     """One round on `model` (trained in place): its metrics and optimizer steps."""
     samples = generate(model, tokenizer, rows, generation, block.num_samples_per_prompt,
-                       rewards, batch_size=batch_size)
+                       rewards=rewards, batch_size=batch_size)
     scores = [s.reward for s in samples]
     advs = advantages(scores, [s.prompt_index for s in samples],
                       normalize=block.normalize_advantage)

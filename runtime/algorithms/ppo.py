@@ -64,7 +64,8 @@ class ValueHead(nn.Module):
         nn.init.zeros_(self.linear.bias)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.linear(hidden.to(self.linear.weight.dtype)).squeeze(-1)
+        out: torch.Tensor = self.linear(hidden.to(self.linear.weight.dtype))
+        return out.squeeze(-1)
 
 
 def response_mask(ids: torch.Tensor, eos_ids: Sequence[int]) -> torch.Tensor:
@@ -191,7 +192,7 @@ class PPOLoop:
                 entropy = masked_mean(entropy_from_logits(logits), m)
                 loss = pg.loss + self.block.vf_coef * vf - self.block.ent_coef * entropy
                 self.optimizer.zero_grad()
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]
                 if self.max_grad_norm:
                     params = [p for g in self.optimizer.param_groups for p in g["params"]]
                     nn.utils.clip_grad_norm_(params, self.max_grad_norm)

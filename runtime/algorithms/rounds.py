@@ -69,7 +69,7 @@ class TrainerSetup:
     callbacks: Sequence[Any] = ()
 
 
-def train_sft(model: Any, tokenizer: Any, rows: Sequence[dict[str, Any]], args: Any,
+def train_sft(model: Any, tokenizer: Any, rows: Sequence[dict[str, Any]], args: Any, *,
               setup: TrainerSetup | None = None,
               default_class: type | None = None) -> tuple[float | None, int]:
     """One `SFTTrainer` (or subclass) pass over prompt-completion `rows`: (loss, steps)."""
@@ -77,7 +77,7 @@ def train_sft(model: Any, tokenizer: Any, rows: Sequence[dict[str, Any]], args: 
         return None, 0
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
-    from trl import SFTTrainer
+    from trl.trainer.sft_trainer import SFTTrainer
 
     setup = setup or TrainerSetup()
     cls = setup.trainer_class or default_class or SFTTrainer

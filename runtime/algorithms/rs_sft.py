@@ -60,7 +60,7 @@ def rs_sft_round(model: Any, tokenizer: Any, rows: Sequence[Row], *, block: RSSF
                  setup: TrainerSetup | None = None) -> tuple[RoundMetrics, int]:
     """One round on `model` (trained in place): its metrics and optimizer steps."""
     samples = generate(model, tokenizer, rows, generation, block.num_samples_per_prompt,
-                       rewards, batch_size=batch_size)
+                       rewards=rewards, batch_size=batch_size)
     kept = select(samples, block.reward_threshold, best_of_n=best_of_n,
                   max_samples=block.max_samples)
     data = [{"prompt": s.prompt, "completion": s.completion} for s in kept]

@@ -139,8 +139,8 @@ def generate_ids(model: Any, tokenizer: Any, prompts: Sequence[Any], gen: Genera
     return prompt_ids, out[:, width:]
 
 
-def generate(model: Any, tokenizer: Any, rows: Sequence[Row], gen: Generation, n: int,
-             rewards: WeightedRewards, *, batch_size: int = 8,
+def generate(model: Any, tokenizer: Any, rows: Sequence[Row], gen: Generation, n: int, *,
+             rewards: WeightedRewards, batch_size: int = 8,
              greedy: bool = False) -> list[Sample]:
     """`n` scored completions per row, generated `batch_size` prompts at a time."""
     samples: list[Sample] = []
@@ -166,7 +166,7 @@ def eval_reward(model: Any, tokenizer: Any, rows: Sequence[Row], gen: Generation
     HPO objective does not carry sampling noise)."""
     if not rows:
         return math.nan
-    got = generate(model, tokenizer, rows, gen, 1, rewards, batch_size=batch_size,
+    got = generate(model, tokenizer, rows, gen, 1, rewards=rewards, batch_size=batch_size,
                    greedy=True)
     return sum(s.reward for s in got) / len(got)
 
