@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import torch
 from datasets import Dataset
+from peft import LoraConfig, PeftModel
 from trl.trainer.sft_config import SFTConfig
 
 from specc.compiler.builtin_data import rows
@@ -119,5 +120,7 @@ def test_a_real_round_weights_every_sample_and_trains(tmp_path: Path) -> None:
     assert metrics.train_loss is not None and math.isfinite(metrics.train_loss)
     result = run_awr(model, tok, data[:2], data[2:4], block=block, generation=GEN,
                      rewards=WeightedRewards([_length], [1.0]), args=_args(tmp_path),
-                     rounds=1)
+                     rounds=1, peft_config=LoraConfig(r=2, lora_alpha=4,
+                                                      target_modules=["q_proj"]))
     assert len(result.rounds) == 1 and math.isfinite(result.eval_reward)
+    assert isinstance(result.model, PeftModel)  # the adapters were trained, not the base
