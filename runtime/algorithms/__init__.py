@@ -11,7 +11,7 @@ from specc.runtime.algorithms.ppo_math import (
     token_rewards,
     value_loss,
 )
-from specc.runtime.algorithms.rounds import AlgorithmResult, RoundMetrics
+from specc.runtime.algorithms.rounds import AlgorithmResult, RoundMetrics, TrainerSetup
 from specc.runtime.algorithms.rs_sft import run_rs_sft, select
 from specc.runtime.algorithms.sampling import Sample, WeightedRewards
 
@@ -22,6 +22,7 @@ __all__ = [
     "PPOResult",
     "RoundMetrics",
     "Sample",
+    "TrainerSetup",
     "ValueHead",
     "WeightedRewards",
     "WeightedSFTTrainer",
