@@ -52,13 +52,30 @@ def _errors(diags: Collector) -> int:
 
 
 def validate_files(files: list[str], *, overrides: list[str] | None = None,
-                   max_bytes: int | None = None) -> Validation:
-    """Validate every file; all problems of all files are collected in one run."""
+                   max_bytes: int | None = None, stdin_name: str | None = None) -> Validation:
+    """Validate every file; all problems of all files are collected in one run.
+    ``-`` is standard input, named ``stdin_name`` (default ``<stdin>``) in diagnostics."""
+    from specc.spec import sources
+
     diags = Collector()
     texts: dict[str, str] = {}
     checked = []
-    for f in files:
-        c = validate_one(f, diags, overrides=overrides, max_bytes=max_bytes)
+    shown = list(files)
+    stdin_seen = False
+    for i, f in enumerate(files):
+        text = None
+        if f == sources.STDIN:
+            f = shown[i] = stdin_name or sources.STDIN_NAME
+            if stdin_seen:
+                diags.add("Y021", "`-` (standard input) is named more than once", file=f,
+                          line=1, column=1, hint="give `-` once")
+                continue
+            stdin_seen = True
+            limit = sources.MAX_BYTES if max_bytes is None else max_bytes
+            text = sources.read_stdin(diags, f, max_bytes=limit)
+            if text is None:
+                continue
+        c = validate_one(f, diags, overrides=overrides, max_bytes=max_bytes, text=text)
         texts.update(c.loaded.texts)
         checked.append(c)
-    return Validation(files, sorted(diags.items, key=Diagnostic.sort_key), texts, checked)
+    return Validation(shown, sorted(diags.items, key=Diagnostic.sort_key), texts, checked)

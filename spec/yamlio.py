@@ -1,5 +1,6 @@
 """Read YAML safely, keeping the position of every key and value.
 
+libyaml (PyYAML's C parser, :mod:`specc.spec.yamlfast`) or, for whatever it rejects,
 ruamel.yaml only *composes* the document into nodes here; specc never calls a
 YAML constructor, so no tag can build an object or run code. Scalars are
 turned into Python values by :func:`_scalar` following the YAML 1.2 core
@@ -14,11 +15,11 @@ import math
 import re
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path as FsPath
 from typing import Any
 
 from specc.spec.diagnostics import Collector
 from specc.spec.locations import Loc, Locations, Path
+from specc.spec.yamlfast import Node as _FastNode
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 100_000
@@ -43,8 +44,18 @@ class Parsed:
     text: str
     #: Paths whose value was refused (a forbidden tag): already reported, now null.
     refused: set[Path] = field(default_factory=set)
-    #: The composed ruamel node of the document, with positions (`specc set` edits by it).
-    node: Any = None
+    #: The composed node of the document (libyaml's or ruamel's), with positions.
+    composed: Any = field(default=None, repr=False)
+
+    @property
+    def node(self) -> Any:
+        """The document composed by ruamel (`specc set` edits by its nodes): composed on
+        first use, since validating never needs it."""
+        if self.composed is not None and not isinstance(self.composed, _FastNode):
+            return self.composed
+        docs = _compose_ruamel(self.text, "<node>", Collector())
+        self.composed = docs[0] if docs else None
+        return self.composed
 
 
 class _Limit(Exception):
@@ -52,27 +63,12 @@ class _Limit(Exception):
 
 
 def read_text(path: str, diags: Collector, *, max_bytes: int = MAX_BYTES) -> str | None:
-    """Read a spec file as text, or add a Y00x diagnostic and return None."""
-    p = FsPath(path)
-    try:
-        size = p.stat().st_size
-        if p.is_dir():
-            diags.add("Y001", f"{path} is a directory, not a spec file", file=path,
-                      hint="pass the YAML file itself")
-            return None
-        if size > max_bytes:
-            diags.add("Y002", f"{path} is {size} bytes; the limit is {max_bytes}", file=path,
-                      hint="specs are small; raise the limit with --max-bytes if this is intended")
-            return None
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        diags.add("Y001", f"{path} does not exist", file=path, hint="check the file name")
-        return None
-    except OSError as e:
-        diags.add("Y001", f"{path} cannot be read: {e.strerror or e}", file=path,
-                  hint="check the file's permissions")
-        return None
-    return decode(raw, path, diags)
+    """Read a spec file as text, or add a Y00x diagnostic and return None. Only regular
+    files are read (a FIFO or device is refused before it is opened)."""
+    from specc.spec.sources import read_bytes
+
+    got = read_bytes(path, diags, max_bytes=max_bytes)
+    return None if got is None else decode(got[0], path, diags)
 
 
 def decode(raw: bytes, path: str, diags: Collector) -> str | None:
@@ -87,9 +83,11 @@ def decode(raw: bytes, path: str, diags: Collector) -> str | None:
 
 
 def parse(text: str, file: str, diags: Collector, *, max_nodes: int = MAX_NODES) -> Parsed | None:
-    """Compose ``text`` and convert it; return None when nothing usable was read."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    """Compose ``text`` and convert it; return None when nothing usable was read.
+
+    libyaml composes (fast, with positions); whatever it rejects or does not handle as
+    ruamel does is composed again by ruamel, whose diagnostics the tests pin."""
+    from specc.spec import yamlfast
 
     depth, where = _flow_depth(text)
     if depth > MAX_DEPTH:
@@ -98,18 +96,36 @@ def parse(text: str, file: str, diags: Collector, *, max_nodes: int = MAX_NODES)
                   column=where - (text.rfind("\n", 0, where) + 1) + 1,
                   hint="flatten the document")
         return None
+    try:
+        nodes, complete = yamlfast.compose(text, MAX_DEPTH + 1)
+    except yamlfast.TooDeep as e:
+        diags.add("Y018", f"nesting is deeper than {MAX_DEPTH} levels", file=file,
+                  line=e.mark.line + 1, column=e.mark.column + 1, hint="flatten the document")
+        return None
+    except yamlfast.Unsupported:
+        composed = _compose_ruamel(text, file, diags)
+        if composed is None:
+            return None
+        nodes, complete = composed, True
+    return _documents(nodes, complete, text, file, diags, max_nodes)
+
+
+def _compose_ruamel(text: str, file: str, diags: Collector) -> list[Any] | None:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     yaml = YAML(typ="safe", pure=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. reused anchors: legal YAML, not ours to warn
-            nodes = list(yaml.compose_all(io.StringIO(text)))
+            return list(yaml.compose_all(io.StringIO(text)))
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = e.problem or e.context or "invalid YAML"
         if e.context and e.problem:
             problem = f"{problem} ({e.context})"
         diags.add("Y010", f"YAML syntax error: {problem}", file=file,
-                  line=mark.line + 1 if mark else 0, column=mark.column + 1 if mark else 0,
+                  line=mark.line + 1 if mark else 1, column=mark.column + 1 if mark else 1,
                   hint=_syntax_hint(problem))
         return None
     except RecursionError:
@@ -117,24 +133,39 @@ def parse(text: str, file: str, diags: Collector, *, max_nodes: int = MAX_NODES)
                   line=1, column=1, hint="flatten the document")
         return None
     except YAMLError as e:
-        mark = getattr(e, "problem_mark", None) or getattr(e, "mark", None)
-        line = getattr(mark, "line", -1) + 1
-        col = getattr(mark, "column", -1) + 1
-        diags.add("Y010", f"YAML error: {_one_line(str(e))}", file=file, line=max(line, 0),
-                  column=max(col, 0), hint="fix the YAML syntax")
+        line, col = _error_position(e, text)
+        diags.add("Y010", f"YAML error: {_one_line(str(e))}", file=file, line=line,
+                  column=col, hint="fix the YAML syntax")
         return None
     except Exception as e:  # ruamel's reader raises plain errors on some inputs
         diags.add("Y010", f"YAML error: {_one_line(str(e)) or type(e).__name__}", file=file,
                   line=1, column=1, hint="fix the YAML syntax")
         return None
+
+
+def _error_position(e: Exception, text: str) -> tuple[int, int]:
+    """1-based line and column of a YAML error: its mark, else the reader's character
+    position (an unacceptable character such as NUL), else the top of the file."""
+    mark = getattr(e, "problem_mark", None) or getattr(e, "mark", None)
+    if mark is not None and getattr(mark, "line", -1) >= 0:
+        return mark.line + 1, max(getattr(mark, "column", 0), 0) + 1
+    pos = getattr(e, "position", None)
+    if isinstance(pos, int) and 0 <= pos <= len(text):
+        return text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return 1, 1
+
+
+def _documents(nodes: list[Any], complete: bool, text: str, file: str, diags: Collector,
+               max_nodes: int) -> Parsed | None:
     if not nodes or nodes[0] is None:
         diags.add("Y016", "the file is empty; a spec is a mapping of keys", file=file, line=1,
                   column=1, hint="start with `specc: 1` and `name: ...`")
         return None
     if len(nodes) > 1:
         second = nodes[1]
-        diags.add("Y017", f"the file holds {len(nodes)} YAML documents; a spec is one",
-                  file=file, line=second.start_mark.line + 1 if second is not None else 0,
+        count = f"{len(nodes)}" if complete else f"more than {len(nodes)}"
+        diags.add("Y017", f"the file holds {count} YAML documents; a spec is one",
+                  file=file, line=second.start_mark.line + 1 if second is not None else 1,
                   column=1, hint="remove the `---` separator or split the specs into files")
     conv = _Converter(file, diags, max_nodes)
     try:
@@ -208,8 +239,6 @@ class _Converter:
         self.refused: set[Path] = set()
 
     def convert(self, node: Any, path: Path, depth: int) -> Any:
-        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
         self.count += 1
         if self.count > self.max_nodes:
             self.diags.add("Y013", f"the document expands to more than {self.max_nodes} nodes",
@@ -240,30 +269,29 @@ class _Converter:
                            line=node.start_mark.line + 1, column=node.start_mark.column + 1,
                            hint="remove the self-referencing alias")
             return None
-        if isinstance(node, ScalarNode):
+        kind = node.id
+        if kind == "scalar":
             return self._scalar(node, tag)
         self.active.add(id(node))
         try:
-            if isinstance(node, SequenceNode):
+            if kind == "sequence":
                 return [self.convert(v, (*path, i), depth + 1) for i, v in enumerate(node.value)]
-            if isinstance(node, MappingNode):
+            if kind == "mapping":
                 return self._mapping(node, path, depth)
         finally:
             self.active.discard(id(node))
         return None
 
     def _mapping(self, node: Any, path: Path, depth: int) -> dict[str, Any]:
-        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
         out: dict[str, Any] = {}
         seen: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         for knode, vnode in node.value:
             ktag = str(getattr(knode.tag, "value", knode.tag) or "")
             if ktag == _CORE + "merge":
-                sources = vnode.value if isinstance(vnode, SequenceNode) else [vnode]
+                sources = vnode.value if vnode.id == "sequence" else [vnode]
                 for src in sources:
-                    if not isinstance(src, MappingNode):
+                    if src.id != "mapping":
                         self.diags.add("Y010", "`<<` merges only mappings", file=self.file,
                                        line=src.start_mark.line + 1,
                                        column=src.start_mark.column + 1,
@@ -274,7 +302,7 @@ class _Converter:
                         for k, v in value.items():
                             merged.setdefault(k, v)
                 continue
-            if not isinstance(knode, ScalarNode) or ktag not in {
+            if knode.id != "scalar" or ktag not in {
                 _CORE + "str", _CORE + "int", _CORE + "float", _CORE + "bool", _CORE + "null"
             }:
                 self.diags.add("Y015", "mapping keys must be plain strings", file=self.file,
