@@ -27,7 +27,7 @@ class Validation:
 
 def validate_one(file: str, diags: Collector, *, overrides: list[str] | None = None,
                  text: str | None = None, max_bytes: int | None = None) -> Checked:
-    errors_before = _errors(diags)
+    before = len(diags.items)
     checked = check_file(file, diags, overrides=overrides, text=text, max_bytes=max_bytes)
     spec, loaded = checked.spec, checked.loaded
     if spec is None or loaded.data is None:
@@ -36,7 +36,7 @@ def validate_one(file: str, diags: Collector, *, overrides: list[str] | None = N
     ctx = Context(spec=spec, data=loaded.data, diags=sub, file=file)
     check_context_length(ctx)
     check_memory(ctx)
-    clean = _errors(diags) == errors_before
+    clean = not any(d.severity is Severity.ERROR for d in diags.items[before:])
     if spec.hpo and spec.hpo.search_space and loaded.raw is not None and clean:
         space.report(space.feasibility(spec, loaded.raw, file, extra=_point_checks), sub)
     return checked
@@ -45,10 +45,6 @@ def validate_one(file: str, diags: Collector, *, overrides: list[str] | None = N
 def _point_checks(ctx: Context) -> None:
     check_context_length(ctx)
     check_memory(ctx)
-
-
-def _errors(diags: Collector) -> int:
-    return sum(d.severity is Severity.ERROR for d in diags)
 
 
 def validate_files(files: list[str], *, overrides: list[str] | None = None,

@@ -81,15 +81,22 @@ class TooDeep(Exception):
         self.mark = mark
 
 
+class TooMany(Exception):
+    def __init__(self, mark: Any) -> None:
+        self.mark = mark
+
+
 class Unsupported(Exception):
     """Something ruamel should handle (and report): compose with ruamel instead."""
 
 
-def compose(text: str, max_depth: int, max_documents: int = 100) -> tuple[list[Node | None], bool]:
+def compose(text: str, max_depth: int, max_nodes: int,
+            max_documents: int = 100) -> tuple[list[Node | None], bool]:
     """The documents of ``text`` as nodes (None for an empty document), and whether all
     of them were read (False: more than ``max_documents``, the rest not composed).
 
-    Raises :class:`TooDeep` past ``max_depth`` and :class:`Unsupported` for anything
+    Raises :class:`TooDeep` past ``max_depth``, :class:`TooMany` past ``max_nodes``
+    nodes written out (aliases are counted when converted), and :class:`Unsupported` for anything
     that ruamel should compose and report instead."""
     from yaml import events as ev
     from yaml._yaml import CParser
@@ -105,6 +112,7 @@ def compose(text: str, max_depth: int, max_documents: int = 100) -> tuple[list[N
     stack: list[tuple[Node, list[Any]]] = []
     root: list[Node] = []
     complete = True
+    count = 0
     get = parser.get_event
     scalar_t, alias_t = ev.ScalarEvent, ev.AliasEvent
     seq_t, map_t = ev.SequenceStartEvent, ev.MappingStartEvent
@@ -115,6 +123,10 @@ def compose(text: str, max_depth: int, max_documents: int = 100) -> tuple[list[N
         while True:
             e = get()
             t = type(e)
+            if t is scalar_t or t is seq_t or t is map_t:
+                count += 1
+                if count > max_nodes:
+                    raise TooMany(e.start_mark)
             if t is scalar_t:
                 tag = e.tag
                 if tag is None or tag == "!":
@@ -163,7 +175,7 @@ def compose(text: str, max_depth: int, max_documents: int = 100) -> tuple[list[N
             if t is scalar_t and e.anchor is not None:
                 anchors[e.anchor] = node
             _add(stack, root, node)
-    except (TooDeep, Unsupported):
+    except (TooDeep, TooMany, Unsupported):
         raise
     except Exception:  # a libyaml error (or a character it refuses): ruamel reports it
         raise Unsupported from None

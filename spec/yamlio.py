@@ -89,20 +89,25 @@ def parse(text: str, file: str, diags: Collector, *, max_nodes: int = MAX_NODES)
     ruamel does is composed again by ruamel, whose diagnostics the tests pin."""
     from specc.spec import yamlfast
 
-    depth, where = _flow_depth(text)
-    if depth > MAX_DEPTH:
-        line = text.count("\n", 0, where) + 1
-        diags.add("Y018", f"nesting is deeper than {MAX_DEPTH} levels", file=file, line=line,
-                  column=where - (text.rfind("\n", 0, where) + 1) + 1,
-                  hint="flatten the document")
-        return None
     try:
-        nodes, complete = yamlfast.compose(text, MAX_DEPTH + 1)
+        nodes, complete = yamlfast.compose(text, MAX_DEPTH + 1, max_nodes)
+    except yamlfast.TooMany as e:
+        diags.add("Y013", f"the document expands to more than {max_nodes} nodes", file=file,
+                  line=e.mark.line + 1, column=e.mark.column + 1,
+                  hint=f"a spec holds at most {max_nodes} values; shorten its lists")
+        return None
     except yamlfast.TooDeep as e:
         diags.add("Y018", f"nesting is deeper than {MAX_DEPTH} levels", file=file,
                   line=e.mark.line + 1, column=e.mark.column + 1, hint="flatten the document")
         return None
     except yamlfast.Unsupported:
+        depth, where = _flow_depth(text)  # ruamel's scanner is quadratic on deep flow nesting
+        if depth > MAX_DEPTH:
+            line = text.count("\n", 0, where) + 1
+            diags.add("Y018", f"nesting is deeper than {MAX_DEPTH} levels", file=file,
+                      line=line, column=where - (text.rfind("\n", 0, where) + 1) + 1,
+                      hint="flatten the document")
+            return None
         composed = _compose_ruamel(text, file, diags)
         if composed is None:
             return None
@@ -338,6 +343,8 @@ class _Converter:
             if tag == _CORE + "bool":
                 return text.lower() == "true"
             if tag == _CORE + "int":
+                if len(text) > 64:  # refused before converting (no quadratic int())
+                    raise OverflowError
                 value = _to_int(text)
                 if abs(value) >= MAX_INT:
                     self.diags.add("Y019", f"integer with {len(text)} characters is larger than "
@@ -349,8 +356,15 @@ class _Converter:
                 return value
             if tag == _CORE + "float":
                 return _to_float(text)
+        except OverflowError:
+            self.diags.add("Y019", f"integer with {len(text)} characters is larger than "
+                           "specc accepts (10^30)", file=self.file,
+                           line=node.start_mark.line + 1, column=node.start_mark.column + 1,
+                           hint="quote it to make it a string")
+            return None
         except ValueError:
-            self.diags.add("Y019", f"`{text}` is not a valid {tag.rsplit(':', 1)[-1]}",
+            shown = text if len(text) <= 80 else text[:77] + "..."
+            self.diags.add("Y019", f"`{shown}` is not a valid {tag.rsplit(':', 1)[-1]}",
                            file=self.file, line=node.start_mark.line + 1,
                            column=node.start_mark.column + 1, hint="quote it to make it a string")
             return None
