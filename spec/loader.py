@@ -17,7 +17,7 @@ from specc.spec import dialects, presets
 from specc.spec.diagnostics import Collector, Diagnostic, dotted
 from specc.spec.interpolate import resolve
 from specc.spec.locations import Loc, Locations, Path
-from specc.spec.sources import inside, load_file, roots_for, stamp
+from specc.spec.sources import allowed_roots, inside, load_file, stamp
 from specc.spec.yamlio import MAX_BYTES, parse, parse_scalar
 
 PARENT_KEYS = ("extends", "defaults")
@@ -88,18 +88,8 @@ def reresolve(raw: dict[str, Any], diags: Collector) -> dict[str, Any]:
     return data
 
 
-#: Environment variable with extra project roots (``os.pathsep``-separated); the CLI's
-#: ``--root`` sets it, so worker processes inherit it.
-ROOT_ENV = "SPECC_ROOT"
-
-
 def _roots(file: str, root: str | Sequence[str] | None) -> tuple[str, ...]:
-    extra = [root] if isinstance(root, str) else list(root or ())
-    extra += [d for d in os.environ.get(ROOT_ENV, "").split(os.pathsep) if d]
-    try:
-        return roots_for(file, extra)
-    except (ValueError, OSError):
-        return ()
+    return allowed_roots(file, [root] if isinstance(root, str) else list(root or ()))
 
 
 def clone(v: Any) -> Any:
@@ -126,7 +116,7 @@ class _Tree:
     stamps: list[tuple[str, Any]]
 
 
-_MEMO: dict[tuple[str, str, int, tuple[str, ...]], _Tree] = {}
+_MEMO: dict[tuple[str, int, tuple[str, ...]], _Tree] = {}
 
 
 def _load_tree(
@@ -171,7 +161,9 @@ def _load_tree(
                   hint="`extends`/`defaults` name files inside the project (the nearest folder "
                   "with .git, pyproject.toml or .specc); pass --root DIR to allow another folder")
         return None
-    key = (file, real, max_bytes, roots)
+    # by real path: a file reached under several names is still read and merged once (its
+    # diagnostics name it as it was first reached)
+    key = (real, max_bytes, roots)
     tree = _MEMO.get(key) if text is None else None
     if tree is None or any(stamp(p) != s for p, s in tree.stamps):
         tree = _Tree(None, [], {}, [], set(), {}, [])
@@ -246,9 +238,12 @@ def _read_tree(file: str, real: str, diags: Collector, tree: _Tree, *, stack: li
         loaded = _load_tree(pfile, diags, tree.texts, tree.sources, stack=[*stack, real],
                             max_bytes=max_bytes, parent_loc=ploc, refused=tree.refused,
                             parents_of=tree.parents, roots=roots)
-        sub = _MEMO.get((pfile, os.path.realpath(pfile), max_bytes, roots))
-        tree.stamps.extend(sub.stamps if sub is not None else
-                           [(os.path.realpath(pfile), stamp(pfile))])
+        preal = _real(pfile)
+        sub = _MEMO.get((preal, max_bytes, roots)) if preal is not None else None
+        if sub is not None:
+            tree.stamps.extend(sub.stamps)
+        elif preal is not None:
+            tree.stamps.append((preal, stamp(preal)))
         if loaded is None:
             continue
         pdata, plocs = loaded
@@ -259,6 +254,14 @@ def _read_tree(file: str, real: str, diags: Collector, tree: _Tree, *, stack: li
     _merge(base, base_locs, data, locs, ())
     base_locs.values[()] = locs.values.get((), Loc(file, 1, 1))
     return base, base_locs
+
+
+def _real(path: str) -> str | None:
+    try:
+        os.fsencode(path)
+        return os.path.realpath(path)
+    except (ValueError, UnicodeError, OSError):
+        return None
 
 
 _ABSENT = object()

@@ -55,6 +55,20 @@ def roots_for(spec_file: str, extra: Iterable[str] = ()) -> tuple[str, ...]:
     return tuple(out)
 
 
+#: Environment variable with extra project roots (``os.pathsep``-separated); the CLI's
+#: ``--root`` sets it, so worker processes inherit it.
+ROOT_ENV = "SPECC_ROOT"
+
+
+def allowed_roots(spec_file: str, extra: Iterable[str] = ()) -> tuple[str, ...]:
+    """``spec_file``'s project root, the folders in ``extra`` and those in ``$SPECC_ROOT``."""
+    more = [*extra, *(d for d in os.environ.get(ROOT_ENV, "").split(os.pathsep) if d)]
+    try:
+        return roots_for(spec_file, more)
+    except (ValueError, OSError):
+        return ()
+
+
 def inside(path: str, roots: Iterable[str]) -> bool:
     """Whether ``path``'s real location is inside one of ``roots`` (real paths)."""
     try:

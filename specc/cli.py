@@ -30,7 +30,7 @@ def _set_roots(args: argparse.Namespace) -> None:
     """`--root` reaches every load through the environment, so worker processes see it."""
     roots = [os.path.abspath(d) for d in getattr(args, "root", None) or []]
     if roots:
-        from specc.spec.loader import ROOT_ENV
+        from specc.spec.sources import ROOT_ENV
 
         old = [d for d in os.environ.get(ROOT_ENV, "").split(os.pathsep) if d]
         os.environ[ROOT_ENV] = os.pathsep.join([*old, *roots])
