@@ -79,6 +79,8 @@ class InterpolationError(Exception):
         self.code = code
         self.message = message
         self.hint = hint
+        #: Raised by a reference chain over MAX_CHAIN: the values on it are broken too.
+        self.chain = False
 
 
 @dataclass
@@ -215,14 +217,20 @@ class Resolver:
                 "R011", "interpolation cycle: " + " -> ".join(dotted(p) for p in cycle),
                 "break the cycle by writing one of the values out")
         if len(self.active) >= MAX_CHAIN:
-            raise InterpolationError("R011", f"interpolation chain deeper than {MAX_CHAIN} "
-                                     "references", "write some of the values out")
+            error = InterpolationError("R011", f"interpolation chain deeper than {MAX_CHAIN} "
+                                       "references", "write some of the values out")
+            error.chain = True
+            raise error
         self.active.append(path)
         try:
             result = self._evaluate(parse_template(value), path)
         except InterpolationError as e:
             self.active.pop()
             if self.active:
+                if e.chain:  # every value on a too-long chain is broken by it: once is enough
+                    self.broken.add(path)
+                    _set(self.data, path, None)
+                    self.done.add(path)
                 raise
             self.broken.add(path)
             if e.code:  # an empty code: it only depends on a value already reported

@@ -172,6 +172,12 @@ def _documents(nodes: list[Any], complete: bool, text: str, file: str, diags: Co
         diags.add("Y017", f"the file holds {count} YAML documents; a spec is one",
                   file=file, line=second.start_mark.line + 1 if second is not None else 1,
                   column=1, hint="remove the `---` separator or split the specs into files")
+    big = _over_limit(nodes[0], max_nodes)
+    if big is not None:  # an alias bomb, refused before anything is expanded
+        diags.add("Y013", f"the document expands to more than {max_nodes} nodes", file=file,
+                  line=big.start_mark.line + 1, column=big.start_mark.column + 1,
+                  hint="aliases that reference aliases multiply; write the values out")
+        return None
     conv = _Converter(file, diags, max_nodes)
     try:
         data = conv.convert(nodes[0], (), 0)
@@ -182,6 +188,45 @@ def _documents(nodes: list[Any], complete: bool, text: str, file: str, diags: Co
                   column=1, hint="flatten the document")
         return None
     return Parsed(data, conv.locations, text, conv.refused, nodes[0])
+
+
+def _over_limit(root: Any, limit: int) -> Any | None:
+    """The node at which converting ``root`` would pass ``limit`` values, or None.
+
+    Sizes are counted once per distinct node (an alias is its anchor's node), so this is
+    linear in the document, however many times aliases would expand."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        sizes[key] = 1  # in progress: a recursive alias counts once (Y014 reports it)
+        if node.id == "sequence":
+            total = 1 + sum(size(c) for c in node.value)
+        elif node.id == "mapping":
+            total = 1 + sum(size(v) for _, v in node.value)
+        else:
+            total = 1
+        sizes[key] = total
+        return total
+
+    try:
+        if size(root) <= limit:
+            return None
+    except RecursionError:  # deep documents are the converter's to report
+        return None
+    node, budget = root, limit - 1
+    while node.id != "scalar":
+        children = node.value if node.id == "sequence" else [v for _, v in node.value]
+        for child in children:
+            if sizes.get(id(child), 1) > budget:
+                node, budget = child, budget - 1
+                break
+            budget -= sizes.get(id(child), 1)
+        else:
+            return node
+    return node
 
 
 def _flow_depth(text: str) -> tuple[int, int]:
