@@ -9,6 +9,7 @@ from specc.compiler.fit import check_context_length, check_memory
 from specc.spec.check import Checked, check_file
 from specc.spec.diagnostics import Collector, Diagnostic, ExitCode, Severity, exit_code
 from specc.spec.rules import Context
+from specc.spec.yamlio import MAX_BYTES
 
 
 @dataclass
@@ -58,16 +59,16 @@ def validate_files(files: list[str], *, overrides: list[str] | None = None,
     checked = []
     shown = list(files)
     stdin_seen = False
-    for i, f in enumerate(files):
-        text = None
-        if f == sources.STDIN:
+    for i, given in enumerate(files):
+        f, text = given, None
+        if given == sources.STDIN:
             f = shown[i] = stdin_name or sources.STDIN_NAME
             if stdin_seen:
                 diags.add("Y021", "`-` (standard input) is named more than once", file=f,
                           line=1, column=1, hint="give `-` once")
                 continue
             stdin_seen = True
-            limit = sources.MAX_BYTES if max_bytes is None else max_bytes
+            limit = MAX_BYTES if max_bytes is None else max_bytes
             text = sources.read_stdin(diags, f, max_bytes=limit)
             if text is None:
                 continue

@@ -167,13 +167,13 @@ def load_file(path: str, diags: Collector, *, max_bytes: int = MAX_BYTES,
     current = stamp(real)
     hit = _CACHE.get(real)
     if hit is not None and current is not None and hit[0] == current and hit[1] == max_bytes:
-        _, _, text, parsed, problems, name = hit
+        _, _, known, seen, problems, name = hit
         if name != path:
             problems = tuple(replace(d, file=path) if d.file == name else d for d in problems)
-            if parsed is not None:
-                parsed = relabel(parsed, path)
+            if seen is not None:
+                seen = relabel(seen, path)
         diags.extend(problems)
-        return text, parsed
+        return known, seen
     local = Collector()
     got = read_bytes(path, local, max_bytes=max_bytes, where=where)
     text: str | None = None
@@ -213,18 +213,18 @@ def read_stdin(diags: Collector, name: str, *, max_bytes: int = MAX_BYTES) -> st
     """Standard input as text (at most ``max_bytes``), or a diagnostic and None."""
     import sys
 
-    at = {"file": name, "line": 1, "column": 1}
     try:
         stream = sys.stdin.buffer
         raw = stream.read(max_bytes + 1)
     except (OSError, ValueError, AttributeError) as e:
-        diags.add("Y021", f"standard input cannot be read ({type(e).__name__})", **at,
-                  hint="pipe the spec in: `specc validate - < spec.yaml`")
+        diags.add("Y021", f"standard input cannot be read ({type(e).__name__})", file=name,
+                  line=1, column=1, hint="pipe the spec in: `specc validate - < spec.yaml`")
         return None
     if raw is None:
         raw = b""
     if len(raw) > max_bytes:
-        diags.add("Y002", f"standard input is over {max_bytes} bytes", **at,
+        diags.add("Y002", f"standard input is over {max_bytes} bytes", file=name, line=1,
+                  column=1,
                   hint="specs are small; raise the limit with --max-bytes if this is intended")
         return None
     return decode(raw, name, diags)

@@ -62,11 +62,12 @@ def resolve_plain(value: str) -> str:
 
 
 class Node:
-    """A composed node: ``id`` is ``scalar``, ``sequence`` or ``mapping`` (as in ruamel)."""
+    """A composed node: ``id`` is ``scalar``, ``sequence`` or ``mapping`` (as in ruamel).
+    Built once per event, so it takes its fields positionally."""
 
-    __slots__ = ("id", "tag", "value", "start_mark", "end_mark", "style")
+    __slots__ = ("end_mark", "id", "start_mark", "style", "tag", "value")
 
-    def __init__(self, id: str, tag: str, value: Any, start_mark: Any, end_mark: Any,
+    def __init__(self, id: str, tag: str, value: Any, start_mark: Any, end_mark: Any,  # noqa: PLR0917
                  style: str | None = None) -> None:
         self.id = id
         self.tag = tag

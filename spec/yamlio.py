@@ -112,7 +112,7 @@ def parse(text: str, file: str, diags: Collector, *, max_nodes: int = MAX_NODES)
         if composed is None:
             return None
         nodes, complete = composed, True
-    return _documents(nodes, complete, text, file, diags, max_nodes)
+    return _documents(nodes, complete, text, file, diags, max_nodes=max_nodes)
 
 
 def _compose_ruamel(text: str, file: str, diags: Collector) -> list[Any] | None:
@@ -161,7 +161,7 @@ def _error_position(e: Exception, text: str) -> tuple[int, int]:
 
 
 def _documents(nodes: list[Any], complete: bool, text: str, file: str, diags: Collector,
-               max_nodes: int) -> Parsed | None:
+               *, max_nodes: int) -> Parsed | None:
     if not nodes or nodes[0] is None:
         diags.add("Y016", "the file is empty; a spec is a mapping of keys", file=file, line=1,
                   column=1, hint="start with `specc: 1` and `name: ...`")
