@@ -247,6 +247,9 @@ def _read_tree(file: str, real: str, diags: Collector, tree: _Tree, *, stack: li
         if loaded is None:
             continue
         pdata, plocs = loaded
+        if not base:  # the first parent: the merge is a copy
+            base, base_locs = clone(pdata), plocs.copy()
+            continue
         _merge(base, base_locs, pdata, plocs, ())
     tree.sources.append(file)
     if not parents:

@@ -110,7 +110,7 @@ def compose(text: str, max_depth: int, max_nodes: int,
         raise Unsupported from None
     docs: list[Node | None] = []
     anchors: dict[str, Node] = {}
-    stack: list[tuple[Node, list[Any]]] = []
+    stack: list[tuple[Node, list[Node]]] = []
     root: list[Node] = []
     complete = True
     count = 0
@@ -183,7 +183,7 @@ def compose(text: str, max_depth: int, max_nodes: int,
     return docs, complete
 
 
-def _add(stack: list[tuple[Node, list[Any]]], root: list[Node], node: Node) -> None:
+def _add(stack: list[tuple[Node, list[Node]]], root: list[Node], node: Node) -> None:
     if stack:
         stack[-1][1].append(node)
     else:

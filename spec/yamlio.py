@@ -10,6 +10,8 @@ oversized files are diagnostics, not exceptions.
 
 from __future__ import annotations
 
+import copy
+import functools
 import io
 import math
 import re
@@ -442,6 +444,13 @@ def _to_float(text: str) -> float:
 
 def parse_scalar(text: str) -> Any:
     """Parse one override value (``1e-5``, ``true``, ``[1, 2]``) the way YAML would."""
+    value = _parse_scalar(text)
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_scalar(text: str) -> Any:
+    """Remembered: interpolation parses every resolver argument (callers copy)."""
     diags = Collector()
     parsed = parse(text, "<override>", diags)
     if parsed is None or diags.has_errors:
