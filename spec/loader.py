@@ -155,8 +155,9 @@ def _load_tree(
                   line=where.line, column=where.column, hint="flatten the chain")
         return None
     if parent_loc is not None and not inside(file, roots):
-        diags.add("R040", f"`{file}` is outside the project root "
-                  f"({', '.join(roots) or 'none'}); specc does not read it",
+        shown = ", ".join(f"`{_shown(r)}`" for r in roots) or "none"
+        diags.add("R040", f"`{file}` is outside the project root ({shown}); specc does not "
+                  "read it",
                   file=parent_loc.file, line=parent_loc.line, column=parent_loc.column,
                   hint="`extends`/`defaults` name files inside the project (the nearest folder "
                   "with .git, pyproject.toml or .specc); pass --root DIR to allow another folder")
@@ -257,6 +258,14 @@ def _read_tree(file: str, real: str, diags: Collector, tree: _Tree, *, stack: li
     _merge(base, base_locs, data, locs, ())
     base_locs.values[()] = locs.values.get((), Loc(file, 1, 1))
     return base, base_locs
+
+
+def _shown(folder: str) -> str:
+    """A root as the user would type it: relative to the working directory."""
+    try:
+        return os.path.relpath(folder)
+    except ValueError:
+        return folder
 
 
 def _real(path: str) -> str | None:
