@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from specc.compiler.validate import validate_files
-from specc.spec import loader, sources, yamlfast, yamlio
+from specc.spec import extends, sources, yamlfast, yamlio
 from specc.spec.diagnostics import Collector
 from specc.spec.loader import load
 
@@ -158,7 +158,7 @@ def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(sources, "parse", counting)
     sources.clear_cache()
-    loader._MEMO.clear()
+    extends._MEMO.clear()
     return seen
 
 
