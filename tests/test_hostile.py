@@ -322,3 +322,23 @@ def test_the_canary_would_be_seen(tmp_path: Path) -> None:
     results = _run(case, tmp_path)
     assert CANARY in str(results["text"]["out"])
     assert "R040" not in str(results["json"]["out"])
+
+
+def test_stdin_is_validated_under_the_name_given(tmp_path: Path) -> None:
+    """`specc validate -` reads standard input; `--stdin-filename` names it in diagnostics
+    and is where relative `extends` resolve from."""
+    proj = _project(tmp_path)
+    (proj / "base.yaml").write_text(EXAMPLE)
+    name = str(proj / "exp" / "from-editor.yaml")
+    (proj / "exp").mkdir()
+    good = b"extends: ../base.yaml\nname: edited\n"
+    proc = subprocess.run([sys.executable, "-m", "specc", "validate", "-", "--stdin-filename",
+                           name, "--format", "json"], input=good, capture_output=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stdout.decode()[-2000:] + proc.stderr.decode()[-2000:]
+    assert json.loads(proc.stdout)["files"] == [name]
+    bad = good + b"policy: {train_micro_batch_size: -1}\n"
+    proc = subprocess.run([sys.executable, "-m", "specc", "validate", "-", "--stdin-filename",
+                           name], input=bad, capture_output=True, timeout=60, check=False)
+    assert proc.returncode == 1
+    assert f"{name}:3:" in proc.stdout.decode()
