@@ -7,7 +7,7 @@ import os
 
 from specc.compiler.derive import derive
 from specc.compiler.memory import MemoryEstimate, MemoryInputs, estimate
-from specc.compiler.shapes import architecture_for
+from specc.compiler.shapes import architecture_for, outside_root
 from specc.spec.catalog.gpus import lookup_gpu
 from specc.spec.catalog.optim import lookup_optimizer, optimizer_state_bytes
 from specc.spec.diagnostics import Severity
@@ -148,7 +148,13 @@ def check_memory(ctx: Context) -> None:
         return
     est = estimate_spec(spec, ctx.file)
     if est is None:
-        if not ctx.point and spec.selected() is not None:
+        away = outside_root(spec.policy.model_name, ctx.file)
+        if away is not None and not ctx.point:
+            ctx.diags.add("R041", f"`{spec.policy.model_name}` is outside the project root: "
+                          "its config.json is not read, so memory is not estimated",
+                          path=("policy", "model_name"),
+                          hint=f"pass --root {away} to let validate read it")
+        elif not ctx.point and spec.selected() is not None:
             ctx.diags.add("M003", f"memory not estimated: the shape of "
                           f"`{spec.policy.model_name}` is unknown", path=("policy", "model_name"),
                           hint="use a local folder with `config.json` or a model in specc's table")

@@ -9,6 +9,7 @@ from specc.compiler.fit import check_context_length, check_memory
 from specc.spec.check import Checked, check_file
 from specc.spec.diagnostics import Collector, Diagnostic, ExitCode, Severity, exit_code
 from specc.spec.rules import Context
+from specc.spec.yamlio import MAX_BYTES
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Validation:
 
 def validate_one(file: str, diags: Collector, *, overrides: list[str] | None = None,
                  text: str | None = None, max_bytes: int | None = None) -> Checked:
-    errors_before = _errors(diags)
+    before = len(diags.items)
     checked = check_file(file, diags, overrides=overrides, text=text, max_bytes=max_bytes)
     spec, loaded = checked.spec, checked.loaded
     if spec is None or loaded.data is None:
@@ -36,7 +37,7 @@ def validate_one(file: str, diags: Collector, *, overrides: list[str] | None = N
     ctx = Context(spec=spec, data=loaded.data, diags=sub, file=file)
     check_context_length(ctx)
     check_memory(ctx)
-    clean = _errors(diags) == errors_before
+    clean = not any(d.severity is Severity.ERROR for d in diags.items[before:])
     if spec.hpo and spec.hpo.search_space and loaded.raw is not None and clean:
         space.report(space.feasibility(spec, loaded.raw, file, extra=_point_checks), sub)
     return checked
@@ -47,18 +48,31 @@ def _point_checks(ctx: Context) -> None:
     check_memory(ctx)
 
 
-def _errors(diags: Collector) -> int:
-    return sum(d.severity is Severity.ERROR for d in diags)
-
-
 def validate_files(files: list[str], *, overrides: list[str] | None = None,
-                   max_bytes: int | None = None) -> Validation:
-    """Validate every file; all problems of all files are collected in one run."""
+                   max_bytes: int | None = None, stdin_name: str | None = None) -> Validation:
+    """Validate every file; all problems of all files are collected in one run.
+    ``-`` is standard input, named ``stdin_name`` (default ``<stdin>``) in diagnostics."""
+    from specc.spec import sources
+
     diags = Collector()
     texts: dict[str, str] = {}
     checked = []
-    for f in files:
-        c = validate_one(f, diags, overrides=overrides, max_bytes=max_bytes)
+    shown = list(files)
+    stdin_seen = False
+    for i, given in enumerate(files):
+        f, text = given, None
+        if given == sources.STDIN:
+            f = shown[i] = stdin_name or sources.STDIN_NAME
+            if stdin_seen:
+                diags.add("Y021", "`-` (standard input) is named more than once", file=f,
+                          line=1, column=1, hint="give `-` once")
+                continue
+            stdin_seen = True
+            limit = MAX_BYTES if max_bytes is None else max_bytes
+            text = sources.read_stdin(diags, f, max_bytes=limit)
+            if text is None:
+                continue
+        c = validate_one(f, diags, overrides=overrides, max_bytes=max_bytes, text=text)
         texts.update(c.loaded.texts)
         checked.append(c)
-    return Validation(files, sorted(diags.items, key=Diagnostic.sort_key), texts, checked)
+    return Validation(shown, sorted(diags.items, key=Diagnostic.sort_key), texts, checked)

@@ -15,6 +15,7 @@ from specc.spec.locations import Path
 from specc.spec.models import Spec
 from specc.spec.rules import Context, run_rules, search_space
 from specc.spec.schema_check import data_path, validate_model
+from specc.spec.yamlio import MAX_BYTES
 
 #: Rule families whose results depend on many fields at once; after a repair they could
 #: be computed from defaults that stand in for the user's invalid values, so they wait.
@@ -43,8 +44,8 @@ def check_file(
     max_bytes: int | None = None,
 ) -> Checked:
     """Load ``file`` and run the schema and every spec-layer rule on it."""
-    kwargs = {} if max_bytes is None else {"max_bytes": max_bytes}
-    loaded = load(file, diags, overrides=overrides, text=text, **kwargs)
+    loaded = load(file, diags, overrides=overrides, text=text,
+                  max_bytes=MAX_BYTES if max_bytes is None else max_bytes)
     if loaded.data is None:
         return Checked(loaded, None)
     sub = diags.scoped(loaded.locations, file)

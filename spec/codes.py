@@ -55,6 +55,9 @@ _ALL = [
     _c("Y017", "error", "more than one YAML document in a spec file"),
     _c("Y018", "error", "nesting deeper than the limit"),
     _c("Y019", "error", "invalid scalar for its tag"),
+    _c("Y020", "error", "input is not a regular file (a FIFO, device or socket)",
+       unreadable=True),
+    _c("Y021", "error", "standard input cannot be read, or is named twice", unreadable=True),
     # --- resolving ---------------------------------------------------------------------------
     _c("R001", "error", "`extends`/`defaults` file not found"),
     _c("R002", "error", "`extends`/`defaults` cycle"),
@@ -65,6 +68,11 @@ _ALL = [
     _c("R013", "error", "unknown interpolation resolver"),
     _c("R014", "error", "interpolation resolver arguments are invalid"),
     _c("R020", "error", "malformed command-line override"),
+    _c("R040", "error", "`extends`/`defaults` names a file outside the project root"),
+    _c("R041", "warning", "local model folder or data path outside the project root is not read"),
+    _c("R042", "error", "interpolated string longer than the limit"),
+    _c("R043", "error", "interpolation produces more than the per-file limit"),
+    _c("R044", "error", "search space larger than the limit"),
     _c("R030", "info", "NeMo RL block carried through unmodelled"),
     _c("R031", "info", "alternative HPO dialect normalised"),
     # --- schema ------------------------------------------------------------------------------

@@ -41,8 +41,9 @@ _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 class Diagnostic:
     """One problem (or remark) about a spec, with where it is and how to fix it.
 
-    ``line`` and ``column`` are 1-based; 0 means "unknown" (a made-up line is
-    worse than none). ``path`` is the dotted key path inside the spec.
+    ``line`` and ``column`` are 1-based and always at least 1: a problem of the file as
+    a whole (it is empty, unreadable, not a mapping) points at line 1, column 1.
+    ``path`` is the dotted key path inside the spec.
     """
 
     code: str
@@ -55,6 +56,12 @@ class Diagnostic:
     hint: str = ""
     end_line: int = 0
     end_column: int = 0
+
+    def __post_init__(self) -> None:
+        if self.line < 1:
+            object.__setattr__(self, "line", 1)
+        if self.column < 1:
+            object.__setattr__(self, "column", 1)
 
     def sort_key(self) -> tuple[str, int, int, int, str, str]:
         return (self.file, self.line, self.column, _SEVERITY_ORDER[self.severity], self.code,

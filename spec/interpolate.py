@@ -24,6 +24,12 @@ _MISSING = object()
 MAX_MAGNITUDE = 1e30
 #: References may chain this deep (`a: ${b}`, `b: ${c}`, ...).
 MAX_CHAIN = 64
+#: One interpolated string may be at most this long (`s1: ${s0}${s0}` chains double).
+MAX_STRING = 65_536
+#: All interpolations of one document may produce at most this many characters ...
+MAX_TOTAL_CHARS = 4 * 1024 * 1024
+#: ... and whole-value references may copy at most this many mapping/list nodes.
+MAX_COPIED_NODES = 100_000
 Number = int | float
 
 
@@ -73,6 +79,8 @@ class InterpolationError(Exception):
         self.code = code
         self.message = message
         self.hint = hint
+        #: Raised by a reference chain over MAX_CHAIN: the values on it are broken too.
+        self.chain = False
 
 
 @dataclass
@@ -174,6 +182,15 @@ class Resolver:
         self.done: set[Path] = set()
         self.active: list[Path] = []
         self.broken: set[Path] = set()
+        #: What interpolation has produced so far (characters, referenced nodes).
+        self.produced = 0
+        self.copied = 0
+        self.over = False  # the budget is spent: R043 was reported once
+
+    def _over(self, message: str, hint: str) -> InterpolationError:
+        code = "" if self.over else "R043"
+        self.over = True
+        return InterpolationError(code, message, hint)
 
     def resolve_all(self) -> set[Path]:
         self._walk(self.data, ())
@@ -200,14 +217,20 @@ class Resolver:
                 "R011", "interpolation cycle: " + " -> ".join(dotted(p) for p in cycle),
                 "break the cycle by writing one of the values out")
         if len(self.active) >= MAX_CHAIN:
-            raise InterpolationError("R011", f"interpolation chain deeper than {MAX_CHAIN} "
-                                     "references", "write some of the values out")
+            error = InterpolationError("R011", f"interpolation chain deeper than {MAX_CHAIN} "
+                                       "references", "write some of the values out")
+            error.chain = True
+            raise error
         self.active.append(path)
         try:
             result = self._evaluate(parse_template(value), path)
         except InterpolationError as e:
             self.active.pop()
             if self.active:
+                if e.chain:  # every value on a too-long chain is broken by it: once is enough
+                    self.broken.add(path)
+                    _set(self.data, path, None)
+                    self.done.add(path)
                 raise
             self.broken.add(path)
             if e.code:  # an empty code: it only depends on a value already reported
@@ -222,15 +245,35 @@ class Resolver:
 
     def _evaluate(self, pieces: list[Any], here: Path) -> Any:
         if len(pieces) == 1 and not isinstance(pieces[0], str):
-            return self._eval_piece(pieces[0], here)
-        out = ""
+            value = self._eval_piece(pieces[0], here)
+            if isinstance(value, str):
+                self._produce(len(value))
+            return value
+        parts: list[str] = []
+        size = 0
         for p in pieces:
             v = self._eval_piece(p, here)
             if isinstance(v, dict | list):
                 raise InterpolationError("R014", "a mapping or list cannot be embedded in text",
                                          "reference a single value")
-            out += _to_text(v)
-        return out
+            text = _to_text(v)
+            size += len(text)
+            if size > MAX_STRING:  # refused before the string is built
+                raise InterpolationError(
+                    "R042", f"the interpolated string would be longer than {MAX_STRING} "
+                    "characters", "interpolations build short values (names, paths); write "
+                    "long text out")
+            parts.append(text)
+        self._produce(size)
+        return "".join(parts)
+
+    def _produce(self, size: int) -> None:
+        self.produced += size
+        if self.produced > MAX_TOTAL_CHARS:
+            raise self._over(
+                f"interpolation in this spec produces more than {MAX_TOTAL_CHARS} "
+                "characters in all", "values that reference values that reference values "
+                "multiply; write them out")
 
     def _eval_piece(self, piece: Any, here: Path) -> Any:
         if isinstance(piece, str):
@@ -263,8 +306,27 @@ class Resolver:
             return self._resolve_at(target)
         if isinstance(node, dict | list):
             self._walk(node, target)
-            return _get(self.data, target)
+            found = _get(self.data, target)
+            self._charge(found)
+            return found
         return node
+
+    def _charge(self, node: Any) -> None:
+        """Count the nodes a whole-value reference copies into the budget (the walk stops
+        at the budget, so all counting together is bounded by it)."""
+        todo = [node]
+        while todo:
+            n = todo.pop()
+            self.copied += 1
+            if self.copied > MAX_COPIED_NODES:
+                raise self._over(
+                    f"interpolation in this spec copies more than {MAX_COPIED_NODES} "
+                    "mapping and list nodes in all", "references to mappings that reference "
+                    "mappings multiply; write the values out")
+            if isinstance(n, dict):
+                todo.extend(v for v in n.values() if isinstance(v, dict | list))
+            elif isinstance(n, list):
+                todo.extend(v for v in n if isinstance(v, dict | list))
 
 
 def reference_target(ref: str, here: Path) -> Path:

@@ -8,18 +8,17 @@ input.
 from __future__ import annotations
 
 import copy
-import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from specc.spec import dialects, presets
 from specc.spec.diagnostics import Collector, dotted
+from specc.spec.extends import clone, load_tree
 from specc.spec.interpolate import resolve
 from specc.spec.locations import Loc, Locations, Path
-from specc.spec.yamlio import MAX_BYTES, parse, parse_scalar, read_text
-
-PARENT_KEYS = ("extends", "defaults")
-MAX_EXTENDS_DEPTH = 32
+from specc.spec.sources import allowed_roots
+from specc.spec.yamlio import MAX_BYTES, parse_scalar
 
 
 @dataclass
@@ -49,17 +48,22 @@ def load(
     overrides: list[str] | None = None,
     max_bytes: int = MAX_BYTES,
     text: str | None = None,
+    root: str | Sequence[str] | None = None,
 ) -> Loaded:
-    """Load ``file`` (or ``text`` as if it were that file) into a :class:`Loaded`."""
+    """Load ``file`` (or ``text`` as if it were that file) into a :class:`Loaded`.
+
+    ``extends``/``defaults`` resolve only inside ``file``'s project root, the folders in
+    ``root`` and those in ``$SPECC_ROOT`` (see :mod:`specc.spec.sources`)."""
     texts: dict[str, str] = {}
     sources: list[str] = []
     refused: set[Path] = set()
     parents: dict[str, list[tuple[str, str]]] = {}
-    merged = _load_tree(file, diags, texts, sources, stack=[], max_bytes=max_bytes, text=text,
-                        refused=refused, parents_of=parents)
+    roots = _roots(file, root)
+    merged = load_tree(file, diags, texts, sources, stack=[], max_bytes=max_bytes, text=text,
+                        refused=refused, parents_of=parents, roots=roots)
     if merged is None:
         return Loaded(file, None, Locations(), texts=texts, sources=sources, parents=parents)
-    data, locs = merged
+    data, locs = clone(merged[0]), merged[1].copy()  # the merged tree is shared (memo)
     for i, ov in enumerate(overrides or []):
         texts[f"<override {i + 1}>"] = ov
         _apply_override(data, locs, ov, i, diags)
@@ -68,7 +72,7 @@ def load(
     # reads the tree (search-space points re-resolve from `raw`)
     dialects.normalise(data, locs, sub, file)
     presets.apply(data, locs, sub, file)
-    raw = copy.deepcopy(data)
+    raw = clone(data)
     broken = resolve(data, sub) | refused
     return Loaded(file, data, locs, raw=raw, broken=broken, sources=sources, texts=texts,
                   parents=parents)
@@ -81,114 +85,8 @@ def reresolve(raw: dict[str, Any], diags: Collector) -> dict[str, Any]:
     return data
 
 
-def _load_tree(
-    file: str,
-    diags: Collector,
-    texts: dict[str, str],
-    sources: list[str],
-    *,
-    stack: list[str],
-    max_bytes: int,
-    text: str | None = None,
-    parent_loc: Loc | None = None,
-    refused: set[Path] | None = None,
-    parents_of: dict[str, list[tuple[str, str]]] | None = None,
-) -> tuple[dict[str, Any], Locations] | None:
-    try:
-        real = os.path.realpath(file)
-        os.fsencode(file)
-    except (ValueError, UnicodeError, OSError) as e:
-        where = parent_loc or Loc(file.encode("utf-8", "replace").decode(), 0, 0)
-        diags.add("R001", f"`{file!a}` is not a usable file name ({type(e).__name__})",
-                  file=where.file, line=where.line, column=where.column,
-                  hint="file names cannot hold NUL bytes or unpaired surrogates")
-        return None
-    if real in stack:
-        chain = " -> ".join(os.path.basename(s) for s in [*stack, real])
-        where = parent_loc or Loc(file, 0, 0)
-        diags.add("R002", f"`extends` cycle: {chain}", file=where.file, line=where.line,
-                  column=where.column, hint="remove one of the references")
-        return None
-    if len(stack) > MAX_EXTENDS_DEPTH:
-        diags.add("R002", f"`extends` chain deeper than {MAX_EXTENDS_DEPTH}", file=file,
-                  hint="flatten the chain")
-        return None
-    if text is None:
-        if parent_loc is not None and not os.path.isfile(file):
-            diags.add("R001", f"`{os.path.basename(file)}` not found (looked for {file})",
-                      file=parent_loc.file, line=parent_loc.line, column=parent_loc.column,
-                      hint="paths in `extends` are relative to the file that names them")
-            return None
-        text = read_text(file, diags, max_bytes=max_bytes)
-        if text is None:
-            return None
-    texts[file] = text
-    parsed = parse(text, file, diags)
-    if parsed is None:
-        return None
-    data = parsed.data
-    if refused is not None:
-        refused |= parsed.refused
-    if not isinstance(data, dict):
-        diags.add("Y016", "a spec must be a mapping of keys at the top level", file=file,
-                  line=1, column=1, hint="start with `specc: 1` and `name: ...`")
-        return None
-    locs = parsed.locations
-    parents: list[tuple[str, Loc]] = []
-    named: list[tuple[str, str]] = []
-    for key in PARENT_KEYS:
-        if key not in data:
-            continue
-        value = data.pop(key)
-        vloc = locs.values.get((key,)) or Loc(file, 0, 0)
-        names: list[Any] = value if isinstance(value, list) else [value]
-        for i, name in enumerate(names):
-            nloc = locs.values.get((key, i), vloc) if isinstance(value, list) else vloc
-            if not isinstance(name, str) or not name.strip():
-                diags.add("R003", f"`{key}` must name spec files, got {name!r}", file=nloc.file,
-                          line=nloc.line, column=nloc.column,
-                          hint=f"`{key}: base.yaml` or `{key}: [a.yaml, b.yaml]`")
-                continue
-            parents.append((os.path.join(os.path.dirname(file), name), nloc))
-            named.append((parents[-1][0], key))
-        locs.drop_subtree((key,))
-        locs.values.pop((key,), None)
-        locs.keys.pop((key,), None)
-    if parents_of is not None and named:
-        parents_of[file] = named
-    base: dict[str, Any] = {}
-    base_locs = Locations()
-    for pfile, ploc in parents:
-        loaded = _load_tree(pfile, diags, texts, sources, stack=[*stack, real],
-                            max_bytes=max_bytes, parent_loc=ploc, refused=refused,
-                            parents_of=parents_of)
-        if loaded is None:
-            continue
-        pdata, plocs = loaded
-        _merge(base, base_locs, pdata, plocs, ())
-    sources.append(file)
-    if not parents:
-        return data, locs
-    _merge(base, base_locs, data, locs, ())
-    base_locs.values[()] = locs.values.get((), Loc(file, 1, 1))
-    return base, base_locs
-
-
-def _merge(dst: dict[str, Any], dlocs: Locations, src: dict[str, Any], slocs: Locations,
-           prefix: Path) -> None:
-    """Deep-merge ``src`` into ``dst``: mappings merge, everything else replaces."""
-    for k, v in src.items():
-        p = (*prefix, k)
-        if isinstance(v, dict) and isinstance(dst.get(k), dict):
-            _merge(dst[k], dlocs, v, slocs, p)
-            if p in slocs.keys:
-                dlocs.keys[p] = slocs.keys[p]
-            continue
-        dst[k] = copy.deepcopy(v)
-        dlocs.set_subtree(p, slocs, p)
-        for table, mine in ((slocs.values, dlocs.values), (slocs.keys, dlocs.keys)):
-            if p in table:
-                mine[p] = table[p]
+def _roots(file: str, root: str | Sequence[str] | None) -> tuple[str, ...]:
+    return allowed_roots(file, [root] if isinstance(root, str) else list(root or ()))
 
 
 def parse_override_path(text: str) -> Path | None:
@@ -307,10 +205,11 @@ def _apply_override(data: dict[str, Any], locs: Locations, ov: str, index: int,
     locs.keys[path] = Loc(file, 1, 1, 1, len(key) + 1)
 
 
-def source_texts(file: str, overrides: list[str] | None = None) -> dict[str, str]:
+def source_texts(file: str, overrides: list[str] | None = None,
+                 root: str | Sequence[str] | None = None) -> dict[str, str]:
     """The source text of ``file``, its parents and its overrides, for rendering
     diagnostics with their source lines when only the diagnostics were kept."""
     try:
-        return load(file, Collector(), overrides=overrides or []).texts
+        return load(file, Collector(), overrides=overrides or [], root=root).texts
     except Exception:  # a rendering aid only: never hide the diagnostics themselves
         return {}

@@ -21,9 +21,6 @@ import io
 import math
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
 from specc.spec.diagnostics import Collector
 from specc.spec.dialects import KL_PATHS, algorithm_of
 from specc.spec.locations import Loc, Locations, Path
@@ -289,6 +286,9 @@ _DIM = ("type", "low", "high", "log", "step", "choices", "when")
 
 def expanded_yaml(data: dict[str, Any]) -> str:
     """Plain spec data as block-style YAML, keys in reading order (`hpo` last)."""
+    from ruamel.yaml import YAML  # here, not at import: validate never writes YAML
+    from ruamel.yaml.comments import CommentedMap
+
     yaml = YAML(typ="rt")
     yaml.default_flow_style = False
     yaml.indent(mapping=2, sequence=4, offset=2)
@@ -328,6 +328,8 @@ def _ordered_keys(d: dict[str, Any], order: tuple[str, ...], last: tuple[str, ..
 
 
 def _node(v: Any) -> Any:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     if isinstance(v, dict):
         m = CommentedMap()
         for k, x in v.items():

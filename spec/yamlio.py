@@ -1,5 +1,6 @@
 """Read YAML safely, keeping the position of every key and value.
 
+libyaml (PyYAML's C parser, :mod:`specc.spec.yamlfast`) or, for whatever it rejects,
 ruamel.yaml only *composes* the document into nodes here; specc never calls a
 YAML constructor, so no tag can build an object or run code. Scalars are
 turned into Python values by :func:`_scalar` following the YAML 1.2 core
@@ -9,16 +10,18 @@ oversized files are diagnostics, not exceptions.
 
 from __future__ import annotations
 
+import copy
+import functools
 import io
 import math
 import re
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path as FsPath
 from typing import Any
 
 from specc.spec.diagnostics import Collector
 from specc.spec.locations import Loc, Locations, Path
+from specc.spec.yamlfast import Node as _FastNode
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 100_000
@@ -43,8 +46,18 @@ class Parsed:
     text: str
     #: Paths whose value was refused (a forbidden tag): already reported, now null.
     refused: set[Path] = field(default_factory=set)
-    #: The composed ruamel node of the document, with positions (`specc set` edits by it).
-    node: Any = None
+    #: The composed node of the document (libyaml's or ruamel's), with positions.
+    composed: Any = field(default=None, repr=False)
+
+    @property
+    def node(self) -> Any:
+        """The document composed by ruamel (`specc set` edits by its nodes): composed on
+        first use, since validating never needs it."""
+        if self.composed is not None and not isinstance(self.composed, _FastNode):
+            return self.composed
+        docs = _compose_ruamel(self.text, "<node>", Collector())
+        self.composed = docs[0] if docs else None
+        return self.composed
 
 
 class _Limit(Exception):
@@ -52,27 +65,12 @@ class _Limit(Exception):
 
 
 def read_text(path: str, diags: Collector, *, max_bytes: int = MAX_BYTES) -> str | None:
-    """Read a spec file as text, or add a Y00x diagnostic and return None."""
-    p = FsPath(path)
-    try:
-        size = p.stat().st_size
-        if p.is_dir():
-            diags.add("Y001", f"{path} is a directory, not a spec file", file=path,
-                      hint="pass the YAML file itself")
-            return None
-        if size > max_bytes:
-            diags.add("Y002", f"{path} is {size} bytes; the limit is {max_bytes}", file=path,
-                      hint="specs are small; raise the limit with --max-bytes if this is intended")
-            return None
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        diags.add("Y001", f"{path} does not exist", file=path, hint="check the file name")
-        return None
-    except OSError as e:
-        diags.add("Y001", f"{path} cannot be read: {e.strerror or e}", file=path,
-                  hint="check the file's permissions")
-        return None
-    return decode(raw, path, diags)
+    """Read a spec file as text, or add a Y00x diagnostic and return None. Only regular
+    files are read (a FIFO or device is refused before it is opened)."""
+    from specc.spec.sources import read_bytes
+
+    got = read_bytes(path, diags, max_bytes=max_bytes)
+    return None if got is None else decode(got[0], path, diags)
 
 
 def decode(raw: bytes, path: str, diags: Collector) -> str | None:
@@ -87,29 +85,54 @@ def decode(raw: bytes, path: str, diags: Collector) -> str | None:
 
 
 def parse(text: str, file: str, diags: Collector, *, max_nodes: int = MAX_NODES) -> Parsed | None:
-    """Compose ``text`` and convert it; return None when nothing usable was read."""
+    """Compose ``text`` and convert it; return None when nothing usable was read.
+
+    libyaml composes (fast, with positions); whatever it rejects or does not handle as
+    ruamel does is composed again by ruamel, whose diagnostics the tests pin."""
+    from specc.spec import yamlfast
+
+    try:
+        nodes, complete = yamlfast.compose(text, MAX_DEPTH + 1, max_nodes)
+    except yamlfast.TooMany as e:
+        diags.add("Y013", f"the document expands to more than {max_nodes} nodes", file=file,
+                  line=e.mark.line + 1, column=e.mark.column + 1,
+                  hint=f"a spec holds at most {max_nodes} values; shorten its lists")
+        return None
+    except yamlfast.TooDeep as e:
+        diags.add("Y018", f"nesting is deeper than {MAX_DEPTH} levels", file=file,
+                  line=e.mark.line + 1, column=e.mark.column + 1, hint="flatten the document")
+        return None
+    except yamlfast.Unsupported:
+        depth, where = _flow_depth(text)  # ruamel's scanner is quadratic on deep flow nesting
+        if depth > MAX_DEPTH:
+            line = text.count("\n", 0, where) + 1
+            diags.add("Y018", f"nesting is deeper than {MAX_DEPTH} levels", file=file,
+                      line=line, column=where - (text.rfind("\n", 0, where) + 1) + 1,
+                      hint="flatten the document")
+            return None
+        composed = _compose_ruamel(text, file, diags)
+        if composed is None:
+            return None
+        nodes, complete = composed, True
+    return _documents(nodes, complete, text, file, diags, max_nodes=max_nodes)
+
+
+def _compose_ruamel(text: str, file: str, diags: Collector) -> list[Any] | None:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    depth, where = _flow_depth(text)
-    if depth > MAX_DEPTH:
-        line = text.count("\n", 0, where) + 1
-        diags.add("Y018", f"nesting is deeper than {MAX_DEPTH} levels", file=file, line=line,
-                  column=where - (text.rfind("\n", 0, where) + 1) + 1,
-                  hint="flatten the document")
-        return None
     yaml = YAML(typ="safe", pure=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. reused anchors: legal YAML, not ours to warn
-            nodes = list(yaml.compose_all(io.StringIO(text)))
+            return list(yaml.compose_all(io.StringIO(text)))
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = e.problem or e.context or "invalid YAML"
         if e.context and e.problem:
             problem = f"{problem} ({e.context})"
         diags.add("Y010", f"YAML syntax error: {problem}", file=file,
-                  line=mark.line + 1 if mark else 0, column=mark.column + 1 if mark else 0,
+                  line=mark.line + 1 if mark else 1, column=mark.column + 1 if mark else 1,
                   hint=_syntax_hint(problem))
         return None
     except RecursionError:
@@ -117,25 +140,46 @@ def parse(text: str, file: str, diags: Collector, *, max_nodes: int = MAX_NODES)
                   line=1, column=1, hint="flatten the document")
         return None
     except YAMLError as e:
-        mark = getattr(e, "problem_mark", None) or getattr(e, "mark", None)
-        line = getattr(mark, "line", -1) + 1
-        col = getattr(mark, "column", -1) + 1
-        diags.add("Y010", f"YAML error: {_one_line(str(e))}", file=file, line=max(line, 0),
-                  column=max(col, 0), hint="fix the YAML syntax")
+        line, col = _error_position(e, text)
+        diags.add("Y010", f"YAML error: {_one_line(str(e))}", file=file, line=line,
+                  column=col, hint="fix the YAML syntax")
         return None
     except Exception as e:  # ruamel's reader raises plain errors on some inputs
         diags.add("Y010", f"YAML error: {_one_line(str(e)) or type(e).__name__}", file=file,
                   line=1, column=1, hint="fix the YAML syntax")
         return None
+
+
+def _error_position(e: Exception, text: str) -> tuple[int, int]:
+    """1-based line and column of a YAML error: its mark, else the reader's character
+    position (an unacceptable character such as NUL), else the top of the file."""
+    mark = getattr(e, "problem_mark", None) or getattr(e, "mark", None)
+    if mark is not None and getattr(mark, "line", -1) >= 0:
+        return mark.line + 1, max(getattr(mark, "column", 0), 0) + 1
+    pos = getattr(e, "position", None)
+    if isinstance(pos, int) and 0 <= pos <= len(text):
+        return text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return 1, 1
+
+
+def _documents(nodes: list[Any], complete: bool, text: str, file: str, diags: Collector,
+               *, max_nodes: int) -> Parsed | None:
     if not nodes or nodes[0] is None:
         diags.add("Y016", "the file is empty; a spec is a mapping of keys", file=file, line=1,
                   column=1, hint="start with `specc: 1` and `name: ...`")
         return None
     if len(nodes) > 1:
         second = nodes[1]
-        diags.add("Y017", f"the file holds {len(nodes)} YAML documents; a spec is one",
-                  file=file, line=second.start_mark.line + 1 if second is not None else 0,
+        count = f"{len(nodes)}" if complete else f"more than {len(nodes)}"
+        diags.add("Y017", f"the file holds {count} YAML documents; a spec is one",
+                  file=file, line=second.start_mark.line + 1 if second is not None else 1,
                   column=1, hint="remove the `---` separator or split the specs into files")
+    big = _over_limit(nodes[0], max_nodes)
+    if big is not None:  # an alias bomb, refused before anything is expanded
+        diags.add("Y013", f"the document expands to more than {max_nodes} nodes", file=file,
+                  line=big.start_mark.line + 1, column=big.start_mark.column + 1,
+                  hint="aliases that reference aliases multiply; write the values out")
+        return None
     conv = _Converter(file, diags, max_nodes)
     try:
         data = conv.convert(nodes[0], (), 0)
@@ -146,6 +190,45 @@ def parse(text: str, file: str, diags: Collector, *, max_nodes: int = MAX_NODES)
                   column=1, hint="flatten the document")
         return None
     return Parsed(data, conv.locations, text, conv.refused, nodes[0])
+
+
+def _over_limit(root: Any, limit: int) -> Any | None:
+    """The node at which converting ``root`` would pass ``limit`` values, or None.
+
+    Sizes are counted once per distinct node (an alias is its anchor's node), so this is
+    linear in the document, however many times aliases would expand."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        sizes[key] = 1  # in progress: a recursive alias counts once (Y014 reports it)
+        if node.id == "sequence":
+            total = 1 + sum(size(c) for c in node.value)
+        elif node.id == "mapping":
+            total = 1 + sum(size(v) for _, v in node.value)
+        else:
+            total = 1
+        sizes[key] = total
+        return total
+
+    try:
+        if size(root) <= limit:
+            return None
+    except RecursionError:  # deep documents are the converter's to report
+        return None
+    node, budget = root, limit - 1
+    while node.id != "scalar":
+        children = node.value if node.id == "sequence" else [v for _, v in node.value]
+        for child in children:
+            if sizes.get(id(child), 1) > budget:
+                node, budget = child, budget - 1
+                break
+            budget -= sizes.get(id(child), 1)
+        else:
+            return node
+    return node
 
 
 def _flow_depth(text: str) -> tuple[int, int]:
@@ -208,8 +291,6 @@ class _Converter:
         self.refused: set[Path] = set()
 
     def convert(self, node: Any, path: Path, depth: int) -> Any:
-        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
         self.count += 1
         if self.count > self.max_nodes:
             self.diags.add("Y013", f"the document expands to more than {self.max_nodes} nodes",
@@ -240,30 +321,29 @@ class _Converter:
                            line=node.start_mark.line + 1, column=node.start_mark.column + 1,
                            hint="remove the self-referencing alias")
             return None
-        if isinstance(node, ScalarNode):
+        kind = node.id
+        if kind == "scalar":
             return self._scalar(node, tag)
         self.active.add(id(node))
         try:
-            if isinstance(node, SequenceNode):
+            if kind == "sequence":
                 return [self.convert(v, (*path, i), depth + 1) for i, v in enumerate(node.value)]
-            if isinstance(node, MappingNode):
+            if kind == "mapping":
                 return self._mapping(node, path, depth)
         finally:
             self.active.discard(id(node))
         return None
 
     def _mapping(self, node: Any, path: Path, depth: int) -> dict[str, Any]:
-        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
         out: dict[str, Any] = {}
         seen: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         for knode, vnode in node.value:
             ktag = str(getattr(knode.tag, "value", knode.tag) or "")
             if ktag == _CORE + "merge":
-                sources = vnode.value if isinstance(vnode, SequenceNode) else [vnode]
+                sources = vnode.value if vnode.id == "sequence" else [vnode]
                 for src in sources:
-                    if not isinstance(src, MappingNode):
+                    if src.id != "mapping":
                         self.diags.add("Y010", "`<<` merges only mappings", file=self.file,
                                        line=src.start_mark.line + 1,
                                        column=src.start_mark.column + 1,
@@ -274,7 +354,7 @@ class _Converter:
                         for k, v in value.items():
                             merged.setdefault(k, v)
                 continue
-            if not isinstance(knode, ScalarNode) or ktag not in {
+            if knode.id != "scalar" or ktag not in {
                 _CORE + "str", _CORE + "int", _CORE + "float", _CORE + "bool", _CORE + "null"
             }:
                 self.diags.add("Y015", "mapping keys must be plain strings", file=self.file,
@@ -310,6 +390,8 @@ class _Converter:
             if tag == _CORE + "bool":
                 return text.lower() == "true"
             if tag == _CORE + "int":
+                if len(text) > 64:  # refused before converting (no quadratic int())
+                    raise OverflowError
                 value = _to_int(text)
                 if abs(value) >= MAX_INT:
                     self.diags.add("Y019", f"integer with {len(text)} characters is larger than "
@@ -321,8 +403,15 @@ class _Converter:
                 return value
             if tag == _CORE + "float":
                 return _to_float(text)
+        except OverflowError:
+            self.diags.add("Y019", f"integer with {len(text)} characters is larger than "
+                           "specc accepts (10^30)", file=self.file,
+                           line=node.start_mark.line + 1, column=node.start_mark.column + 1,
+                           hint="quote it to make it a string")
+            return None
         except ValueError:
-            self.diags.add("Y019", f"`{text}` is not a valid {tag.rsplit(':', 1)[-1]}",
+            shown = text if len(text) <= 80 else text[:77] + "..."
+            self.diags.add("Y019", f"`{shown}` is not a valid {tag.rsplit(':', 1)[-1]}",
                            file=self.file, line=node.start_mark.line + 1,
                            column=node.start_mark.column + 1, hint="quote it to make it a string")
             return None
@@ -355,6 +444,13 @@ def _to_float(text: str) -> float:
 
 def parse_scalar(text: str) -> Any:
     """Parse one override value (``1e-5``, ``true``, ``[1, 2]``) the way YAML would."""
+    value = _parse_scalar(text)
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_scalar(text: str) -> Any:
+    """Remembered: interpolation parses every resolver argument (callers copy)."""
     diags = Collector()
     parsed = parse(text, "<override>", diags)
     if parsed is None or diags.has_errors:

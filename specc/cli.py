@@ -19,6 +19,23 @@ def _add_overrides(p: argparse.ArgumentParser) -> None:
                    "(e.g. -o policy.optimizer.kwargs.lr=1e-5); repeatable")
 
 
+def _add_root(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", action="append", default=[], metavar="DIR",
+                   help="also let `extends`/`defaults` and local model folders resolve inside "
+                   "DIR (default: only the spec's project root, the nearest folder with .git, "
+                   "pyproject.toml or .specc); repeatable")
+
+
+def _set_roots(args: argparse.Namespace) -> None:
+    """`--root` reaches every load through the environment, so worker processes see it."""
+    roots = [os.path.abspath(d) for d in getattr(args, "root", None) or []]
+    if roots:
+        from specc.spec.sources import ROOT_ENV
+
+        old = [d for d in os.environ.get(ROOT_ENV, "").split(os.pathsep) if d]
+        os.environ[ROOT_ENV] = os.pathsep.join([*old, *roots])
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="specc",
@@ -31,7 +48,13 @@ def _parser() -> argparse.ArgumentParser:
                        description="Parse, resolve and check specs; report all problems with "
                        "file:line:col. Exit 0: no errors; 1: errors; 2: usage error or "
                        "unreadable input.")
-    v.add_argument("files", nargs="+", metavar="FILE", help="spec files (YAML)")
+    v.add_argument("files", nargs="+", metavar="FILE",
+                   help="spec files (YAML); `-` reads standard input")
+    v.add_argument("--stdin-filename", metavar="NAME", default=None,
+                   help="the name standard input (`-`) is given in diagnostics; relative "
+                   "`extends` and the project root are found from its folder (default: "
+                   "<stdin> in the working directory)")
+    _add_root(v)
     v.add_argument("--format", choices=FORMATS,
                    default=os.environ.get("SPECC_FORMAT", "text"),
                    help="output format (default: $SPECC_FORMAT, else text; use `github` in "
@@ -51,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
                         "into the trials that will run: derived numbers, memory per GPU, "
                         "feasibility and the exact TRL trainer call.")
     pl.add_argument("file", metavar="FILE", help="spec file (YAML)")
+    _add_root(pl)
     pl.add_argument("--format", choices=("table", "json", "yaml"), default="table",
                     help="output format (default: a readable table)")
     pl.add_argument("--preview", type=int, default=None, metavar="N",
@@ -75,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
                        "the spec; 2: usage error; 130: interrupted.")
     r.add_argument("file", metavar="FILE", help="spec file (YAML)")
     _add_overrides(r)
+    _add_root(r)
     r.add_argument("--output", metavar="DIR", default=None,
                    help="output folder (default: the spec's output_dir, else runs/<name>/)")
     r.add_argument("--storage", metavar="URL", default=None,
@@ -128,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    _set_roots(args)
     try:
         if args.command == "validate":
             return _validate(args)
@@ -159,7 +185,7 @@ def _validate(args: argparse.Namespace) -> int:
     from specc.spec.render import render
 
     result = validate_files(list(args.files), overrides=list(args.override),
-                            max_bytes=args.max_bytes)
+                            max_bytes=args.max_bytes, stdin_name=args.stdin_filename)
     diags = result.diagnostics
     if args.quiet:
         diags = [d for d in diags if d.severity is not Severity.INFO]

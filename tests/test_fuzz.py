@@ -23,7 +23,10 @@ the edge cases hold minimal reproducers of every problem found so far.
 
 Every test counts the inputs it actually ran and asserts the count, and
 ``test_case_budget`` asserts that the planned total is at least
-``MIN_CASES`` (2,000), so the total holds under pytest-xdist too.
+``MIN_CASES`` (10,000), so the total holds under pytest-xdist too. Most of them are
+``test_bulk``'s: mutations of the NeMo RL corpus, the examples and the case specs, and
+random YAML, validated in-process many files per call (as `specc validate a.yaml b.yaml
+...` does), so ten thousand inputs take about a minute.
 Failures show the input (and keep it on disk under pytest's tmp_path).
 """
 
@@ -55,7 +58,7 @@ from specc.spec.diagnostics import Severity
 
 from conftest import CASES, EXAMPLES
 
-MIN_CASES = 2000
+MIN_CASES = 10_000
 
 # --------------------------------------------------------------------------------------------
 # the invariant every outcome must satisfy
@@ -81,8 +84,12 @@ def check_result(result: Validation, shown: str) -> int:
     for d in diags:
         where = f"{d!r} for input {shown}"
         assert d.code in CODES, f"unregistered code: {where}"
-        assert isinstance(d.line, int) and d.line >= 0, f"bad line: {where}"
-        assert isinstance(d.column, int) and d.column >= 0, f"bad column: {where}"
+        assert isinstance(d.line, int) and d.line >= 1, f"bad line: {where}"
+        assert isinstance(d.column, int) and d.column >= 1, f"bad column: {where}"
+        assert d.file, f"no file: {where}"
+        text = result.texts.get(d.file)
+        if text is not None:  # a located diagnostic points into its file
+            assert d.line <= text.count("\n") + 2, f"line past the end of the file: {where}"
         assert isinstance(d.message, str) and d.message.strip(), f"empty message: {where}"
         assert d.severity in (Severity.ERROR, Severity.WARNING, Severity.INFO), where
     if rc == 0:
@@ -926,6 +933,91 @@ def test_mutated_source(tmp_path: Path, source: Path, count: int) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# (c) in bulk: the NeMo RL corpus, the examples and case specs, random YAML
+# --------------------------------------------------------------------------------------------
+
+NEMO = ROOT.parent / "shared" / "corpora" / "nemo-rl" / "examples"
+N_BULK_CORPUS = 3600
+N_BULK_SOURCES = 2000
+N_BULK_RANDOM = 1600
+BULK_CHUNK = 200
+
+
+def random_yaml(rng: random.Random, depth: int = 0) -> str:
+    """A random YAML-ish document: nested blocks and flows of junk, anchors, aliases,
+    tags, interpolations and spec words."""
+    def scalar() -> str:
+        return rng.choice([_junk(rng), rng.choice(VOCAB), "${" + rng.choice(VOCAB) + "}",
+                           str(rng.randint(-5, 10**rng.randint(1, 40))), "*a", "&a x",
+                           "!!python/name:os.system", "[1, {a: *a}]", "'quoted'", "~", "<<"])
+
+    lines: list[str] = []
+    for _ in range(rng.randint(1, 8)):
+        indent = " " * (2 * depth)
+        key = rng.choice(VOCAB) if rng.random() < 0.8 else _junk(rng)
+        r = rng.random()
+        if r < 0.25 and depth < 6:
+            lines.append(f"{indent}{key}:")
+            lines.append(random_yaml(rng, depth + 1))
+        elif r < 0.35 and depth < 6:
+            lines.append(f"{indent}{key}:")
+            lines += [f"{indent}  - {scalar()}" for _ in range(rng.randint(0, 4))]
+        else:
+            lines.append(f"{indent}{key}: {scalar()}")
+    return "\n".join(lines)
+
+
+def _bulk_inputs(work: Path) -> list[tuple[Path, bytes]]:
+    """Every bulk input, written under ``work`` beside the file it came from (so its
+    `extends`/`defaults` resolve), deterministic per seed."""
+    out: list[tuple[Path, bytes]] = []
+    corpus = sorted((work / "nemo").rglob("*.yaml"))
+    assert len(corpus) >= 250, "the NeMo RL corpus (../shared) is missing"
+    for n in range(N_BULK_CORPUS):
+        rng = random.Random(f"bulk-corpus:{n}")
+        src = corpus[n % len(corpus)]
+        out.append((src.with_name(f"fuzz-{n}-{src.name}"), mutate(src.read_bytes(), rng)))
+    sources = sorted((work / "cases").rglob("*.yaml"))
+    for n in range(N_BULK_SOURCES):
+        rng = random.Random(f"bulk-sources:{n}")
+        src = sources[n % len(sources)]
+        out.append((src.with_name(f"fuzz-{n}-{src.name}"), mutate(src.read_bytes(), rng)))
+    for n in range(N_BULK_RANDOM):
+        rng = random.Random(f"bulk-random:{n}")
+        out.append((work / "random" / f"r{n}.yaml",
+                    random_yaml(rng).encode("utf-8", "surrogatepass")))
+    return out
+
+
+def test_bulk(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    shutil.copytree(NEMO, work / "nemo")
+    (work / ".specc").write_text("")  # the project root: parents resolve, nothing escapes
+    (work / "cases").mkdir()
+    for i, src in enumerate(SOURCES):
+        shutil.copytree(src.parent, work / "cases" / f"{i}", dirs_exist_ok=True)
+    (work / "random").mkdir()
+    inputs = _bulk_inputs(work)
+    for path, data in inputs:
+        path.write_bytes(data)
+    ran = 0
+    for start in range(0, len(inputs), BULK_CHUNK):
+        chunk = inputs[start:start + BULK_CHUNK]
+        files = [str(p) for p, _ in chunk]
+        shown = f"files {files[0]} .. {files[-1]} (validated in one call)"
+        try:
+            with watchdog(PER_INPUT_SECONDS * 4 + 0.1 * len(chunk)):
+                result = validate_files(files)
+        except (Exception, Hang):
+            for path, data in chunk:  # find the input that fails, and show it
+                run_validate(path, data)
+            raise
+        check_result(result, shown)
+        ran += len(chunk)
+    assert ran == N_BULK_CORPUS + N_BULK_SOURCES + N_BULK_RANDOM
+
+
+# --------------------------------------------------------------------------------------------
 # through the CLI
 # --------------------------------------------------------------------------------------------
 
@@ -961,7 +1053,7 @@ def _cli(path: Path, fmt: str, capsys: pytest.CaptureFixture[str], extra: list[s
                 assert doc["diagnostics"], f"exit {rc} and empty json for input {shown}"
             for d in doc["diagnostics"]:
                 assert d["code"] in CODES
-                assert d["line"] >= 0 and d["column"] >= 0 and d["message"].strip()
+                assert d["line"] >= 1 and d["column"] >= 1 and d["message"].strip()
 
 
 @pytest.mark.parametrize("fmt", CLI_FORMATS)
@@ -1001,6 +1093,9 @@ PLANNED = {
     "edge cases": len(EDGE_CASES),
     "mutations": MUTATIONS_PLANNED,
     "CLI": CLI_PLANNED,
+    "bulk: NeMo RL corpus mutations": N_BULK_CORPUS,
+    "bulk: example and case mutations": N_BULK_SOURCES,
+    "bulk: random YAML": N_BULK_RANDOM,
 }
 
 

@@ -25,6 +25,8 @@ PROFILES = PROFILE_NAMES
 
 #: The largest grid specc enumerates.
 MAX_GRID = 100_000
+#: The most choices one categorical may list (checked before anything looks at them).
+MAX_CHOICES = 10_000
 
 
 def target_leaf(spec_data: dict[str, Any], path: Path) -> Leaf | catalog.Param | None:
@@ -68,6 +70,11 @@ def check(ctx: Context) -> None:
         if isinstance(dim, FloatDim | IntDim):
             _numeric(ctx, key, dim, target, at)
         elif isinstance(dim, CategoricalDim):
+            if len(dim.choices) > MAX_CHOICES:
+                ctx.diags.add("R044", f"`{key}` lists {len(dim.choices)} choices; the limit is "
+                              f"{MAX_CHOICES}", path=(*at, "choices"),
+                              hint="search a numeric range (`type: int`/`float`) instead")
+                continue
             _categorical(ctx, key, dim, target, at)
         if dim.when:
             _when(ctx, key, dim.when, dims, (*at, "when"))
