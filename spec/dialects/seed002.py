@@ -90,9 +90,11 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
         notes.append("TRL's defaults where specc's differ: " + ", ".join(mapper.filled))
     if mapper.ignored:
         notes.append("at TRL's default (nothing to do): " + ", ".join(mapper.ignored))
+    at = tree.where(head)
     tree.commit(data, locs, order=ORDER)
     diags.add("R035", "seed 002 GRPO config read as a specc spec"
-              + (": " + "; ".join(notes) if notes else ""), path=head, on_key=True,
+              + (": " + "; ".join(notes) if notes else ""), path=head, file=at.file, line=at.line,
+              column=at.column,
               hint="`specc plan --show-spec` prints the spec it was read as")
 
 

@@ -97,8 +97,10 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
                   path=("algorithm",) if "algorithm" in data else head, on_key=True,
                   hint="use sft, dpo, kto, orpo, grpo or rloo")
     notes = _notes(algo, mapper, fields)
+    at = tree.where(head)
     tree.commit(data, locs, order=ORDER)
-    diags.add("R035", "TRL CLI config read as a specc spec" + notes, path=head, on_key=True,
+    diags.add("R035", "TRL CLI config read as a specc spec" + notes, path=head, file=at.file, line=at.line,
+              column=at.column,
               hint="`specc plan --show-spec` prints the spec it was read as")
 
 

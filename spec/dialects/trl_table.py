@@ -40,7 +40,6 @@ PATHS: dict[str, str] = {
     "seed": "{algo}.seed",
     "per_device_eval_batch_size": "{algo}.val_micro_batch_size",
     "lr_scheduler_type": "policy.scheduler.type",
-    "warmup_ratio": "policy.scheduler.warmup_ratio",
     "warmup_steps": "policy.scheduler.warmup_steps",
     "tf32": "policy.tf32",
     "gradient_checkpointing": "policy.activation_checkpointing",
