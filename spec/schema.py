@@ -145,9 +145,11 @@ def _accept_dialects(schema: dict[str, Any]) -> None:
     own: dict[str, Any] = {k: {} for k in props}
     arms = [{"title": "specc spec", "properties": own, "additionalProperties": False},
             trl_cli_schema(schema), seed002_schema(schema)]
-    if "grpo" in props:  # seed 002's `grpo:` holds TRL's names; the specc arm checks it
-        grpo = props["grpo"]
+    grpo = props.get("grpo")
+    if isinstance(grpo, dict) and isinstance(grpo.get("anyOf"), list):
+        # seed 002's `grpo:` holds TRL's names: the root lets it through, the arms decide
         own["grpo"] = {k: v for k, v in grpo.items() if k not in _KEEP}
-        props["grpo"] = {k: v for k, v in grpo.items() if k in _KEEP}
+        grpo["anyOf"] = [*grpo["anyOf"], {"type": "object",
+                                          "title": "seed 002's grpo (GRPOConfig names)"}]
     schema["anyOf"] = arms
 

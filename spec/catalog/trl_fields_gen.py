@@ -17,6 +17,7 @@ import importlib
 import inspect
 import pprint
 import sys
+import textwrap
 import types
 import typing
 from pathlib import Path
@@ -74,7 +75,7 @@ def type_text(t: Any) -> str:
         return "dict"
     for simple in (bool, int, float, str):
         if t is simple:
-            return simple.__name__
+            return str(simple.__name__)
     return "any"
 
 
@@ -120,7 +121,8 @@ def reward_registry() -> list[str]:
 
 
 def _literal(value: Any) -> str:
-    return pprint.pformat(value, width=95, sort_dicts=False, compact=True)
+    text = pprint.pformat(value, width=94, sort_dicts=False, compact=True)
+    return "(\n" + textwrap.indent(text, "    ") + "\n)"
 
 
 def render() -> str:

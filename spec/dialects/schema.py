@@ -77,7 +77,7 @@ def seed002_schema(schema: dict[str, Any]) -> dict[str, Any]:
     grpo = {n: _field(t, d, "GRPOConfig") for n, (t, d) in T.fields("grpo").items()}
     own = schema.get("$defs", {}).get("GRPO", {}).get("properties", {})
     grpo.update({k: own.get(k, {}) for k in ALGORITHM_BLOCKS["grpo"].model_fields})
-    lora = {k: {} for k in _LORA}
+    lora: dict[str, Any] = {k: {} for k in _LORA}
     props: dict[str, Any] = {k: {} for k in _TOP}
     props.update({
         "mode": {"enum": list(MODES), "description": "Seed 002's config choice."},

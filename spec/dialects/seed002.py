@@ -93,8 +93,8 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
     at = tree.where(head)
     tree.commit(data, locs, order=ORDER)
     diags.add("R035", "seed 002 GRPO config read as a specc spec"
-              + (": " + "; ".join(notes) if notes else ""), path=head, file=at.file, line=at.line,
-              column=at.column,
+              + (": " + "; ".join(notes) if notes else ""), path=head, file=at.file,
+              line=at.line, column=at.column,
               hint="`specc plan --show-spec` prints the spec it was read as")
 
 

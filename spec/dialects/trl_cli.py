@@ -99,8 +99,8 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
     notes = _notes(algo, mapper, fields)
     at = tree.where(head)
     tree.commit(data, locs, order=ORDER)
-    diags.add("R035", "TRL CLI config read as a specc spec" + notes, path=head, file=at.file, line=at.line,
-              column=at.column,
+    diags.add("R035", "TRL CLI config read as a specc spec" + notes, path=head,
+              file=at.file, line=at.line, column=at.column,
               hint="`specc plan --show-spec` prints the spec it was read as")
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from specc.spec.catalog.optim import HF_OPTIM_NAMES
+from specc.spec.catalog.trl_fields import REWARD_FUNCS
 from specc.spec.diagnostics import Collector
 from specc.spec.dialects import trl_table as T
 from specc.spec.dialects.rewrite import Tree
@@ -84,9 +85,8 @@ class Mapper:
             self._special(f, fields)
             return
         path = T.path_of(f.name, self.algo)
-        if self.algo is None and (path is None or "{algo}" in path) and any(
-                f.name in paths for paths in T.ALGO_PATHS.values()) or (
-                path is not None and "{algo}" in path):
+        per_algo = any(f.name in paths for paths in T.ALGO_PATHS.values())
+        if (path is not None and "{algo}" in path) or (self.algo is None and per_algo):
             self.pending.append(f.name)
             return
         if path is None:
@@ -345,7 +345,7 @@ class Mapper:
             if spec_name is None:
                 self.diags.add("N018", f"reward function `{name}` is not one TRL knows by "
                                "name nor a dotted import path", path=old or (),
-                               hint="TRL's: " + ", ".join(f"`{r}`" for r in T.REWARD_FUNCS)
+                               hint="TRL's: " + ", ".join(f"`{r}`" for r in REWARD_FUNCS)
                                + "; or `my_module.my_reward`, or `specc.rewards.exact_match`")
                 continue
             entry: dict[str, Any] = {"name": spec_name}
