@@ -69,8 +69,8 @@ def load(
     sub = diags.scoped(locs, file)
     # seed dialects -> `hpo`, then named presets/profiles -> plain keys, before anything
     # reads the tree (search-space points re-resolve from `raw`)
-    dialects.normalise(data, locs, sub, file,
-                       algorithm=dialects.override_algorithm(overrides) if late else None)
+    refused |= dialects.normalise(data, locs, sub, file, algorithm=dialects.override_algorithm(
+        overrides) if late else None)
     for i, ov in enumerate((overrides or []) if late else []):
         texts[f"<override {i + 1}>"] = ov
         _apply_override(data, locs, ov, i, diags)

@@ -28,7 +28,7 @@ from specc.spec.dialects.seed_hpo import (
     normalise_hpo,
     spec_path,
 )
-from specc.spec.locations import Locations
+from specc.spec.locations import Locations, Path
 
 __all__ = ["DIALECTS", "KL_PATHS", "NAMES", "SAMPLERS", "UNMAPPABLE", "algorithm_of",
            "layout", "normalise", "override_algorithm", "rewrites_whole_file", "spec_path"]
@@ -59,12 +59,15 @@ def override_algorithm(overrides: list[str] | None) -> str | None:
 
 
 def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str = "", *,
-              algorithm: str | None = None) -> None:
+              algorithm: str | None = None) -> set[Path]:
     """Rewrite every other layout in ``data`` into spec text, in place. ``algorithm``
-    (from `-o algorithm=...`) picks the trainer of a TRL CLI config."""
+    (from `-o algorithm=...`) picks the trainer of a TRL CLI config. Returns the spec
+    paths whose problems the rewrite already reported in the user's terms."""
     kind = layout(data)
+    reported: set[Path] = set()
     if kind == "seed002":
-        seed002.normalise(data, locs, diags, file, algorithm)
+        reported = seed002.normalise(data, locs, diags, file, algorithm)
     elif kind == "trl_cli":
-        trl_cli.normalise(data, locs, diags, file, algorithm)
+        reported = trl_cli.normalise(data, locs, diags, file, algorithm)
     normalise_hpo(data, locs, diags, file)
+    return reported

@@ -47,7 +47,7 @@ def detect(data: dict[str, Any]) -> bool:
 
 
 def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str,
-              algorithm: str | None = None) -> None:
+              algorithm: str | None = None) -> set[Path]:
     """Rewrite a seed-002 config into a specc spec, in place."""
     tree = Tree(locs, file)
     written = data.get("algorithm")
@@ -70,11 +70,14 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
             fields["dataset_name"] = Field("dataset_name", value, (key,))
         elif key == "output_dir":
             fields["output_dir"] = Field("output_dir", value, (key,))
-        elif key == "training" and isinstance(value, dict):
+        elif key in ("training", "grpo", "lora") and not isinstance(value, dict):
+            diags.add("S002", f"`{key}` must be a mapping, got {value!r}", path=(key,),
+                      hint=f"`{key}:` holds keys (see seed 002's config structure)")
+        elif key == "training":
             _training(value, fields, diags, trl_algo)
-        elif key == "grpo" and isinstance(value, dict):
+        elif key == "grpo":
             _grpo(value, fields, tree, diags, trl_algo)
-        elif key == "lora" and isinstance(value, dict):
+        elif key == "lora":
             _lora(value, fields, diags)
         elif key in T.SPECC_ROOT:
             tree.put((key,), value, (key,), subtree=True)
@@ -84,6 +87,8 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
     tree.put(("algorithm",), algo, ("algorithm",) if "algorithm" in data else head)
     mapper = Mapper(tree, diags, trl_algo, world=world_of(data))
     mapper.run(fields)
+    mapper.require_model(head, "seed 002 takes the model on its command line (`--model "
+                         "gpt2`): add `model: gpt2` here, or pass `-o policy.model_name=gpt2`")
     if mapper.mapped:
         notes.append(", ".join(mapper.mapped))
     if mapper.filled:
@@ -96,6 +101,7 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
               + (": " + "; ".join(notes) if notes else ""), path=head, file=at.file,
               line=at.line, column=at.column,
               hint="`specc plan --show-spec` prints the spec it was read as")
+    return mapper.reported
 
 
 def _training(block: dict[str, Any], fields: dict[str, Field], diags: Collector,

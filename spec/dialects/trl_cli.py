@@ -48,14 +48,14 @@ def world_of(data: dict[str, Any]) -> int:
 
 
 def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str,
-              algorithm: str | None = None) -> None:
+              algorithm: str | None = None) -> set[Path]:
     """Rewrite the TRL CLI config ``data`` into a specc spec, in place."""
     tree = Tree(locs, file)
     first = next((k for k in data if k in T.all_fields() or k in T.RENAMED), None)
     head: Path = (first,) if first is not None else ()
     written = data.get("algorithm")
     algo, why = _algorithm(data, written if isinstance(written, str) else algorithm)
-    if algo is None and why:
+    if algo is None and why and (written is None or isinstance(written, str)):
         diags.add("R037", why, path=("algorithm",) if "algorithm" in data else head,
                   on_key=True, hint="add `algorithm: sft` (the `trl <command>` this config "
                   "is for: sft, dpo, kto, orpo, grpo, rloo) or pass `-o algorithm=...`")
@@ -89,6 +89,8 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
         tree.put(("algorithm",), algo, ("algorithm",) if "algorithm" in data else head)
     mapper = Mapper(tree, diags, trl_algo, world=world_of(data))
     mapper.run(fields)
+    mapper.require_model(head, "add `model_name_or_path: ...` (a hub id, a local folder or "
+                         "`specc:tiny-llama`), or pass `-o policy.model_name=...`")
     if isinstance(data.get("hpo"), dict):
         _hpo(data["hpo"], tree, trl_algo, mapper)
     if mapper.pending and algo is not None and trl_algo is None:
@@ -102,6 +104,7 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
     diags.add("R035", "TRL CLI config read as a specc spec" + notes, path=head,
               file=at.file, line=at.line, column=at.column,
               hint="`specc plan --show-spec` prints the spec it was read as")
+    return mapper.reported
 
 
 def _algorithm(data: dict[str, Any], given: str | None) -> tuple[str | None, str]:

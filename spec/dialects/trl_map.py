@@ -46,6 +46,17 @@ class Mapper:
     ignored: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     world: int = 1
+    #: Spec paths whose problem the rewrite already reported (the schema stays quiet).
+    reported: set[Path] = field(default_factory=set)
+
+    def require_model(self, head: Path, how: str) -> None:
+        """One S004 in the user's terms when no model is named."""
+        path: Path = ("policy", "model_name")
+        if self.tree.has(path) or path in self.reported:
+            return
+        self.diags.add("S004", "no model: the config names none", path=head, on_key=True,
+                       hint=how)
+        self.reported.add(path)
 
     def run(self, given: dict[str, Field]) -> None:
         fields = dict(given)
@@ -55,9 +66,14 @@ class Mapper:
                 if name not in fields and name in table and table[name][1] is not None:
                     fields[name] = Field(name, table[name][1], None)
                     self.filled.append(f"{name} {table[name][1]!r}")
+        typed = {n: f for n, f in fields.items() if self._typed(f)}
+        for name in set(fields) - set(typed):  # reported: the schema says nothing more
+            path = T.path_of(name, self.algo)
+            if path is not None and "{" not in path:
+                self.reported.add(tuple(path.split(".")))
+        fields = typed
         for f in fields.values():
-            if self._typed(f):
-                self._one(f, fields)
+            self._one(f, fields)
         self._batch(fields)
         self._precision(fields)
         self._rewards(fields)
