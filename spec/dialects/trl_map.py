@@ -127,8 +127,8 @@ class Mapper:
         if f.value == default and not why:
             self.ignored.append(f.name)
             return
-        reason = why or "specc has no equivalent key; the trainer call leaves it at TRL's " \
-            f"default ({default!r})"
+        reason = why or "specc has no key for it and its trainer call does not pass it " \
+            f"(TRL's default is {default!r})"
         self.diags.add("R036", f"TRL field `{f.name}` is not honoured: {reason}",
                        path=f.old, on_key=True,
                        hint="remove it, or run `trl` itself when you need it")
