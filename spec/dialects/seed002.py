@@ -21,7 +21,7 @@ from specc.spec.catalog.trl_fields import CONFIGS, TRAINING_ARGUMENTS
 from specc.spec.diagnostics import Collector
 from specc.spec.dialects import trl_table as T
 from specc.spec.dialects.rewrite import Tree
-from specc.spec.dialects.trl_cli import ORDER, world_of
+from specc.spec.dialects.trl_cli import ORDER, hpo_block, world_of
 from specc.spec.dialects.trl_map import Field, Mapper
 from specc.spec.locations import Locations, Path
 from specc.spec.models.algorithms import ALGORITHM_BLOCKS
@@ -79,6 +79,8 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
             _grpo(value, fields, tree, diags, trl_algo)
         elif key == "lora":
             _lora(value, fields, diags)
+        elif key == "hpo":
+            continue  # after the fields: TRL names in its search space are read as paths
         elif key in T.SPECC_ROOT:
             tree.put((key,), value, (key,), subtree=True)
         else:
@@ -87,6 +89,8 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
     tree.put(("algorithm",), algo, ("algorithm",) if "algorithm" in data else head)
     mapper = Mapper(tree, diags, trl_algo, world=world_of(data))
     mapper.run(fields)
+    if "hpo" in data:
+        hpo_block(data["hpo"], tree, trl_algo, mapper)
     mapper.require_model(head, "seed 002 takes the model on its command line (`--model "
                          "gpt2`): add `model: gpt2` here, or pass `-o policy.model_name=gpt2`")
     if mapper.mapped:

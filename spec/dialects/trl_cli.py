@@ -91,8 +91,8 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
     mapper.run(fields)
     mapper.require_model(head, "add `model_name_or_path: ...` (a hub id, a local folder or "
                          "`specc:tiny-llama`), or pass `-o policy.model_name=...`")
-    if isinstance(data.get("hpo"), dict):
-        _hpo(data["hpo"], tree, trl_algo, mapper)
+    if "hpo" in data:
+        hpo_block(data["hpo"], tree, trl_algo, mapper)
     if mapper.pending and algo is not None and trl_algo is None:
         diags.add("R037", f"`{algo}` is not a TRL CLI trainer, so "
                   + ", ".join(f"`{n}`" for n in mapper.pending) + " have no place",
@@ -125,8 +125,11 @@ def _algorithm(data: dict[str, Any], given: str | None) -> tuple[str | None, str
         ", ".join(f"`trl {a}`" for a in fits)
 
 
-def _hpo(hpo: dict[str, Any], tree: Tree, algo: str | None, mapper: Mapper) -> None:
+def hpo_block(hpo: Any, tree: Tree, algo: str | None, mapper: Mapper) -> None:
     """`hpo` as written, with TRL field names in `search_space` read as specc paths."""
+    if not isinstance(hpo, dict):
+        tree.put(("hpo",), hpo, ("hpo",), subtree=True)  # the schema reports it
+        return
     out = {k: v for k, v in hpo.items() if k != "search_space"}
     tree.put(("hpo",), out, ("hpo",), subtree=True)
     space = hpo.get("search_space")
