@@ -24,8 +24,6 @@ from specc.spec.dialects.rewrite import Tree
 from specc.spec.dialects.trl_cli import ORDER, hpo_block, world_of
 from specc.spec.dialects.trl_map import Field, Mapper
 from specc.spec.locations import Locations, Path
-from specc.spec.models.algorithms import ALGORITHM_BLOCKS
-from specc.spec.schema_check import key_hint
 
 MODES = ("local", "cluster")
 #: Top-level keys of the layout, beside specc's own root keys.
@@ -85,7 +83,7 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
             tree.put((key,), value, (key,), subtree=True)
         else:
             diags.add("S001", f"unknown key `{key}` in a seed-002 config", path=(key,),
-                      on_key=True, hint=key_hint(str(key), [*_TOP, *T.SPECC_ROOT]))
+                      on_key=True, hint=T.key_hint(str(key), [*_TOP, *T.SPECC_ROOT]))
     tree.put(("algorithm",), algo, ("algorithm",) if "algorithm" in data else head)
     mapper = Mapper(tree, diags, trl_algo, world=world_of(data))
     mapper.run(fields)
@@ -118,12 +116,14 @@ def _training(block: dict[str, Any], fields: dict[str, Field], diags: Collector,
         else:
             diags.add("S001", f"unknown key `{name}` under `training` (transformers "
                       "TrainingArguments names)", path=("training", key), on_key=True,
-                      hint=key_hint(name, sorted(allowed)))
+                      hint=T.key_hint(name, sorted(allowed)))
 
 
 def _grpo(block: dict[str, Any], fields: dict[str, Field], tree: Tree, diags: Collector,
           algo: str | None) -> None:
-    own = ALGORITHM_BLOCKS["grpo"].model_fields
+    from specc.spec.models.algorithms import GRPO  # the model, only for a `grpo:` block
+
+    own = GRPO.model_fields
     trl = T.fields(algo) if algo else {}
     for key, value in block.items():
         name = str(key)
@@ -134,7 +134,7 @@ def _grpo(block: dict[str, Any], fields: dict[str, Field], tree: Tree, diags: Co
         else:
             diags.add("S001", f"unknown key `{name}` under `grpo` (TRL GRPOConfig or specc "
                       "names)", path=("grpo", key), on_key=True,
-                      hint=key_hint(name, sorted({*trl, *own})))
+                      hint=T.key_hint(name, sorted({*trl, *own})))
 
 
 def _lora(block: dict[str, Any], fields: dict[str, Field], diags: Collector) -> None:
@@ -144,6 +144,6 @@ def _lora(block: dict[str, Any], fields: dict[str, Field], diags: Collector) -> 
         name = _LORA.get(str(key))
         if name is None:
             diags.add("S001", f"unknown key `{key}` under `lora`", path=("lora", key),
-                      on_key=True, hint=key_hint(str(key), sorted(_LORA)))
+                      on_key=True, hint=T.key_hint(str(key), sorted(_LORA)))
             continue
         fields[name] = Field(name, value, ("lora", key))

@@ -19,7 +19,6 @@ from specc.spec.dialects import trl_table as T
 from specc.spec.dialects.rewrite import Tree
 from specc.spec.dialects.trl_map import Field, Mapper
 from specc.spec.locations import Locations, Path
-from specc.spec.schema_check import key_hint
 
 #: Field names that also are specc root keys; alone they do not make a TRL config.
 _SHARED = frozenset({"output_dir"})
@@ -84,7 +83,7 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
         diags.add("S001", f"unknown key `{key}`: not a TRL "
                   f"{T.CLASS_NAMES.get(trl_algo or '', 'config')} field nor a specc key",
                   path=(key,), on_key=True,
-                  hint=key_hint(key, [*pool, *T.SPECC_ROOT], otherwise="remove it"))
+                  hint=T.key_hint(key, [*pool, *T.SPECC_ROOT], otherwise="remove it"))
     if algo is not None:
         tree.put(("algorithm",), algo, ("algorithm",) if "algorithm" in data else head)
     mapper = Mapper(tree, diags, trl_algo, world=world_of(data))

@@ -145,6 +145,13 @@ def path_of(name: str, algo: str | None) -> str | None:
     return target.format(algo=algo) if algo is not None else target
 
 
+def key_hint(key: str, allowed: list[str], *, otherwise: str = "remove it") -> str:
+    """"Did you mean" for an unknown key (the schema's wording), imported when needed."""
+    from specc.spec.schema_check import key_hint as hint
+
+    return hint(key, allowed, otherwise=otherwise)
+
+
 def reward_name(name: str) -> str | None:
     """A `reward_funcs` entry as specc's `module:function` (None: TRL could not load it)."""
     if name in REWARD_FUNCS:
