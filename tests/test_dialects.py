@@ -29,13 +29,26 @@ SEED002 = {m: CASES / f"dialect_seed002_{m}" / "spec.yaml" for m in ("local", "c
 SEED002_MODEL = "specc:tiny-llama"
 
 
+_CALL = ("class", "config_class", "config", "peft", "reward_functions")
+
+
 def _trainer(path: Path) -> dict[str, Any]:
     plan = build_plan(str(path), preview=1)
     assert plan is not None, path
     trainer = plan.trials[0].trainer
     assert trainer is not None
     low = trainer.to_dict()
-    return {k: low[k] for k in ("class", "config_class", "config", "peft", "reward_functions")}
+    return {k: low[k] for k in _CALL}
+
+
+def _plan_json(capsys: pytest.CaptureFixture[str], path: Path) -> dict[str, Any]:
+    """The trainer call as `specc plan --format json` prints it."""
+    from specc.cli import main
+
+    assert main(["plan", str(path), "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    trainer: dict[str, Any] = plan["trials"][0]["trainer"]
+    return {k: trainer[k] for k in _CALL}
 
 
 @pytest.mark.parametrize("algo", sorted(TRL))
@@ -47,10 +60,13 @@ def test_trl_cli_config_validates_clean(algo: str) -> None:
 
 
 @pytest.mark.parametrize("algo", sorted(TRL))
-def test_trl_cli_config_lowers_to_the_hand_written_specs_trainer_call(algo: str) -> None:
-    mine, theirs = _trainer(TRL[algo]), _trainer(DATA / f"spec_{algo}.yaml")
+def test_trl_cli_config_lowers_to_the_hand_written_specs_trainer_call(
+        algo: str, capsys: pytest.CaptureFixture[str]) -> None:
+    mine = _plan_json(capsys, TRL[algo])
+    theirs = _plan_json(capsys, DATA / f"spec_{algo}.yaml")
     assert mine == theirs
     assert mine["class"] == f"trl.{algo.upper()}Trainer"
+    assert mine["config_class"] == f"trl.{algo.upper()}Config"
 
 
 def test_trl_cli_configs_set_what_trl_would() -> None:
@@ -192,3 +208,23 @@ def test_trl_cli_config_with_hpo_runs_as_a_study(tmp_path: Path) -> None:
     best = YAML(typ="safe", pure=True).load((out / "best.yaml").read_text())
     assert best["algorithm"] == "dpo" and "hpo" not in best
     assert best["policy"]["lora"]["r"] == 4  # the TRL fields, as specc keys
+
+
+def test_a_seed002_study_checks_every_point_by_trls_rules(tmp_path: Path) -> None:
+    """specc's GRPO group rule (B003: the global batch holds whole groups) is stricter
+    than TRL 1.16, which only needs whole groups in the generation batch: a file read from
+    TRL's layout is held to TRL's rules, at every point of its search space too."""
+    text = SEED002["local"].read_text().replace(
+        'data: {train: {path: "specc:arith-prompts"}}',
+        'data: {train: {path: "specc:arith-prompts"}, '
+        'validation: {path: "specc:arith-prompts", split: validation}}')
+    text += ("hpo:\n  n_trials: 2\n  objectives: [{metric: reward, direction: maximize}]\n"
+             "  search_space:\n"
+             "    learning_rate: {type: float, low: 1.0e-5, high: 1.0e-4, log: true}\n")
+    (tmp_path / "spec.yaml").write_text(text)
+    result = validate_files([str(tmp_path / "spec.yaml")])
+    assert [d.code for d in result.diagnostics] == ["R035"], result.diagnostics
+    # the same numbers written as a specc spec break B003
+    spec = tmp_path / "own.yaml"
+    spec.write_text((DATA / "spec_seed002_local.yaml").read_text())
+    assert "B003" in [d.code for d in validate_files([str(spec)]).diagnostics]

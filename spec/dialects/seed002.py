@@ -84,6 +84,7 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
         else:
             diags.add("S001", f"unknown key `{key}` in a seed-002 config", path=(key,),
                       on_key=True, hint=T.key_hint(str(key), [*_TOP, *T.SPECC_ROOT]))
+    tree.put(("layout",), "seed002", head)
     tree.put(("algorithm",), algo, ("algorithm",) if "algorithm" in data else head)
     mapper = Mapper(tree, diags, trl_algo, world=world_of(data))
     mapper.run(fields)

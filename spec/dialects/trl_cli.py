@@ -22,7 +22,7 @@ from specc.spec.locations import Locations, Path
 
 #: Field names that also are specc root keys; alone they do not make a TRL config.
 _SHARED = frozenset({"output_dir"})
-ORDER = ("specc", "name", "description", "algorithm", "output_dir", "policy", "sft", "dpo",
+ORDER = ("specc", "name", "description", "layout", "algorithm", "output_dir", "policy", "sft", "dpo",
          "orpo", "kto", "grpo", "rloo", "loss_fn", "data", "reward", "hardware", "logger",
          "cluster", "checkpointing", "env", "hpo")
 
@@ -84,6 +84,7 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
                   f"{T.CLASS_NAMES.get(trl_algo or '', 'config')} field nor a specc key",
                   path=(key,), on_key=True,
                   hint=T.key_hint(key, [*pool, *T.SPECC_ROOT], otherwise="remove it"))
+    tree.put(("layout",), "trl_cli", head)
     if algo is not None:
         tree.put(("algorithm",), algo, ("algorithm",) if "algorithm" in data else head)
     mapper = Mapper(tree, diags, trl_algo, world=world_of(data))

@@ -101,7 +101,8 @@ FILLED: tuple[str, ...] = ("per_device_train_batch_size", "gradient_accumulation
                            "num_generations")
 #: Keys of specc's own root a TRL CLI config may also hold (they pass as written).
 SPECC_ROOT: tuple[str, ...] = ("specc", "name", "description", "algorithm", "hardware", "hpo",
-                               "logger", "reward", "data", "cluster", "checkpointing", "env")
+                               "logger", "reward", "data", "cluster", "checkpointing", "env",
+                               "layout")
 
 
 def fields(algo: str) -> dict[str, tuple[str, Any]]:
