@@ -22,9 +22,9 @@ from specc.spec.locations import Locations, Path
 
 #: Field names that also are specc root keys; alone they do not make a TRL config.
 _SHARED = frozenset({"output_dir"})
-ORDER = ("specc", "name", "description", "layout", "algorithm", "output_dir", "policy", "sft", "dpo",
-         "orpo", "kto", "grpo", "rloo", "loss_fn", "data", "reward", "hardware", "logger",
-         "cluster", "checkpointing", "env", "hpo")
+ORDER = ("specc", "name", "description", "layout", "algorithm", "output_dir", "policy", "sft",
+         "dpo", "orpo", "kto", "grpo", "rloo", "loss_fn", "data", "reward", "hardware",
+         "logger", "cluster", "checkpointing", "env", "hpo")
 
 
 def detect(data: dict[str, Any]) -> bool:
