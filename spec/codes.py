@@ -75,6 +75,9 @@ _ALL = [
     _c("R044", "error", "search space larger than the limit"),
     _c("R030", "info", "NeMo RL block carried through unmodelled"),
     _c("R031", "info", "alternative HPO dialect normalised"),
+    _c("R035", "info", "TRL CLI or seed 002 config read as a specc spec"),
+    _c("R036", "warning", "TRL field specc does not honour"),
+    _c("R037", "error", "TRL CLI config's trainer cannot be told"),
     # --- schema ------------------------------------------------------------------------------
     _c("S001", "error", "unknown key"),
     _c("S002", "error", "wrong type"),
@@ -116,6 +119,8 @@ _ALL = [
     _c("N011", "error", "sequence length exceeds the model's maximum positions"),
     _c("N012", "error", "`specc run` cannot train this algorithm yet"),
     _c("N013", "error", "tracking backend's package is not installed"),
+    _c("N017", "error", "TRL field belongs to another trainer's config"),
+    _c("N018", "error", "TRL reward function name is unknown"),
     # --- no effect ---------------------------------------------------------------------------
     _c("W001", "warning", "LoRA settings with LoRA disabled"),
     _c("W002", "warning", "block for an algorithm that is not selected"),

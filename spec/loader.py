@@ -64,13 +64,20 @@ def load(
     if merged is None:
         return Loaded(file, None, Locations(), texts=texts, sources=sources, parents=parents)
     data, locs = clone(merged[0]), merged[1].copy()  # the merged tree is shared (memo)
-    for i, ov in enumerate(overrides or []):
+    # a whole-file layout (TRL CLI, seed 002) is rewritten first: its overrides use
+    # specc's paths; the seed HPO blocks take overrides into the block as written
+    late = dialects.rewrites_whole_file(data)
+    for i, ov in enumerate([] if late else (overrides or [])):
         texts[f"<override {i + 1}>"] = ov
         _apply_override(data, locs, ov, i, diags)
     sub = diags.scoped(locs, file)
     # seed dialects -> `hpo`, then named presets/profiles -> plain keys, before anything
     # reads the tree (search-space points re-resolve from `raw`)
-    dialects.normalise(data, locs, sub, file)
+    refused |= dialects.normalise(data, locs, sub, file, algorithm=dialects.override_algorithm(
+        overrides) if late else None)
+    for i, ov in enumerate((overrides or []) if late else []):
+        texts[f"<override {i + 1}>"] = ov
+        _apply_override(data, locs, ov, i, diags)
     presets.apply(data, locs, sub, file)
     raw = clone(data)
     broken = resolve(data, sub) | refused

@@ -125,7 +125,31 @@ def json_schema() -> dict[str, Any]:
                 props[field]["description"] = doc
                 props[field]["markdownDescription"] = doc
     _for_editors(schema)
+    _accept_dialects(schema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = SCHEMA_ID
     schema["title"] = "specc experiment spec"
     return schema
+
+
+def _accept_dialects(schema: dict[str, Any]) -> None:
+    """Accept the other layouts validate reads (TRL CLI configs, seed 002's): the root
+    keeps specc's keys (for documentation and completion) but is closed by one of three
+    arms: specc's own keys, a TRL CLI config, or seed 002's layout (built from the same
+    TRL field table as validation, `spec/dialects/schema.py`)."""
+    from specc.spec.dialects.schema import seed002_schema, trl_cli_schema
+
+    props = schema.get("properties", {})
+    if schema.pop("additionalProperties", None) is not False:
+        return
+    own: dict[str, Any] = {k: {} for k in props}
+    arms = [{"title": "specc spec", "properties": own, "additionalProperties": False},
+            trl_cli_schema(schema), seed002_schema(schema)]
+    grpo = props.get("grpo")
+    if isinstance(grpo, dict) and isinstance(grpo.get("anyOf"), list):
+        # seed 002's `grpo:` holds TRL's names: the root lets it through, the arms decide
+        own["grpo"] = {k: v for k, v in grpo.items() if k not in _KEEP}
+        grpo["anyOf"] = [*grpo["anyOf"], {"type": "object",
+                                          "title": "seed 002's grpo (GRPOConfig names)"}]
+    schema["anyOf"] = arms
+

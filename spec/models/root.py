@@ -49,6 +49,10 @@ class Spec(Block):
     omitted when exactly one algorithm block is present."""
     output_dir: str | None = None
     """Where `specc run` writes (default `runs/<name>`)."""
+    layout: Literal["specc", "trl_cli", "seed002"] = "specc"
+    """The layout the file was written in. specc sets `trl_cli` / `seed002` when it reads
+    a TRL CLI config or seed 002's config as a spec: TRL's own generation-batch rules then
+    apply instead of specc's stricter GRPO group rules (B002, B003)."""
     policy: Policy
     """The model being trained."""
     sft: SFT | None = None

@@ -16,7 +16,7 @@ def check(ctx: Context) -> None:
             ctx.diags.add("N006", "several algorithm blocks (" + ", ".join(present)
                           + ") and no `algorithm` key", path=(present[0],), on_key=True,
                           hint=f"add `algorithm: {present[0]}` (or remove the other blocks)")
-        else:
+        elif not any(d.code == "R037" for d in ctx.diags):  # a TRL config said why
             ctx.diags.add("N006", "no algorithm: neither an `algorithm` key nor an algorithm "
                           "block", path=(), hint="add `algorithm: dpo` (or sft, grpo, ...)")
         return

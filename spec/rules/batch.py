@@ -70,8 +70,8 @@ def _grpo(ctx: Context) -> None:
     if algo not in ("grpo", "rloo"):
         return
     block = ctx.spec.grpo if algo == "grpo" else ctx.spec.rloo
-    if block is None:
-        return
+    if block is None or ctx.spec.layout != "specc":
+        return  # a TRL CLI / seed 002 config: TRL's own generation-batch rules (S006) hold
     g = ctx.spec.policy.train_global_batch_size
     p, n = block.num_prompts_per_step, block.num_generations_per_prompt
     rollouts = p * n

@@ -7,7 +7,7 @@ Two dialects appear in the original brief:
 * ``hyperparameter_optimization: {algorithm, n_trials, timeout_hours, search_space,
   evaluation}`` — the Optuna-style configs of the HPO guide (seed 001).
 
-:func:`normalise` rewrites such a block into ``hpo`` in place, before the schema sees the
+:func:`normalise_hpo` rewrites such a block into ``hpo`` in place, before the schema sees the
 spec, and says so once (R031, info) at the old key. Every new key keeps the location of
 the key or value it came from, so later diagnostics (a log range with low 0, a path that
 does not exist, ...) point at the line the user wrote. Nothing here raises on bad input:
@@ -22,8 +22,9 @@ import math
 from typing import Any
 
 from specc.spec.diagnostics import Collector
+from specc.spec.dialects.hpo_objectives import evaluation, objectives
+from specc.spec.dialects.rewrite import Writer, forget, remove, replace
 from specc.spec.locations import Loc, Locations, Path
-from specc.spec.metrics import ALIASES
 from specc.spec.models.algorithms import ALGORITHM_BLOCKS
 
 #: Top-level keys read as a search, in the order they are looked for.
@@ -103,9 +104,6 @@ _TYPES: dict[str, tuple[str, bool]] = {
     "int": ("int", False), "integer": ("int", False), "int_uniform": ("int", False),
     "categorical": ("categorical", False), "choice": ("categorical", False),
 }
-_DIRECTIONS = {"minimize": "minimize", "minimise": "minimize", "min": "minimize",
-               "maximize": "maximize", "maximise": "maximize", "max": "maximize"}
-_MAXIMISED = ("reward", "accurac", "margin", "score")
 
 
 def algorithm_of(data: dict[str, Any]) -> str | None:
@@ -129,36 +127,7 @@ def spec_path(name: str, algorithm: str | None) -> str | None:
     return target.format(kl=kl, group=group)
 
 
-class _Writer:
-    """Builds the new `hpo` tree and carries locations from the old block."""
-
-    def __init__(self, locs: Locations, old: Path) -> None:
-        self.locs = locs
-        self.old = old
-        self.values: dict[Path, Loc] = {}
-        self.keys: dict[Path, Loc] = {}
-
-    def carry(self, new: Path, old: Path, *, key_from: Path | None = None) -> None:
-        """``hpo`` + ``new`` gets the locations of ``old`` (relative to the dialect block)."""
-        src = (*self.old, *old)
-        v = self.locs.values.get(src) or self.locs.keys.get(src)
-        k = self.locs.keys.get((*self.old, *key_from) if key_from is not None else src) or v
-        if v is not None:
-            self.values[("hpo", *new)] = v
-        if k is not None:
-            self.keys[("hpo", *new)] = k
-
-    def subtree(self, new: Path, old: Path) -> None:
-        """Carry every location under ``old`` to the same relative place under ``new``."""
-        src = (*self.old, *old)
-        n = len(src)
-        for table, mine in ((self.locs.values, self.values), (self.locs.keys, self.keys)):
-            for p, loc in table.items():
-                if p[:n] == src:
-                    mine[("hpo", *new, *p[n:])] = loc
-
-
-def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str = "") -> None:
+def normalise_hpo(data: dict[str, Any], locs: Locations, diags: Collector, file: str = "") -> None:
     """Rewrite a seed-dialect search block into `hpo`, in place (see the module doc)."""
     for name in DIALECTS:
         block = data.get(name)
@@ -169,14 +138,14 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
             diags.add("S006", f"`{name}` and `hpo` both describe the search; specc reads one",
                       path=(name,), file=kloc.file, line=kloc.line, column=kloc.column,
                       hint=f"move the settings of `{name}` into `hpo` and delete `{name}`")
-            _remove(data, locs, name)
+            remove(data, locs, name)
             continue
-        w = _Writer(locs, (name,))
+        w = Writer(locs, (name,))
         hpo, notes = _convert(block, w, algorithm_of(data))
         vloc = locs.values.get((name,)) or kloc
-        _replace(data, name, hpo)
-        _forget(locs, (name,))
-        _forget(locs, ("hpo",))
+        replace(data, name, "hpo", hpo)
+        forget(locs, (name,))
+        forget(locs, ("hpo",))
         locs.values[("hpo",)] = vloc
         locs.keys[("hpo",)] = kloc
         locs.values.update(w.values)
@@ -187,25 +156,7 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
                   "(`specc plan --show-spec` prints it)")
 
 
-def _remove(data: dict[str, Any], locs: Locations, name: str) -> None:
-    del data[name]
-    _forget(locs, (name,))
-
-
-def _forget(locs: Locations, path: Path) -> None:
-    locs.drop_subtree(path)
-    locs.values.pop(path, None)
-    locs.keys.pop(path, None)
-
-
-def _replace(data: dict[str, Any], name: str, hpo: dict[str, Any]) -> None:
-    """Put `hpo` where the dialect block was, keeping the order of the other keys."""
-    items = [(("hpo", hpo) if k == name else (k, v)) for k, v in data.items()]
-    data.clear()
-    data.update(items)
-
-
-def _convert(block: dict[str, Any], w: _Writer, algorithm: str | None
+def _convert(block: dict[str, Any], w: Writer, algorithm: str | None
              ) -> tuple[dict[str, Any], list[str]]:
     hpo: dict[str, Any] = {}
     notes: list[str] = []
@@ -239,7 +190,7 @@ def _convert(block: dict[str, Any], w: _Writer, algorithm: str | None
                                                                                    dict):
             hpo["search_space"] = _space(value, w, key, algorithm, notes)
         elif key == "evaluation" and isinstance(value, dict):
-            _evaluation(value, hpo, w, notes)
+            evaluation(value, hpo, w, notes)
         elif key in ("metric", "primary_metric", "objective_metric", "direction",
                      "directions", "secondary_metrics"):
             extra[key] = value
@@ -255,7 +206,7 @@ def _convert(block: dict[str, Any], w: _Writer, algorithm: str | None
             w.carry((key,), (key,))
             w.subtree((key,), (key,))
     if extra:
-        _objectives(extra, (), hpo, w, notes)
+        objectives(extra, (), hpo, w, notes)
     if hpo.get("sampler", {}).get("type") == "grid" and "n_trials" not in hpo:
         size = _grid_size(hpo.get("search_space"))
         if size:
@@ -277,7 +228,7 @@ def _ordered(hpo: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _space(space: dict[str, Any], w: _Writer, where: str, algorithm: str | None,
+def _space(space: dict[str, Any], w: Writer, where: str, algorithm: str | None,
            notes: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     mapped: list[str] = []
@@ -309,7 +260,7 @@ def _space(space: dict[str, Any], w: _Writer, where: str, algorithm: str | None,
     return out
 
 
-def _dim(value: Any, w: _Writer, new: Path, old: Path) -> Any:
+def _dim(value: Any, w: Writer, new: Path, old: Path) -> Any:
     if isinstance(value, list):
         w.carry((*new, "type"), old)
         w.carry((*new, "choices"), old)
@@ -346,115 +297,6 @@ def _dim(value: Any, w: _Writer, new: Path, old: Path) -> Any:
         dim["log"] = True
         w.carry((*new, "log"), (*old, "type"))
     return dim
-
-
-def _evaluation(ev: dict[str, Any], hpo: dict[str, Any], w: _Writer,
-                notes: list[str]) -> None:
-    objective: dict[str, Any] = {}
-    evaluation: dict[str, Any] = {}
-    base: Path = ("evaluation",)
-    for key, value in ev.items():
-        if key in ("metric", "primary_metric", "objective_metric", "direction", "directions",
-                   "secondary_metrics"):
-            objective[key] = value
-        elif key in ("max_steps", "val_period"):
-            evaluation[key] = value
-            w.carry(("evaluation", key), (*base, key))
-        elif key == "cross_validation":
-            if value is True:
-                folds = ev.get("n_folds", ev.get("k_folds", 5))
-                evaluation["cross_validation"] = {"n_folds": folds}
-                w.carry(("evaluation", "cross_validation"), (*base, key))
-                fold_key = "n_folds" if "n_folds" in ev else "k_folds" if "k_folds" in ev \
-                    else key
-                w.carry(("evaluation", "cross_validation", "n_folds"), (*base, fold_key))
-                notes.append(f"cross_validation with {folds} folds -> "
-                             "evaluation.cross_validation")
-            elif isinstance(value, dict):
-                evaluation[key] = copy.deepcopy(value)
-                w.carry(("evaluation", key), (*base, key))
-                w.subtree(("evaluation", key), (*base, key))
-            elif value is not False:
-                evaluation[key] = value  # the schema reports it
-                w.carry(("evaluation", key), (*base, key))
-        elif key in ("n_folds", "k_folds"):
-            continue  # read with cross_validation; alone it has no effect
-        elif key == "early_stopping":
-            if isinstance(value, int) and not isinstance(value, bool):
-                hpo["early_stopping_patience"] = value
-                w.carry(("early_stopping_patience",), (*base, key))
-            elif value is True and "patience" not in ev:
-                notes.append("early_stopping without `patience` ignored (no trial count "
-                             "given)")
-        elif key == "patience":
-            if ev.get("early_stopping", True) is not False:
-                hpo["early_stopping_patience"] = value
-                w.carry(("early_stopping_patience",), (*base, key))
-                notes.append(f"early_stopping patience {value} -> early_stopping_patience")
-        else:
-            evaluation[key] = copy.deepcopy(value)  # specc's own or unknown: schema decides
-            w.carry(("evaluation", key), (*base, key))
-            w.subtree(("evaluation", key), (*base, key))
-    if evaluation:
-        hpo["evaluation"] = evaluation
-        w.carry(("evaluation",), base)
-    if objective:
-        _objectives(objective, base, hpo, w, notes)
-
-
-def _objectives(obj: dict[str, Any], base: Path, hpo: dict[str, Any], w: _Writer,
-                notes: list[str]) -> None:
-    mkey = next((k for k in ("primary_metric", "metric", "objective_metric") if k in obj),
-                None)
-    metric = obj.get(mkey) if mkey else "eval_loss"
-    name = ALIASES.get(metric, metric) if isinstance(metric, str) else metric
-    directions = obj.get("directions")
-    direction = obj.get("direction")
-    if direction is None and isinstance(directions, list) and directions:
-        direction = directions[0]
-    inferred = False
-    if direction is None:
-        direction = "maximize" if isinstance(name, str) and any(
-            m in name for m in _MAXIMISED) else "minimize"
-        inferred = True
-    else:
-        direction = _DIRECTIONS.get(str(direction).strip().lower(), direction)
-    first = {"metric": name, "direction": direction}
-    objectives = [first]
-    w.carry(("objectives",), (*base, mkey) if mkey else base)
-    w.carry(("objectives", 0), (*base, mkey) if mkey else base)
-    w.carry(("objectives", 0, "metric"), (*base, mkey) if mkey else base)
-    dkey = "direction" if "direction" in obj else "directions" if "directions" in obj else mkey
-    w.carry(("objectives", 0, "direction"), (*base, dkey) if dkey else base)
-    said = f"{mkey or 'metric'} `{metric}` -> objective `{name}` ({direction}" + (
-        ", inferred)" if inferred else ")")
-    notes.append(said)
-    secondary = obj.get("secondary_metrics")
-    if isinstance(secondary, list) and secondary:
-        added: list[str] = []
-        ignored: list[str] = []
-        for i, entry in enumerate(secondary):
-            sname: Any = entry
-            sdir: Any = None
-            if isinstance(entry, dict):
-                sname = entry.get("metric", entry.get("name"))
-                sdir = entry.get("direction")
-            elif isinstance(directions, list) and len(directions) == len(secondary) + 1:
-                sdir = directions[i + 1]
-            if sdir is None or not isinstance(sname, str):
-                ignored.append(f"`{sname}`")
-                continue
-            sdir = _DIRECTIONS.get(str(sdir).strip().lower(), sdir)
-            objectives.append({"metric": ALIASES.get(sname, sname), "direction": sdir})
-            n = len(objectives) - 1
-            w.carry(("objectives", n), (*base, "secondary_metrics", i))
-            added.append(f"`{sname}`")
-        if added:
-            notes.append("secondary_metrics " + ", ".join(added) + " -> more objectives")
-        if ignored:
-            notes.append("secondary_metrics " + ", ".join(ignored) + " ignored: no direction "
-                         "given for them (list them in `directions`, or write `hpo.objectives`)")
-    hpo["objectives"] = objectives
 
 
 def _grid_size(space: Any) -> int | None:
