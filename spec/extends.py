@@ -46,7 +46,7 @@ class _Tree:
     stamps: list[tuple[str, Any]]
 
 
-_MEMO: dict[tuple[str, int, tuple[str, ...]], _Tree] = {}
+_MEMO: dict[tuple[str, str, int, tuple[str, ...]], _Tree] = {}
 
 
 def load_tree(
@@ -92,9 +92,9 @@ def load_tree(
                   hint="`extends`/`defaults` name files inside the project (the nearest folder "
                   "with .git, pyproject.toml or .specc); pass --root DIR to allow another folder")
         return None
-    # by real path: a file reached under several names is still read and merged once (its
-    # diagnostics name it as it was first reached)
-    key = (real, max_bytes, roots)
+    # by real path and the name it is reached by: diagnostics name the file as this spec
+    # names it (the parse below is shared across names: sources.load_file relabels it)
+    key = (real, file, max_bytes, roots)
     tree = _MEMO.get(key) if text is None else None
     if tree is None or any(stamp(p) != s for p, s in tree.stamps):
         tree = _Tree(None, [], {}, [], set(), {}, [])
