@@ -136,12 +136,14 @@ def _accept_dialects(schema: dict[str, Any]) -> None:
     """Accept the other layouts validate reads (TRL CLI configs, seed 002's): the root
     keeps specc's keys (for documentation and completion) but is closed by one of three
     arms: specc's own keys, a TRL CLI config, or seed 002's layout (built from the same
-    TRL field table as validation, `spec/dialects/schema.py`)."""
+    TRL field table as validation, `spec/dialects/schema.py`). Call it last: the specc
+    arm closes over the root keys present when it runs."""
     from specc.spec.dialects.schema import seed002_schema, trl_cli_schema
 
     props = schema.get("properties", {})
-    if schema.pop("additionalProperties", None) is not False:
+    if schema.get("additionalProperties") is not False:
         return
+    del schema["additionalProperties"]  # closed by the arms below
     own: dict[str, Any] = {k: {} for k in props}
     arms = [{"title": "specc spec", "properties": own, "additionalProperties": False},
             trl_cli_schema(schema), seed002_schema(schema)]
