@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from specc.spec.atomic import writer_gone
 from specc.spec.diagnostics import Collector, Diagnostic
+from specc.spec.storage_url import failure
 from specc.spec.study_db import mend
 
 T = TypeVar("T")
@@ -53,10 +54,8 @@ def show(diags: list[Diagnostic]) -> None:
         render("text", diags, {}, sorted({d.file for d in diags}), sys.stderr)
 
 
-def problem(message: str, *, where: str, hint: str = "", code: str = "T001") -> StorageProblem:
-    diags = Collector()
-    diags.add(code, message, file=where, line=1, column=1, hint=hint)
-    return StorageProblem(diags.items)
+def problem(message: str, *, where: str, hint: str = "") -> StorageProblem:
+    return StorageProblem([failure(message, where=where, hint=hint)])
 
 
 # --- SQLite --------------------------------------------------------------------------------------

@@ -138,3 +138,39 @@ def check_targets(paths: list[Path], diags: Collector) -> bool:
                       hint="give another --output, or make the folder writable")
             ok = False
     return ok
+
+
+def check_writable(path: str | os.PathLike[str], diags: Collector) -> bool:
+    """Whether :func:`write_atomic` may replace ``path``: the file's mode lets its owner
+    write it (E005: a 0444 file is read-only even where the folder would let a rename
+    replace it, and even for root) and its folder is writable (E006)."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode) and (
+            not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+            or not os.access(p, os.W_OK)):
+        diags.add("E005", f"{p} is read-only (mode {stat.S_IMODE(st.st_mode):04o}): not "
+                  "written", file=str(p), line=1, column=1,
+                  hint="make it writable (chmod u+w), write elsewhere with --output NEW, or "
+                  "pass --force")
+        return False
+    folder = p.parent if str(p.parent) else Path(".")
+    try:
+        locked = not folder.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    except OSError:
+        locked = False
+    if locked or not os.access(folder, os.W_OK | os.X_OK) or _read_only_mount(folder):
+        diags.add("E006", f"{folder} is not writable: {p.name} cannot be replaced there",
+                  file=str(p), line=1, column=1,
+                  hint="write elsewhere with --output NEW, or pass --force to try anyway")
+        return False
+    return True
+
+
+def _read_only_mount(folder: Path) -> bool:
+    with contextlib.suppress(OSError, AttributeError):
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    return False
