@@ -48,6 +48,8 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes, *,
             if candidate is not None:
                 mode = stat.S_IMODE(os.stat(candidate).st_mode)
                 break
+    if mode is None:  # a new file: what open() would give it, not mkstemp's 0600
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.specc-{os.getpid()}-", suffix=".tmp",
                                dir=dest.parent)
     try:
@@ -55,13 +57,18 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes, *,
             f.write(raw)
             f.flush()
             os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, mode)
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def writer_gone(pid: int, mtime: float) -> bool:
