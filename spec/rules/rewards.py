@@ -22,7 +22,7 @@ from specc.spec.rules.context import Context
 
 
 def check(ctx: Context) -> None:
-    if ctx.spec.reward is None or ctx.point:
+    if ctx.spec.reward is None:
         return
     spec_dir = os.path.dirname(os.path.abspath(ctx.file))
     root = find_root(ctx.file, getattr(ctx, "root", None))
@@ -49,7 +49,7 @@ def check(ctx: Context) -> None:
                 ctx.diags.add("N022", f"reward file `{ref.target}` does not exist "
                               f"({target})", path=path,
                               hint="the path is relative to the spec's folder")
-            else:
+            elif not ctx.point:
                 ctx.diags.add("N024", f"`specc run` will import reward file {target}, "
                               f"function `{ref.function}`", path=path)
             continue
@@ -76,10 +76,11 @@ def check(ctx: Context) -> None:
                               hint=f"name the file explicitly: `./{rel}:{ref.function}`"
                               if rel.endswith(".py") else "install the package "
                               "(pip install -e ...) or name its file `./path.py:function`")
-            else:
+            elif not ctx.point:
                 ctx.diags.add("N024", f"`specc run` will import installed module "
                               f"`{ref.target}` (not installed in this environment: the run "
                               "fails unless it is installed where it runs)", path=path)
             continue
-        ctx.diags.add("N024", f"`specc run` will import installed module `{ref.target}` "
-                      f"from {origin}, function `{ref.function}`", path=path)
+        if not ctx.point:
+            ctx.diags.add("N024", f"`specc run` will import installed module `{ref.target}` "
+                          f"from {origin}, function `{ref.function}`", path=path)
