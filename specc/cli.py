@@ -298,7 +298,21 @@ def _tui(args: argparse.Namespace) -> int:
         print(f"specc tui: error: cannot read {args.file}: {e}", file=sys.stderr)
         return 2
     app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    _exit_now_if_busy(code)
+    return code
+
+
+def _exit_now_if_busy(code: int) -> None:
+    """ctrl+q ends the TUI at once even while a worker thread is still busy (validating a
+    hostile buffer, reading a slow storage): the interpreter would wait for it."""
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
+           if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _texts(file: str, overrides: list[str]) -> dict[str, str]:
