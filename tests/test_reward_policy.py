@@ -74,7 +74,7 @@ def test_standard_library_callables_are_refused(project: Path, name: str) -> Non
 
 
 def test_a_project_file_re_exporting_a_stdlib_function_is_refused(project: Path) -> None:
-    with pytest.raises(RewardError, match="posix.system|built-in"):
+    with pytest.raises(RewardError, match=r"posix\.system|built-in"):
         resolve(_reward("./sneaky.py:score"), str(project / "specs"))
 
 

@@ -293,7 +293,7 @@ def test_processes_starting_together_on_a_fresh_postgresql_database_all_work(
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                       text=True) for _ in range(4)]
             for p in procs:
-                out, err = p.communicate(timeout=120)
+                _, err = p.communicate(timeout=120)
                 assert p.returncode == 0, err
                 assert "UniqueViolation" not in err
 
