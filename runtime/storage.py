@@ -115,6 +115,7 @@ def open_storage(url: str, diags: Collector | None = None) -> optuna.storages.Ba
         path = url.removeprefix(JOURNAL_PREFIX)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(path))
+    shown = display(url)
     url = driver_url(url)
     engine_kwargs: dict[str, Any] = {}
     if url.startswith(("postgresql", "mysql")):
@@ -130,13 +131,18 @@ def open_storage(url: str, diags: Collector | None = None) -> optuna.storages.Ba
                 grace_period=GRACE_PERIOD, heartbeat_stale_trial_callback=_retry_stale)
 
     db = local_file(url)
-    if db is not None:
-        notes = diags if diags is not None else Collector()
-        safety.prepare_sqlite(db, build, notes)
-        if diags is None:
-            safety.show(notes.items)
-        return build(url)
-    return safety.first_use(url, lambda: build(url))
+    try:
+        if db is not None:
+            notes = diags if diags is not None else Collector()
+            safety.prepare_sqlite(db, build, notes)
+            if diags is None:
+                safety.show(notes.items)
+            return build(url)
+        return safety.first_use(url, lambda: build(url))
+    except Exception as e:  # unreachable server, no such database, a file Optuna refuses
+        if not safety.is_storage_error(e):
+            raise
+        raise safety.as_problem(e, shown) from e
 
 
 # --- who runs a trial ----------------------------------------------------------------------------

@@ -185,10 +185,12 @@ def as_problem(e: BaseException, where: str) -> StorageProblem:
     cause = e.__cause__ or e.__context__
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     if cause is not None and str(cause).strip():
-        text += f" ({type(cause).__name__}: {str(cause).strip().splitlines()[0]})"
+        first = str(cause).strip().splitlines()[0]
+        if first not in text:
+            text += f" ({type(cause).__name__}: {first})"
     hint = "check that the database server is reachable and the URL is right"
     if where.endswith(".db") or where.startswith("sqlite"):
         hint = ("if the file is damaged, run `specc run` again (it checks and mends it); "
                 "or move it aside to start a new study")
-    return problem(f"study storage {where} failed: {type(e).__name__}: {text}", where=where,
+    return problem(f"study storage {where} failed: {text}", where=where,
                    hint=hint)

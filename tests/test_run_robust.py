@@ -111,3 +111,14 @@ def test_results_json_taken_by_a_directory_is_a_diagnostic(tmp_path: Path) -> No
     assert "T005" in proc.stderr and "Traceback" not in proc.stderr
     assert f"{out / 'results.json'}:1:1: error T005" in proc.stderr
     assert not (out / "study.db").exists()  # stopped before the study
+
+
+def test_unreachable_storage_is_a_diagnostic(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "spec.yaml", steps=1, n_trials=1)
+    url = "postgresql://postgres:secret@127.0.0.1:5432/specc_no_such_database"
+    proc = subprocess.run([sys.executable, "-m", "specc", "run", str(spec), "--output",
+                           str(tmp_path / "out"), "--storage", url, "-q"], env=env(),
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "error T001" in proc.stderr and "Traceback" not in proc.stderr
+    assert "secret" not in proc.stderr  # the password is never printed

@@ -151,3 +151,23 @@ def test_highlight_limits() -> None:
     assert not highlight_safe("? " * 130 + "x\n")
     assert not highlight_safe("a: " + "[" * 300 + "]" * 300 + "\n")
     assert highlight_safe("a: '" + "]" * 300 + "'\n")
+
+
+def test_save_refuses_a_read_only_file(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_bytes((EXAMPLES / "quickstart.yaml").read_bytes())
+    spec.chmod(0o444)
+    before = spec.read_bytes()
+
+    async def go() -> None:
+        app = create_app(spec)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: validated(app))
+            await pilot.press("x", "ctrl+s")
+            await pilot.pause()
+            assert app.session.dirty  # not saved
+            await pilot.press("ctrl+q", "ctrl+q")
+            await pilot.pause()
+
+    asyncio.run(asyncio.wait_for(go(), timeout=120))
+    assert spec.read_bytes() == before

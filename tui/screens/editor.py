@@ -15,7 +15,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, TextArea
 
-from specc.spec.atomic import write_atomic
+from specc.spec.atomic import check_writable, write_atomic
+from specc.spec.diagnostics import Collector
 from specc.tui.files import Stamp
 from specc.tui.keypath import key_path
 from specc.tui.widgets import DiagnosticsList, FieldHelpPanel, SpecEditor
@@ -121,6 +122,10 @@ class EditorScreen(Screen[None]):
                         f"({session.refused[0].message})", severity="error")
             return
         text = self.editor.text
+        refused = Collector()
+        if not check_writable(session.file, refused):  # `specc set`'s rule: a 0444 file stays
+            self.notify(f"not saved: {refused.items[0].message}", severity="error")
+            return
         try:
             write_atomic(session.file, text)
         except OSError as e:
