@@ -104,10 +104,20 @@ def in_stdlib_dir(origin: str) -> bool:
 
 def locate_module(module: str, spec_dir: str) -> str | None:
     """Where the top-level package of ``module`` would be imported from (its file or
-    folder), searching only the installed path; None when it is not installed. Nothing
-    is imported."""
+    folder), searching only the installed path and the finders of editable installs;
+    None when it is not installed. Nothing is imported."""
     top = module.split(".", 1)[0]
     found = PathFinder.find_spec(top, installed_path(spec_dir))
+    if found is None:  # an editable install's finder (`pip install -e .`) maps names itself
+        for finder in sys.meta_path:
+            if finder is PathFinder or not hasattr(finder, "find_spec"):
+                continue
+            try:
+                found = finder.find_spec(top, None)
+            except Exception:
+                continue
+            if found is not None:
+                break
     if found is None:
         return None
     if found.origin and found.origin not in ("built-in", "frozen", "namespace"):
