@@ -73,7 +73,7 @@ def prepare_sqlite(db: Path, build: Callable[[str], Any], diags: Collector) -> N
 
 
 def _clean_tmp(db: Path) -> None:
-    for p in db.parent.glob(f"{db.name}.tmp-*"):
+    for p in db.parent.glob(f"{db.name}.*tmp-*"):  # a creation, or a backup (study_db)
         m = _TMP.search(p.name)
         if m is None:
             continue
