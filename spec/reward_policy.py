@@ -51,6 +51,8 @@ def is_file_ref(name: str) -> bool:
 def parse_ref(name: str) -> RewardRef | None:
     """The reference ``name`` makes, or None when it is not ``module:function`` or
     ``path/file.py:function``."""
+    if "\x00" in name:
+        return None
     if is_file_ref(name):
         target, sep, func = name.rpartition(":")
         if not sep or not target.endswith(".py") or not _IDENT.match(func):
