@@ -45,6 +45,24 @@ def trial_dir(output: Path, number: int) -> Path:
     return output / "trials" / str(number)
 
 
+def prepare(output: Path) -> None:
+    """Before a study starts: temporary files of interrupted writes removed (T004 note on
+    stderr) and the output paths checked (a directory where ``results.json`` or
+    ``best.yaml`` goes: :class:`StorageProblem` with T005)."""
+    from specc.runtime.storage_safety import StorageProblem, show
+    from specc.spec.atomic import check_targets, clean_leftovers
+    from specc.spec.diagnostics import Collector
+
+    diags = Collector()
+    trials = output / "trials"
+    folders = [output, output / "report",
+               *(sorted(p for p in trials.iterdir() if p.is_dir()) if trials.is_dir() else [])]
+    clean_leftovers(folders, diags)
+    if not check_targets([output / "results.json", output / "best.yaml"], diags):
+        raise StorageProblem([d for d in diags if d.severity.value == "error"])
+    show(diags.items)
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so readers never see half a file (folders made)."""
     write_atomic(path, text, make_dirs=True)

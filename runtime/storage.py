@@ -29,7 +29,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specc.spec.storage_url import JOURNAL_PREFIX, driver_url, is_journal
+from specc.runtime import storage_safety as safety
+from specc.spec.diagnostics import Collector
+from specc.spec.storage_url import JOURNAL_PREFIX, driver_url, is_journal, local_file
 
 if TYPE_CHECKING:
     import optuna
@@ -99,8 +101,11 @@ def display(url: str) -> str:
     return url
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """An Optuna storage for ``url`` (see the module docstring)."""
+def open_storage(url: str, diags: Collector | None = None) -> optuna.storages.BaseStorage:
+    """An Optuna storage for ``url`` (see the module docstring). A SQLite file is created
+    atomically, or checked and mended first, a database server's first use is safe against
+    other processes (:mod:`specc.runtime.storage_safety`); notes on what was mended go to
+    ``diags``. Raises :class:`StorageProblem` for a storage that cannot be used."""
     import optuna
     from optuna.exceptions import ExperimentalWarning
 
@@ -110,18 +115,34 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         path = url.removeprefix(JOURNAL_PREFIX)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(path))
+    shown = display(url)
     url = driver_url(url)
     engine_kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine_kwargs = {"connect_args": {"timeout": 60}}
-    elif url.startswith(("postgresql", "mysql")):
+    if url.startswith(("postgresql", "mysql")):
         engine_kwargs = {"pool_pre_ping": True}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        return optuna.storages.RDBStorage(
-            url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_INTERVAL,
-            grace_period=GRACE_PERIOD, heartbeat_stale_trial_callback=_retry_stale)
+    elif url.startswith("sqlite:///"):
+        engine_kwargs = {"connect_args": {"timeout": 60}}
+
+    def build(at: str) -> optuna.storages.RDBStorage:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                at, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_INTERVAL,
+                grace_period=GRACE_PERIOD, heartbeat_stale_trial_callback=_retry_stale)
+
+    db = local_file(url)
+    try:
+        if db is not None:
+            notes = diags if diags is not None else Collector()
+            safety.prepare_sqlite(db, build, notes)
+            if diags is None:
+                safety.show(notes.items)
+            return build(url)
+        return safety.first_use(url, lambda: build(url))
+    except Exception as e:  # unreachable server, no such database, a file Optuna refuses
+        if not safety.is_storage_error(e):
+            raise
+        raise safety.as_problem(e, shown) from e
 
 
 # --- who runs a trial ----------------------------------------------------------------------------

@@ -68,6 +68,7 @@ from specc.runtime.storage import (
     reap_dead_trials,
     retry,
 )
+from specc.runtime.storage_safety import StorageProblem
 from specc.spec.storage_url import is_journal
 
 if TYPE_CHECKING:
@@ -394,6 +395,8 @@ def open_study(setup: Setup, cfg: Config) -> optuna.Study:
 
     try:
         storage = open_storage(cfg.storage)
+    except StorageProblem:
+        raise
     except ImportError as e:
         raise RunError(f"cannot open {display(cfg.storage)}: {e}") from e
     except Exception as e:  # unreachable database, bad URL
@@ -786,6 +789,7 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
                  budget=budget_of(setup, n_trials), workers=n_workers,
                  deadline=time.time() + timeout if timeout else None, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
+    outputs.prepare(out)
     with quiet_optuna():
         study = open_study(setup, cfg)
         reap_dead_trials(study)

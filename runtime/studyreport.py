@@ -79,7 +79,18 @@ def build_report(run_dir: str | None = None, *, storage: str | None = None,
 
     note = say or (lambda _msg: None)
     source = resolve(run_dir, storage, study)
-    data = load(source, note)
+    _check_health(source.url)
+    try:
+        data = load(source, note)
+    except ReportError:
+        raise
+    except Exception as e:  # the storage failing while it is read
+        from specc.runtime.storage_safety import as_problem, is_storage_error
+
+        if not is_storage_error(e):
+            raise
+        diag = as_problem(e, source.url).diagnostics[0]
+        raise ReportError(f"{diag.code} {diag.message} ({diag.hint})") from None
     out = Path(output) if output else _default_output(source.run_dir, data)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -105,6 +116,25 @@ def build_report(run_dir: str | None = None, *, storage: str | None = None,
     except OSError as e:
         raise ReportError(f"cannot write the report into {out}: {e.strerror or e}") from None
     return StudyReport(data.name, out, html, summary, charts)
+
+
+def _check_health(url: str) -> None:
+    """A damaged SQLite study (the wedge an old `specc run` left) is named as such, with
+    the way out, instead of a confusing "2 studies" or an Optuna error. Read-only: the
+    report never repairs; `specc run` does."""
+    from specc.spec.storage_url import local_file
+    from specc.spec.study_db import inspect, recovery_hint
+
+    db = local_file(url)
+    if db is None or db.suffix == ".journal" or not db.is_file() or url.startswith("journal:"):
+        return
+    health = inspect(str(db))
+    if health.ok or (health.error is None and not health.duplicates):
+        return
+    what = health.error or health.problems()
+    raise ReportError(f"T002 {db} is a damaged study database ({what}): `specc run` on its "
+                      f"folder checks and repairs it (keeping a backup); or "
+                      f"{recovery_hint(str(db))}")
 
 
 def _write(path: Path, text: str) -> None:

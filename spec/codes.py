@@ -15,6 +15,7 @@ The first letter names the family:
 * ``M`` memory
 * ``H`` the ``hpo`` block and its search space
 * ``E`` editing a spec file in place (`specc set`, ``specc.edit``)
+* ``T`` study storage and a run's output folder (`specc run`, `specc report`)
 """
 
 from __future__ import annotations
@@ -121,6 +122,11 @@ _ALL = [
     _c("N013", "error", "tracking backend's package is not installed"),
     _c("N017", "error", "TRL field belongs to another trainer's config"),
     _c("N018", "error", "TRL reward function name is unknown"),
+    _c("N020", "error", "reward module is in the standard library or built in"),
+    _c("N021", "error", "reward file is outside the project root"),
+    _c("N022", "error", "reward file does not exist"),
+    _c("N023", "error", "reward module is not installed (only a local file has its name)"),
+    _c("N024", "info", "what `specc run` will import for a reward function"),
     # --- no effect ---------------------------------------------------------------------------
     _c("W001", "warning", "LoRA settings with LoRA disabled"),
     _c("W002", "warning", "block for an algorithm that is not selected"),
@@ -161,6 +167,14 @@ _ALL = [
     _c("E002", "error", "value cannot be edited in place (anchor, alias or unusual layout)"),
     _c("E003", "info", "value came from an `extends` parent; the file now overrides it"),
     _c("E004", "info", "an interpolation was replaced by a plain value"),
+    _c("E005", "error", "file is read-only: not written without --force"),
+    _c("E006", "error", "folder is not writable: the file cannot be replaced"),
+    # --- study storage and outputs (`specc run`, `specc report`) ------------------------------
+    _c("T001", "error", "study storage cannot be opened or used"),
+    _c("T002", "error", "SQLite study database is damaged and was not changed"),
+    _c("T003", "warning", "SQLite study database was repaired"),
+    _c("T004", "info", "temporary files of an interrupted write were removed"),
+    _c("T005", "error", "output path is taken by a directory or cannot be written"),
 ]
 
 CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}

@@ -12,6 +12,8 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from specc.spec.diagnostics import Collector, Diagnostic
+
 #: `journal:PATH` names an Optuna JournalStorage file.
 JOURNAL_PREFIX = "journal:"
 
@@ -47,6 +49,13 @@ def read_only_url(url: str) -> str:
     if path.startswith("file:"):
         return url + ("&" if "?" in path else "?") + "mode=ro&uri=true"
     return f"sqlite:///file:{path}?mode=ro&uri=true"
+
+
+def failure(message: str, *, where: str, hint: str = "") -> Diagnostic:
+    """A storage that cannot be opened or used, as a T001 diagnostic located at ``where``
+    (the storage's file or URL without password, line 1)."""
+    diags = Collector()
+    return diags.add("T001", message, file=where, line=1, column=1, hint=hint)
 
 
 def open_read_only(url: str, *, timeout: float) -> Any:

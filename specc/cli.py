@@ -255,6 +255,7 @@ def _positive(text: str) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from specc.runtime.api import SpecError
+    from specc.runtime.storage_safety import StorageProblem, as_problem, is_storage_error
     from specc.runtime.study import RunError, run_study
     from specc.spec.render import render
 
@@ -267,6 +268,9 @@ def _run(args: argparse.Namespace) -> int:
         texts = e.texts or _texts(args.file, args.override)
         render("text", e.diagnostics, texts, [args.file], sys.stderr)
         return 1
+    except StorageProblem as e:
+        render("text", e.diagnostics, {}, sorted({d.file for d in e.diagnostics}), sys.stderr)
+        return 2
     except RunError as e:
         print(f"specc run: error: {e}", file=sys.stderr)
         return 2
@@ -278,6 +282,12 @@ def _run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("interrupted: run the same command to resume", file=sys.stderr)
         return 130
+    except Exception as e:  # the storage failing under a running study: a diagnostic
+        if not is_storage_error(e):
+            raise
+        p = as_problem(e, args.storage or "the study's storage")
+        render("text", p.diagnostics, {}, [], sys.stderr)
+        return 2
     counts = ", ".join(f"{n} {s.lower()}" for s, n in summary.counts.items() if n)
     print(f"study {summary.study}: {summary.finished}/{summary.n_trials} trials finished"
           + (f" ({counts})" if counts else "")
@@ -316,7 +326,21 @@ def _tui(args: argparse.Namespace) -> int:
         print(f"specc tui: error: cannot read {args.file}: {e}", file=sys.stderr)
         return 2
     app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    _exit_now_if_busy(code)
+    return code
+
+
+def _exit_now_if_busy(code: int) -> None:
+    """ctrl+q ends the TUI at once even while a worker thread is still busy (validating a
+    hostile buffer, reading a slow storage): the interpreter would wait for it."""
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
+           if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _texts(file: str, overrides: list[str]) -> dict[str, str]:
@@ -360,7 +384,10 @@ def _codes(args: argparse.Namespace) -> int:
 
 def entry() -> None:
     """The console script: `main`, with an interrupt outside any command's own handling
-    (while starting up, say) ending as exit status 130 rather than a traceback."""
+    (while starting up, say) ending as exit status 130 rather than a traceback. The
+    working directory is taken off ``sys.path`` first (``python -m`` puts it there):
+    specc never imports code from where it is run."""
+    _drop_cwd_from_path()
     try:
         code = main()
     except KeyboardInterrupt:
@@ -368,6 +395,11 @@ def entry() -> None:
     if code == 130:
         _forget_interrupt()
     raise SystemExit(code)
+
+
+def _drop_cwd_from_path() -> None:
+    cwd = os.path.realpath(os.getcwd())
+    sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != cwd]
 
 
 def _forget_interrupt() -> None:

@@ -47,7 +47,7 @@ def test_validate_never_imports_user_code(tmp_path) -> None:  # type: ignore[no-
         "algorithm: grpo\npolicy: {model_name: 'specc:tiny-llama', train_global_batch_size: 4,"
         " train_micro_batch_size: 4}\n"
         "grpo: {num_prompts_per_step: 2, num_generations_per_prompt: 2}\n"
-        "reward: {functions: [{name: 'evil_rewards:score'}]}\n"
+        "reward: {functions: [{name: './evil_rewards.py:score'}]}\n"
         "data: {train: {path: 'specc:arith-prompts'}}\n"
     )
     code = (

@@ -132,15 +132,23 @@ def _postgres_ready() -> None:
 
 @pytest.mark.postgres
 def test_two_postgresql_workers_share_one_study(tmp_path: Path, env: dict[str, str]) -> None:
+    from test_storage_safety import fresh_database
+
+    _postgres_ready()
+    # a fresh database: both "machines" also create its tables at once (the schema race)
+    with fresh_database() as url:
+        _two_machines(tmp_path, env, url)
+
+
+def _two_machines(tmp_path: Path, env: dict[str, str], pg_url: str) -> None:
     import optuna
 
     from specc.spec.storage_url import driver_url
 
-    _postgres_ready()
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC)
     name = f"specc-test-{uuid.uuid4().hex[:10]}"
-    args = ("--storage", PG_URL, "--study-name", name)
+    args = ("--storage", pg_url, "--study-name", name)
     try:
         procs = [subprocess.Popen(command(spec, "--output", str(tmp_path / f"m{i}"), *args),
                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -148,7 +156,7 @@ def test_two_postgresql_workers_share_one_study(tmp_path: Path, env: dict[str, s
         outs = [p.communicate(timeout=400) for p in procs]
         for p, (o, e) in zip(procs, outs, strict=True):
             assert p.returncode == 0, o + e
-        study = optuna.load_study(study_name=name, storage=driver_url(PG_URL))
+        study = optuna.load_study(study_name=name, storage=driver_url(pg_url))
         counted = check_one_study(study.trials, 4)
         # each "machine" kept the folders of the trials it ran, and nothing else
         ran = [int(Path(p).parent.name) for i in range(2)
@@ -160,7 +168,7 @@ def test_two_postgresql_workers_share_one_study(tmp_path: Path, env: dict[str, s
                                check=False)
         assert again.returncode == 0, again.stderr
         assert len(optuna.load_study(study_name=name,
-                                     storage=driver_url(PG_URL)).trials) == len(study.trials)
+                                     storage=driver_url(pg_url)).trials) == len(study.trials)
     finally:
         with contextlib.suppress(KeyError):
-            optuna.delete_study(study_name=name, storage=driver_url(PG_URL))
+            optuna.delete_study(study_name=name, storage=driver_url(pg_url))

@@ -241,7 +241,7 @@ hpo:
   search_space:
     reward.functions.0.name:
       type: categorical
-      choices: ["bad_rewards:boom", "specc.rewards:exact_match"]
+      choices: ["./bad_rewards.py:boom", "specc.rewards:exact_match"]
 """
 
 
@@ -254,7 +254,7 @@ def test_reward_that_raises_fails_its_trial_and_the_study_completes(tmp_path: Pa
     data = results(tmp_path / "out")
     by_reward = {t["params"]["reward.functions.0.name"]: t for t in data["trials"]}
     assert len(finished(data)) == 2
-    boom = by_reward["bad_rewards:boom"]
+    boom = by_reward["./bad_rewards.py:boom"]
     assert boom["state"] == "FAIL" and "boom" in boom["reason"]
     assert by_reward["specc.rewards:exact_match"]["state"] == "COMPLETE"
     assert data["best"]["params"] == {"reward.functions.0.name": "specc.rewards:exact_match"}

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from specc.tui.files import Stamp, read_text
+from specc.tui.files import Stamp, read_spec
 from specc.tui.studydata import default_storage
 
 if TYPE_CHECKING:
+    from specc.spec.diagnostics import Diagnostic
     from specc.spec.models import Spec
 
 
@@ -34,20 +35,22 @@ class Session:
     version: int = 0  # bumped on every edit of the buffer
     spec: Spec | None = field(default=None, repr=False)  # the last buffer that validated
     stamp: Stamp | None = None  # the file on disk as last loaded or saved
+    #: why the file was not read (validate's limits: size, not a regular file, not text);
+    #: the editor is then read-only and saving is refused
+    refused: list[Diagnostic] = field(default_factory=list, repr=False)
 
     def load(self) -> None:
         """Read the file into the buffer (a missing file is an empty buffer: saving
-        creates it). Raises OSError or UnicodeDecodeError when it cannot be read."""
-        text = ""
-        if self.file is not None and self.file.exists():
-            text = read_text(self.file)
+        creates it). A file validate refuses is not read: an empty buffer and
+        :attr:`refused` say why."""
+        text, self.refused = read_spec(self.file) if self.file is not None else ("", [])
         self.text = self.saved_text = text
         self.version += 1
         self.stamp = Stamp.of(self.file) if self.file else None
 
     def ensure_spec(self) -> Spec | None:
         """The spec of the buffer, checked now if the editor has not yet (any thread)."""
-        if self.spec is None and self.file is not None:
+        if self.spec is None and self.file is not None and not self.refused:
             from specc.spec.check import check_file
             from specc.spec.diagnostics import Collector
 

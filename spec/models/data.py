@@ -82,8 +82,10 @@ class RewardFunction(Block):
     """A weighted reward function."""
 
     name: str
-    """`specc.rewards:exact_match` (built-in) or `module:function` of yours
-    (imported only by `specc run`)."""
+    """`specc.rewards:exact_match` (built-in), `module:function` of an installed module,
+    or `./rewards.py:score`, a file inside the project root relative to the spec
+    (imported only by `specc run`; never from the working directory, never the standard
+    library)."""
     weight: float = 1.0
     """Weight in the sum of rewards; negative weights are penalties."""
     kwargs: FreeForm = Field(default_factory=dict)

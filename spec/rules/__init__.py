@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from specc.spec.rules import advice, algorithm, batch, effects, hardware, names, optim
+from specc.spec.rules import (
+    advice,
+    algorithm,
+    batch,
+    effects,
+    hardware,
+    names,
+    optim,
+    rewards,
+)
 from specc.spec.rules.context import Context
 
 Rule = Callable[[Context], None]
@@ -13,6 +22,7 @@ Rule = Callable[[Context], None]
 RULES: tuple[Rule, ...] = (
     algorithm.check,
     names.check,
+    rewards.check,
     batch.check,
     hardware.check,
     optim.check,

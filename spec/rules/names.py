@@ -8,6 +8,7 @@ import re
 
 from specc.spec import builtins
 from specc.spec.catalog.architectures import lookup_architecture
+from specc.spec.reward_policy import is_file_ref
 from specc.spec.rules.context import Context
 
 _DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
@@ -107,6 +108,8 @@ def _rewards(ctx: Context) -> None:
         return
     for i, fn in enumerate(ctx.spec.reward.functions):
         path = ("reward", "functions", i, "name")
+        if is_file_ref(fn.name):  # `./rewards.py:score`: spec.rules.rewards checks it
+            continue
         module, sep, func = fn.name.partition(":")
         if not sep or not _DOTTED.match(module) or not _IDENT.match(func):
             ctx.diags.add("N005", f"reward `{fn.name}` is not `module:function`", path=path,

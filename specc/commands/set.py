@@ -22,8 +22,9 @@ def register(sub: Any) -> None:
         "layout: only each edited value's text changes, or new `key: value` lines are "
         "added for keys the file does not write. Values are read like -o overrides. The "
         "result is validated first; when the edits introduce errors they are printed and "
-        "FILE is left untouched. Exit 0: written; 1: the edits introduce errors or a path "
-        "cannot be edited; 2: usage error or unreadable file.")
+        "FILE is left untouched. A read-only file or folder is not written unless --force. "
+        "Exit 0: written; 1: the edits introduce errors, a path cannot be edited, or the "
+        "file may not be written; 2: usage error or unreadable file.")
     p.add_argument("file", metavar="FILE", help="spec file (YAML) to edit")
     p.add_argument("assignments", nargs="+", metavar="PATH=VALUE",
                    help="e.g. policy.optimizer.kwargs.lr=1e-5; quote keys that hold dots: "
@@ -32,6 +33,9 @@ def register(sub: Any) -> None:
                    help="print a unified diff of the edit; write nothing")
     p.add_argument("--output", metavar="NEW", default=None,
                    help="write the edited spec to NEW instead of changing FILE")
+    p.add_argument("--force", action="store_true",
+                   help="write even a read-only file (mode 0444) or into a read-only folder "
+                   "(the file's mode is kept)")
     p.set_defaults(handler=run)
 
 
@@ -82,6 +86,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"specc set: not written: the edit introduces "
               f"{len(result.new_errors)} error(s); {args.file} is unchanged", file=sys.stderr)
         return 1
+    if not (args.force or args.dry_run) and (args.output is not None or doc.changed):
+        from specc.spec.atomic import check_writable
+        from specc.spec.diagnostics import Collector
+
+        refused = Collector()
+        if not check_writable(dest, refused):
+            err(refused.items, {}, dest)
+            print(f"specc set: not written; {dest} is unchanged", file=sys.stderr)
+            return 1
     for c in doc.changes:
         ln, col = position(doc.text, c.value_at)
         if c.kind == "replace":

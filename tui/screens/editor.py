@@ -15,12 +15,13 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, TextArea
 
-from specc.spec.atomic import write_atomic
+from specc.spec.atomic import check_writable, write_atomic
+from specc.spec.diagnostics import Collector
 from specc.tui.files import Stamp
 from specc.tui.keypath import key_path
 from specc.tui.widgets import DiagnosticsList, FieldHelpPanel, SpecEditor
 from specc.tui.widgets.diagnostics import summary
-from specc.tui.widgets.spec_editor import marks_for
+from specc.tui.widgets.spec_editor import marks_for, yaml_highlighting
 
 if TYPE_CHECKING:
     from specc.spec.diagnostics import Diagnostic
@@ -90,17 +91,25 @@ class EditorScreen(Screen[None]):
     def _load(self, *, from_disk: bool = True) -> None:
         session = self.app.session
         if from_disk:
-            try:
-                session.load()
-            except (OSError, UnicodeDecodeError) as e:
-                self.notify(f"cannot read {session.file}: {e}", severity="error")
+            session.load()
         self._changed_on_disk = False
         editor = self.editor
-        editor.load_text(session.text)
+        highlighted = editor.load_spec(session.text)
         if editor.text != session.text:  # the TextArea keeps one newline style per document
             self.notify("mixed line endings: saving writes one style", severity="warning")
-        editor.read_only = session.file is None
+        editor.read_only = session.file is None or bool(session.refused)
         self._update_title()
+        if session.refused:  # validate's limits refused the file: say why, read nothing
+            self._shown_version = session.version
+            self.problems.show(session.refused, str(session.file))
+            self.editor.set_marks([])
+            self.editor.border_subtitle = summary(session.refused)
+            self.notify(f"not opened: {session.refused[0].message} (read-only)",
+                        severity="error", timeout=8)
+            return
+        if not highlighted and session.text and yaml_highlighting():
+            self.notify("syntax highlighting is off: the file is too large or too deeply "
+                        "nested for the highlighter", severity="warning", timeout=4)
         self._validate_now()
 
     def action_save(self) -> None:
@@ -108,7 +117,15 @@ class EditorScreen(Screen[None]):
         if session.file is None:
             self.notify("no file to save to: start with `specc tui FILE`", severity="error")
             return
+        if session.refused:
+            self.notify(f"not saved: {session.file} was not opened "
+                        f"({session.refused[0].message})", severity="error")
+            return
         text = self.editor.text
+        refused = Collector()
+        if not check_writable(session.file, refused):  # `specc set`'s rule: a 0444 file stays
+            self.notify(f"not saved: {refused.items[0].message}", severity="error")
+            return
         try:
             write_atomic(session.file, text)
         except OSError as e:
@@ -147,6 +164,8 @@ class EditorScreen(Screen[None]):
         mark = " ●" if session.dirty else ""
         if self._changed_on_disk:
             mark += " (changed on disk)"
+        if session.refused:
+            mark += " (not opened: read-only)"
         self.editor.border_title = f"{session.display_name}{mark}"
         self.sub_title = session.display_name
 
@@ -175,8 +194,15 @@ class EditorScreen(Screen[None]):
     def _validate(self, file: str, text: str, version: int) -> None:
         from specc.compiler.validate import validate_one
         from specc.spec.diagnostics import Collector, Diagnostic
+        from specc.spec.yamlio import MAX_BYTES
 
         diags = Collector()
+        if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:  # validate's own limit
+            diags.add("Y002", f"the buffer is over the limit of {MAX_BYTES} bytes: not "
+                      "validated", file=file, line=1, column=1,
+                      hint="specs are small; `specc validate --max-bytes` checks bigger ones")
+            self.post_message(Validated(version, diags.items, None))
+            return
         try:
             checked = validate_one(file, diags, text=text)
         except Exception as e:  # a bug in a check must not take the editor down

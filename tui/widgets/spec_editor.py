@@ -8,6 +8,7 @@ gutter.
 from __future__ import annotations
 
 import importlib.util
+import re
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -15,7 +16,7 @@ from rich.style import Style
 from textual.geometry import Offset
 from textual.strip import Strip
 from textual.widgets import TextArea
-from textual.widgets.text_area import TextAreaTheme
+from textual.widgets.text_area import Edit, EditResult, TextAreaTheme
 
 from specc.spec.diagnostics import Diagnostic, Severity
 
@@ -24,6 +25,34 @@ def yaml_highlighting() -> bool:
     """Whether tree-sitter and its YAML grammar are installed (``textual[syntax]``)."""
     return all(importlib.util.find_spec(m) is not None
                for m in ("tree_sitter", "tree_sitter_yaml"))
+
+
+#: Where the tree-sitter YAML highlighter stops being safe. Block nesting of about 254
+#: levels (indentation, or `- - -` / `? ? ?` on one line) overflows its scanner's indent
+#: stack: a segfault that takes the terminal with it (measured by
+#: `benchmarks/tui_highlight_limits.py`); deep flow nesting makes highlighting take
+#: minutes on the UI thread; every keystroke re-highlights the whole buffer.
+HIGHLIGHT_MAX_COLUMN = 200
+HIGHLIGHT_MAX_FLOW = 200
+HIGHLIGHT_MAX_CHARS = 256 * 1024
+_BLOCK_LEAD = re.compile(r"^[ \t]*(?:[-?:](?:[ \t]+|$))*", re.M)
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def highlight_safe(text: str) -> bool:
+    """Whether ``text`` can be given to the highlighter: small enough, block nesting
+    (counted as columns of indentation and compact ``- ``/``? `` prefixes, an upper bound)
+    and flow nesting (brackets, quoted or not: an upper bound) under the limits."""
+    if len(text) > HIGHLIGHT_MAX_CHARS:
+        return False
+    if any(m.end() - m.start() >= HIGHLIGHT_MAX_COLUMN for m in _BLOCK_LEAD.finditer(text)):
+        return False
+    depth = 0
+    for ch in _BRACKETS.sub("", text):
+        depth = depth + 1 if ch in "[{" else max(depth - 1, 0)
+        if depth >= HIGHLIGHT_MAX_FLOW:
+            return False
+    return True
 
 
 _STYLES = {
@@ -74,6 +103,40 @@ class SpecEditor(TextArea):
         self._marks: dict[int, list[Mark]] = {}
         self.register_theme(_theme())
         self.theme = "specc"
+
+    def load_spec(self, text: str) -> bool:
+        """Load ``text``, highlighted only when :func:`highlight_safe`; returns whether it
+        is (the highlighter never sees an unsafe buffer, not even for a moment)."""
+        safe = yaml_highlighting() and highlight_safe(text)
+        self.language = None
+        self.load_text(text)
+        if safe:
+            self.language = "yaml"
+        return safe
+
+    def edit(self, edit: Edit) -> EditResult:
+        """Every change of the buffer: highlighting goes off *before* an edit that could
+        make the buffer unsafe for the highlighter (a paste of a deeply nested block, a
+        line indented past the limit, brackets piling up)."""
+        if self.language is not None and self._unsafe_after(edit):
+            self.language = None
+            self.notify("syntax highlighting is off: the text is too large or too deeply "
+                        "nested for the highlighter", severity="warning", timeout=4)
+        return super().edit(edit)
+
+    def _unsafe_after(self, edit: Edit) -> bool:
+        text = edit.text
+        (r0, c0), (r1, c1) = sorted((edit.from_location, edit.to_location))
+        lines = self.document.lines
+        if len(text) <= 1 and c0 < HIGHLIGHT_MAX_COLUMN - 2 and text not in ("[", "{"):
+            return False  # one key on a short line: cannot reach a limit
+        if len(self.document.text) + len(text) > HIGHLIGHT_MAX_CHARS:
+            return True
+        before = lines[r0][:c0] if r0 < len(lines) else ""
+        after = lines[r1][c1:] if r1 < len(lines) else ""
+        if not highlight_safe(before + text + after):
+            return True
+        return ("[" in text or "{" in text) and not highlight_safe(self.document.text + text)
 
     @property
     def marks(self) -> dict[int, list[Mark]]:

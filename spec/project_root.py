@@ -1,0 +1,42 @@
+"""The project root of a spec: the folder specc reads and imports from, and nothing above.
+
+The rule: the nearest folder holding the spec (the spec's own folder first, then each
+parent) that has a ``.git``, a ``pyproject.toml`` or a ``.specc`` marker; when no ancestor
+has one, the spec's own folder. ``--root DIR`` widens it explicitly: the root is then the
+nearest common folder of the two (``DIR`` usually holds the spec already).
+
+Text and ``os.path`` work only: nothing is read, opened or imported.
+"""
+
+from __future__ import annotations
+
+import os
+
+#: Names whose presence marks a folder as a project root.
+MARKERS = (".git", "pyproject.toml", ".specc")
+
+
+def find_root(spec_file: str, extra: str | None = None) -> str:
+    """The project root of ``spec_file`` (an absolute, symlink-resolved folder), widened to
+    take in ``extra`` (``--root DIR``) when given."""
+    start = os.path.dirname(os.path.realpath(spec_file))
+    root = start
+    here = start
+    while True:
+        if any(os.path.lexists(os.path.join(here, m)) for m in MARKERS):
+            root = here
+            break
+        parent = os.path.dirname(here)
+        if parent == here:
+            break
+        here = parent
+    if extra:
+        wide = os.path.realpath(extra)
+        root = os.path.commonpath([root, wide]) if not inside(root, wide) else wide
+    return root
+
+
+def inside(path: str, root: str) -> bool:
+    """Whether ``path`` (resolved: symlinks followed) lies in ``root`` or is it."""
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
