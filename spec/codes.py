@@ -67,6 +67,8 @@ _ALL = [
     _c("R020", "error", "malformed command-line override"),
     _c("R030", "info", "NeMo RL block carried through unmodelled"),
     _c("R031", "info", "alternative HPO dialect normalised"),
+    _c("R032", "info", "value read from the environment (`${oc.env:...}`) is not checked"),
+    _c("R033", "info", "NeMo RL algorithm specc validates but does not train"),
     # --- schema ------------------------------------------------------------------------------
     _c("S001", "error", "unknown key"),
     _c("S002", "error", "wrong type"),
@@ -108,12 +110,16 @@ _ALL = [
     _c("N011", "error", "sequence length exceeds the model's maximum positions"),
     _c("N012", "error", "`specc run` cannot train this algorithm yet"),
     _c("N013", "error", "tracking backend's package is not installed"),
+    _c("N014", "error", "`specc plan`/`specc run` refuse a NeMo RL algorithm specc does not "
+       "train"),
+    _c("N015", "error", "`specc run` cannot run this generation backend"),
     # --- no effect ---------------------------------------------------------------------------
     _c("W001", "warning", "LoRA settings with LoRA disabled"),
     _c("W002", "warning", "block for an algorithm that is not selected"),
     _c("W003", "warning", "setting has no effect for this algorithm"),
     _c("W004", "warning", "`hpo` block without a search space"),
     _c("W005", "warning", "`data.validation` unused under cross-validation"),
+    _c("W006", "warning", "path that validate cannot check on this machine"),
     # --- advice ------------------------------------------------------------------------------
     _c("A001", "warning", "DPO/ORPO beta outside the recommended range"),
     _c("A002", "info", "LoRA alpha is not 2 x r"),

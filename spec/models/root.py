@@ -20,7 +20,7 @@ from specc.spec.models.algorithms import (
     Loop,
     LossFn,
 )
-from specc.spec.models.base import Block, FreeForm
+from specc.spec.models.base import FreeForm, NemoBlock
 from specc.spec.models.data import Data, Reward
 from specc.spec.models.hardware import Cluster, Hardware
 from specc.spec.models.hpo import Hpo
@@ -30,7 +30,7 @@ from specc.spec.models.policy import Policy
 SPEC_VERSION = 1
 
 
-class Spec(Block):
+class Spec(NemoBlock):
     """A specc experiment: one model, one algorithm, its data, the hardware it must fit,
     and optionally a hyperparameter search."""
 
