@@ -38,6 +38,12 @@ class Catalog:
         self.masters: dict[str, str] = raw["masters"]
         self.types: dict[str, Any] = raw["types"]
         self.generation_backends: tuple[str, ...] = tuple(raw.get("generation_backends", ()))
+        #: Keys NeMo RL's code reads from a block (by the block's key) that no TypedDict
+        #: declares; accepted as carried, with any type.
+        self.reads: dict[str, list[str]] = raw.get("reads", {})
+        #: Blocks NeMo RL merges under another (their keys are valid in it).
+        self.merges: dict[str, list[str]] = raw.get("merges", {})
+        self._blocks: dict[str, Type] | None = None
         self._fields: dict[str, dict[str, Field]] = {}
 
     @property
@@ -69,6 +75,36 @@ class Catalog:
         self._fields[ref] = out
         return out
 
+    def block_type(self, name: str) -> Type | None:
+        """The type of a block by its key (every field of that name, united)."""
+        if self._blocks is None:
+            blocks: dict[str, Type] = {}
+            for entry in self.types.values():
+                for fname, f in entry["fields"].items():
+                    blocks[fname] = _union(blocks[fname], f["type"]) if fname in blocks \
+                        else f["type"]
+            self._blocks = blocks
+        return self._blocks.get(name)
+
+    def undeclared(self, block: str, key: str) -> Type | None:
+        """The type of a key no TypedDict of ``block`` declares but NeMo RL's code reads
+        (any type) or merges in from another block; None: unknown."""
+        if key in self.reads.get(block, ()):
+            return "any"
+        for other in self.merges.get(block, ()):
+            t = self.block_type(other)
+            found = child(t, key) if t is not None else None
+            if found is not None:
+                return found
+        return None
+
+    def extra_keys(self, block: str) -> list[str]:
+        out = list(self.reads.get(block, ()))
+        for other in self.merges.get(block, ()):
+            t = self.block_type(other)
+            out.extend(keys(t) if t is not None else [])
+        return out
+
     def master_type(self, name: str) -> Type:
         if name == UNION_MASTER:
             return {"union": [{"ref": r} for r in self.masters.values()]}
@@ -77,20 +113,20 @@ class Catalog:
     def master_for(self, data: dict[str, Any]) -> str:
         """The MasterConfig a document's top-level blocks fit best (`*`: none fits, so
         the union of every algorithm's blocks)."""
-        best: tuple[int, int, int] | None = None
+        best: tuple[int, int, int, int] | None = None
         choice = UNION_MASTER
         for name, ref in self.masters.items():
             fields = self.fields(ref)
             signature = [k for k in fields if k not in COMMON_BLOCKS]
             required = [k for k in signature if fields[k].required]
             present = sum(1 for k in signature if k in data)
-            if not present:
+            if not present or not any(k in data for k in required):
                 continue
-            score = (int(all(k in data for k in required)), present, -len(signature))
+            undeclared = sum(1 for k in data if k not in fields)
+            score = (-undeclared, int(all(k in data for k in required)), present,
+                     -len(signature))
             if best is None or score > best:
                 best, choice = score, name
-        if best is not None and best[0] == 0:
-            return UNION_MASTER
         return choice
 
 
@@ -117,7 +153,10 @@ def arms(t: Type) -> list[Type]:
 
 def is_open(t: Type) -> bool:
     """Whether a mapping of type ``t`` takes any key (`dict[str, ...]`, `Any`)."""
-    return any(a == "any" or (isinstance(a, dict) and "dict" in a) for a in arms(t))
+    types = catalog().types
+    return any(a == "any" or (isinstance(a, dict) and "dict" in a) or (
+        isinstance(a, dict) and "ref" in a and types.get(a["ref"], {}).get("open"))
+        for a in arms(t))
 
 
 def is_mapping(t: Type) -> bool:
@@ -143,6 +182,8 @@ def child(t: Type, key: str | int) -> Type | None:
             f = cat.fields(a["ref"]).get(key)
             if f is not None:
                 found.append(f.type)
+            elif cat.types.get(a["ref"], {}).get("open"):
+                found.append("any")
     if not found:
         return None
     out = found[0]

@@ -242,6 +242,9 @@ class Reader:
                     f["default"] = default
             fields[fname] = f
         entry["fields"] = fields
+        if "_target_" in fields:
+            # Hydra-style: `_target_` names a class and the other keys are its kwargs
+            entry["open"] = True
 
 
 _NO_JSON = object()
@@ -390,6 +393,123 @@ def _subclasses(reader: Reader, types: dict[str, dict[str, Any]]) -> None:
                         subs.append(f"{name}:{cname}")
 
 
+def _reads(reader: Reader, types: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """Keys NeMo RL's code reads from a config block its TypedDicts do not declare.
+
+    NeMo RL's `TypeAdapter` ignores keys a TypedDict does not declare, and its code reads
+    some that none declares (`config["megatron_cfg"]["moe_router_dtype"]`). Recorded per
+    block name (the field name of a declared block): ``X["block"]["key"]``,
+    ``X["block"].get("key")``, ``"key" in X["block"]``, and the same on a variable named
+    like the block when that name ends in `_cfg`/`_config` (``vllm_cfg.get("key")``)."""
+    blocks: dict[str, set[str]] = {}
+    for entry in types.values():
+        for fname, f in entry["fields"].items():
+            if _has_ref(f["type"]):
+                blocks.setdefault(fname, set())
+    declared: dict[str, set[str]] = {b: set() for b in blocks}
+    for entry in types.values():
+        for fname, f in entry["fields"].items():
+            if fname in declared:
+                for ref in _refs(f["type"]):
+                    declared[fname] |= _all_fields(types, ref)
+    for mod in reader.modules.values():
+        for node in ast.walk(mod.tree):
+            key, parent = _read_of(node)
+            if key is None or parent is None or parent not in blocks:
+                continue
+            if not key.isidentifier() or key in declared[parent]:
+                continue
+            blocks[parent].add(key)
+    return {b: sorted(k) for b, k in sorted(blocks.items()) if k}
+
+
+def _read_of(node: ast.AST) -> tuple[str | None, str | None]:
+    target: ast.expr | None = None
+    key: str | None = None
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
+            and isinstance(node.slice.value, str):
+        key, target = node.slice.value, node.value
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr in ("get", "pop", "setdefault") and node.args \
+            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+        key, target = node.args[0].value, node.func.value
+    elif isinstance(node, ast.Compare) and len(node.ops) == 1 \
+            and isinstance(node.ops[0], (ast.In, ast.NotIn)) \
+            and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
+        key, target = node.left.value, node.comparators[0]
+    if target is None:
+        return None, None
+    if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant) \
+            and isinstance(target.slice.value, str):
+        return key, target.slice.value
+    name = _name(target)
+    if name and name.endswith(("_cfg", "_config")):
+        return key, name
+    return key, None
+
+
+def _has_ref(t: Type) -> bool:
+    return bool(_refs(t))
+
+
+def _refs(t: Type) -> list[str]:
+    if isinstance(t, dict):
+        if "ref" in t:
+            return [t["ref"]]
+        if "union" in t:
+            return [r for a in t["union"] for r in _refs(a)]
+    return []
+
+
+def _all_fields(types: dict[str, dict[str, Any]], ref: str) -> set[str]:
+    out: set[str] = set()
+    todo = [ref]
+    while todo:
+        r = todo.pop()
+        entry = types.get(r)
+        if entry is None or r in out:
+            continue
+        out.add(r)
+        todo.extend(entry.get("subclasses", ()))
+    return {f for r in out for f in types[r]["fields"]}
+
+
+def _merges(reader: Reader) -> dict[str, list[str]]:
+    """Blocks NeMo RL merges over another: ``{**cfg["megatron_cfg"],
+    **(gen.get("mcore_generation_config") or {})}`` makes every `megatron_cfg` key valid in
+    `mcore_generation_config`. Recorded as later block -> the blocks merged under it."""
+    out: dict[str, set[str]] = {}
+    for mod in reader.modules.values():
+        for node in ast.walk(mod.tree):
+            if not isinstance(node, ast.Dict):
+                continue
+            names = [_block_of(v) for k, v in zip(node.keys, node.values, strict=True)
+                     if k is None]
+            names = [n for n in names if n]
+            for i, later in enumerate(names):
+                for earlier in names[:i]:
+                    if earlier != later:
+                        out.setdefault(later, set()).add(earlier)
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def _block_of(node: ast.expr) -> str | None:
+    """The block a `**` entry unpacks: `x["b"]`, `x.get("b")`, `cast(T, x["b"])`, `(... or
+    {})`."""
+    if isinstance(node, ast.BoolOp):
+        return _block_of(node.values[0])
+    if isinstance(node, ast.Call) and _name(node.func) == "cast" and len(node.args) == 2:
+        return _block_of(node.args[1])
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
+            and isinstance(node.slice.value, str):
+        return node.slice.value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr == "get" and node.args and isinstance(node.args[0], ast.Constant) \
+            and isinstance(node.args[0].value, str):
+        return node.args[0].value
+    return None
+
+
 def _version(root: str) -> str:
     path = os.path.join(root, "package_info.py")
     parts: dict[str, Any] = {}
@@ -431,6 +551,8 @@ def build(root: str, commit: str) -> dict[str, Any]:
         "commit": commit,
         "masters": masters,
         "generation_backends": _backends(reader),
+        "reads": _reads(reader, reader.types),
+        "merges": _merges(reader),
         "types": {k: reader.types[k] for k in sorted(reader.types)},
     }
 

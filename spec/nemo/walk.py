@@ -46,7 +46,10 @@ class Walked:
 
     def extra_keys(self, parent: Path) -> list[str]:
         t = self.nemo_at.get(parent)
-        return cat.keys(t) if t is not None else []
+        if t is None:
+            return []
+        extra = cat.catalog().extra_keys(str(parent[-1])) if parent else []
+        return cat.keys(t) + [k for k in extra if k not in cat.keys(t)]
 
 
 def walk(data: dict[str, Any], diags: Collector, root: type[BaseModel] | None) -> Walked:
@@ -137,6 +140,7 @@ class _Walker:
     def __init__(self, diags: Collector, out: Walked) -> None:
         self.diags = diags
         self.out = out
+        self.cat = cat.catalog()
 
     def mapping(self, node: dict[str, Any], path: Path, specc: Specc, nemo: Any) -> None:
         if specc and nemo is not None:
@@ -154,6 +158,9 @@ class _Walker:
                 continue
             if closed:
                 continue  # pydantic reports the unknown key (its hint sees NeMo's keys)
+            if n_child is None and nemo is not None and path:
+                # read by NeMo RL's code or merged in from another block
+                n_child = self.cat.undeclared(str(path[-1]), str(key))
             if n_child is not None:
                 if specc and not _open(specc):
                     self.out.carried.append(p)
@@ -164,8 +171,9 @@ class _Walker:
             if not specc and (nemo is None or cat.is_open(nemo)):
                 continue
             own = _specc_keys(specc)
-            allowed = own + [k for k in (cat.keys(nemo) if nemo is not None else [])
-                             if k not in own]
+            theirs = (cat.keys(nemo) if nemo is not None else []) + (
+                self.cat.extra_keys(str(path[-1])) if path else [])
+            allowed = own + [k for k in theirs if k not in own]
             self.unknown(str(key), p, allowed)
 
     def unknown(self, key: str, path: Path, allowed: list[str]) -> None:
