@@ -83,6 +83,7 @@ _ALL = [
     _c("B003", "error", "GRPO global batch does not divide by generations per prompt"),
     _c("B004", "error", "micro batch larger than the global batch"),
     _c("B005", "warning", "`hardware` and `cluster` disagree on the GPU count"),
+    _c("B006", "error", "GPUs do not split into whole model-parallel replicas"),
     # --- precision and hardware --------------------------------------------------------------
     _c("P001", "error", "precision not supported by the declared GPU"),
     _c("P002", "error", "unknown GPU"),

@@ -100,11 +100,19 @@ class Spec(NemoBlock):
         return getattr(self, algo) if algo else None
 
     @property
-    def world_size(self) -> int:
-        """Data-parallel world: GPUs per node x nodes (hardware, else cluster, else 1)."""
+    def gpus(self) -> int:
+        """GPUs in all: GPUs per node x nodes (hardware, else cluster, else 1)."""
         gpn = self.hardware.gpus_per_node or (self.cluster.gpus_per_node if self.cluster else None)
         nodes = self.hardware.num_nodes or (self.cluster.num_nodes if self.cluster else None)
         return (gpn or 1) * (nodes or 1)
+
+    @property
+    def world_size(self) -> int:
+        """Data-parallel world: GPUs / (tensor x pipeline x context parallel); see
+        `spec.parallel`."""
+        from specc.spec.parallel import data_parallel_size
+
+        return data_parallel_size(self)
 
 
 ALGORITHMS: tuple[Algorithm, ...] = ("sft", "dpo", "orpo", "kto", "grpo", "rloo", "rs_sft",

@@ -105,29 +105,28 @@ class Catalog:
             out.extend(keys(t) if t is not None else [])
         return out
 
-    def master_type(self, name: str) -> Type:
-        if name == UNION_MASTER:
-            return {"union": [{"ref": r} for r in self.masters.values()]}
-        return {"ref": self.masters[name]}
+    def master_type(self, names: list[str]) -> Type:
+        """The union of the named MasterConfigs (`*`: all of them)."""
+        refs = list(self.masters.values()) if names == [UNION_MASTER] else \
+            [self.masters[n] for n in names]
+        return {"union": [{"ref": r} for r in refs]} if len(refs) > 1 else {"ref": refs[0]}
 
-    def master_for(self, data: dict[str, Any]) -> str:
-        """The MasterConfig a document's top-level blocks fit best (`*`: none fits, so
-        the union of every algorithm's blocks)."""
-        best: tuple[int, int, int, int] | None = None
-        choice = UNION_MASTER
+    def masters_for(self, data: dict[str, Any]) -> list[str]:
+        """The MasterConfigs a document's top-level blocks fit, best first: every one whose
+        required algorithm blocks are all present (a recipe merged over a parent can fit
+        two, such as `grpo` and `single_controller`); `["*"]` when none fits."""
+        scored: list[tuple[tuple[int, int, int], str]] = []
         for name, ref in self.masters.items():
             fields = self.fields(ref)
             signature = [k for k in fields if k not in COMMON_BLOCKS]
             required = [k for k in signature if fields[k].required]
-            present = sum(1 for k in signature if k in data)
-            if not present or not any(k in data for k in required):
+            if not required or not all(k in data for k in required):
                 continue
             undeclared = sum(1 for k in data if k not in fields)
-            score = (-undeclared, int(all(k in data for k in required)), present,
-                     -len(signature))
-            if best is None or score > best:
-                best, choice = score, name
-        return choice
+            present = sum(1 for k in signature if k in data)
+            scored.append(((-undeclared, present, -len(signature)), name))
+        scored.sort(key=lambda x: x[0], reverse=True)
+        return [n for _, n in scored] or [UNION_MASTER]
 
 
 def _union(a: Type, b: Type) -> Type:

@@ -242,6 +242,9 @@ class Reader:
                     f["default"] = default
             fields[fname] = f
         entry["fields"] = fields
+        if kind == "model" and entry.get("extra") == "allow" and name != "MasterConfig":
+            # a model that takes extras on purpose (a teacher carries a whole policy)
+            entry["open"] = True
         if "_target_" in fields:
             # Hydra-style: `_target_` names a class and the other keys are its kwargs
             entry["open"] = True

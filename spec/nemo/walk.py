@@ -33,6 +33,8 @@ class Walked:
     master: str
     #: The top-level key that names the algorithm (`distillation`, `eval`, ...).
     master_key: str = ""
+    #: Every MasterConfig the document fits, best first.
+    masters: list[str] = field(default_factory=list)
     carried: list[Path] = field(default_factory=list)
     env: list[Path] = field(default_factory=list)
     #: NeMo RL's type at mapping paths specc's own model also covers (for S001 hints).
@@ -41,8 +43,8 @@ class Walked:
     @property
     def nemo_only(self) -> bool:
         """A NeMo RL algorithm specc does not train (distillation, rm, eval, ...)."""
-        return self.master not in cat.SPECC_TRAINS and self.master != cat.UNION_MASTER \
-            and self.master != "single_controller"
+        return not any(m in cat.SPECC_TRAINS or m in (cat.UNION_MASTER, "single_controller")
+                       for m in self.masters)
 
     def extra_keys(self, parent: Path) -> list[str]:
         t = self.nemo_at.get(parent)
@@ -55,9 +57,9 @@ class Walked:
 def walk(data: dict[str, Any], diags: Collector, root: type[BaseModel] | None) -> Walked:
     """Check ``data`` (resolved) against ``root`` (specc's model; None: NeMo RL's only)."""
     c = cat.catalog()
-    master = c.master_for(data)
-    out = Walked(master, _master_key(c, master, data))
-    _Walker(diags, out).mapping(data, (), [root] if root else [], c.master_type(master))
+    masters = c.masters_for(data)
+    out = Walked(masters[0], _master_key(c, masters[0], data), masters=masters)
+    _Walker(diags, out).mapping(data, (), [root] if root else [], c.master_type(masters))
     return out
 
 
@@ -158,6 +160,9 @@ class _Walker:
                 continue
             if closed:
                 continue  # pydantic reports the unknown key (its hint sees NeMo's keys)
+            if n_child is None and not path:
+                # MasterConfig takes extra blocks: one another algorithm declares is typed so
+                n_child = cat.child(self.cat.master_type([cat.UNION_MASTER]), key)
             if n_child is None and nemo is not None and path:
                 # read by NeMo RL's code or merged in from another block
                 n_child = self.cat.undeclared(str(path[-1]), str(key))

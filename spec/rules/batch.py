@@ -1,10 +1,14 @@
 """Batch arithmetic: global = micro x grad accumulation x data-parallel world, and GRPO's
-rollout divisibility (TRL's rule). Hints name the nearest values that fix it."""
+rollout divisibility (TRL's rule). Hints name the nearest values that fix it.
+
+The data-parallel world is GPUs / (tensor x pipeline x context parallel), from
+`spec.parallel`: with model parallelism the messages name the replicas and the sizes."""
 
 from __future__ import annotations
 
 import math
 
+from specc.spec.parallel import Parallel, parallel
 from specc.spec.rules.context import Context
 
 
@@ -41,10 +45,44 @@ def _fmt(values: list[int]) -> str:
     return " or ".join(str(v) for v in values)
 
 
+def _world(par: Parallel) -> str:
+    """"8 GPUs", or "2 data-parallel replicas (8 GPUs / tensor 2 x context 2 parallel)"."""
+    n = par.gpus
+    gpus = f"{n} GPU" + ("s" if n != 1 else "")
+    if par.model == 1:
+        return gpus
+    d = par.data
+    return (f"{d} data-parallel replica" + ("s" if d != 1 else "")
+            + f" ({gpus} / {par.describe()})")
+
+
+def _model_parallel(ctx: Context, par: Parallel) -> bool:
+    """B006: the GPUs do not split into whole model replicas. True when the rest of the
+    arithmetic can be checked."""
+    if par.divides:
+        return True
+    keys = par.keys()
+    dim, key = next(iter(keys.items()))
+    size = getattr(par, dim)
+    rest = par.model // size
+    fits = [d for d in _divisors(par.gpus) if par.gpus % (d * rest) == 0]
+    near = _divisors_near(size, par.gpus // rest) if par.gpus % rest == 0 else []
+    fixes = [f"`{key.rsplit('.', 1)[1]}` {_fmt(near or fits[:2])}"] if (near or fits) else []
+    ctx.diags.add("B006", f"{par.gpus} GPUs do not split into model replicas of "
+                  f"{par.model} GPUs ({par.describe()})", path=tuple(key.split(".")),
+                  hint="use " + ", or ".join(fixes + ["a GPU count that is a multiple of "
+                                                      f"{par.model}"]))
+    return False
+
+
 def check(ctx: Context) -> None:
     pol = ctx.spec.policy
-    g, m, w = pol.train_global_batch_size, pol.train_micro_batch_size, ctx.spec.world_size
-    gpus = f"{w} GPU" + ("s" if w != 1 else "")
+    par = parallel(ctx.spec)
+    if not _model_parallel(ctx, par):
+        _grpo(ctx)
+        return
+    g, m, w = pol.train_global_batch_size, pol.train_micro_batch_size, par.data
+    gpus = _world(par)
     if m * w > g:
         ctx.diags.add("B004", f"micro batch {m} x {gpus} = {m * w} is more than the global "
                       f"batch {g}", path=("policy", "train_micro_batch_size"),

@@ -1,0 +1,85 @@
+"""Model parallelism and the data-parallel size: the one place batch arithmetic, derived
+numbers and memory read how many data-parallel replicas a spec has.
+
+Data-parallel size = GPUs / (tensor x pipeline x context parallel). The sizes come from
+NeMo RL's `policy.megatron_cfg` (`tensor_model_parallel_size`,
+`pipeline_model_parallel_size`, `context_parallel_size`) when it is enabled, else from
+`policy.dtensor_cfg` (`tensor_parallel_size`, `context_parallel_size`) when enabled; specc's
+own `policy.parallel` (the multi-GPU issue) is to be read here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from specc.spec.models.root import Spec
+
+#: (block, its key for each parallel dimension) in the order NeMo RL picks the backend.
+_BACKENDS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("megatron_cfg", {"tensor": "tensor_model_parallel_size",
+                      "pipeline": "pipeline_model_parallel_size",
+                      "context": "context_parallel_size"}),
+    ("dtensor_cfg", {"tensor": "tensor_parallel_size", "context": "context_parallel_size"}),
+)
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """How one model replica is split, and where the sizes were read."""
+
+    gpus: int
+    tensor: int = 1
+    pipeline: int = 1
+    context: int = 1
+    #: `policy.megatron_cfg` / `policy.dtensor_cfg`, or "" (no model parallelism).
+    source: str = ""
+
+    @property
+    def model(self) -> int:
+        """GPUs one model replica spans."""
+        return self.tensor * self.pipeline * self.context
+
+    @property
+    def data(self) -> int:
+        """Data-parallel replicas (at least 1; see `divides`)."""
+        return max(self.gpus // self.model, 1)
+
+    @property
+    def divides(self) -> bool:
+        return self.gpus % self.model == 0
+
+    def keys(self) -> dict[str, str]:
+        """The dimension -> key path of every size above 1."""
+        for block, names in _BACKENDS:
+            if block == self.source:
+                return {dim: f"policy.{block}.{key}" for dim, key in names.items()
+                        if getattr(self, dim) > 1}
+        return {}
+
+    def describe(self) -> str:
+        parts = [f"{name} {getattr(self, name)}" for name in ("tensor", "pipeline", "context")
+                 if getattr(self, name) > 1]
+        return " x ".join(parts) + " parallel" if parts else ""
+
+
+def _size(block: dict[str, Any], key: str) -> int:
+    v = block.get(key)
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else 1
+
+
+def parallel(spec: Spec) -> Parallel:
+    """The spec's GPUs and model-parallel sizes."""
+    gpus = spec.gpus
+    for block_name, names in _BACKENDS:
+        block = getattr(spec.policy, block_name, None)
+        if isinstance(block, dict) and block.get("enabled") is True:
+            sizes = {dim: _size(block, key) for dim, key in names.items()}
+            return Parallel(gpus, source=block_name, **sizes)
+    return Parallel(gpus)
+
+
+def data_parallel_size(spec: Spec) -> int:
+    """Data-parallel replicas: GPUs / (tensor x pipeline x context parallel)."""
+    return parallel(spec).data
