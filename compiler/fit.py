@@ -8,6 +8,7 @@ import os
 from specc.compiler.derive import derive
 from specc.compiler.memory import MemoryEstimate, MemoryInputs, estimate
 from specc.compiler.shapes import architecture_for
+from specc.spec.parallel import parallel
 from specc.spec.catalog.gpus import lookup_gpu
 from specc.spec.catalog.optim import lookup_optimizer, optimizer_state_bytes
 from specc.spec.diagnostics import Severity
@@ -146,6 +147,16 @@ def check_memory(ctx: Context) -> None:
     spec = ctx.spec
     if capacity_bytes(spec) is None:
         return
+    par = parallel(spec)
+    if par.gpus > 1 and (par.source or _fsdp(spec)):
+        if not ctx.point and spec.selected() is not None:
+            ctx.diags.add("M003", "memory not estimated: specc's estimate does not model NeMo "
+                          "RL's sharding across GPUs (" + (par.describe() or "FSDP2")
+                          + f" over {par.gpus} GPUs)", path=(
+                              "policy", par.source or "dtensor_cfg"), on_key=True,
+                          hint="specc estimates unsharded training; check memory with NeMo "
+                          "RL's own tools")
+        return
     est = estimate_spec(spec, ctx.file)
     if est is None:
         if not ctx.point and spec.selected() is not None:
@@ -167,6 +178,12 @@ def check_memory(ctx: Context) -> None:
             ctx.diags.add("M002", f"estimated peak {total / GIB:.1f} GiB is {total / cap:.0%} of "
                           f"the {spec.hardware.gpu}'s {cap / GIB:.0f} GiB", path=where,
                           hint=_fixes(spec))
+
+
+def _fsdp(spec: Spec) -> bool:
+    """NeMo RL's DTensor backend (FSDP2) or Megatron backend is enabled."""
+    return any(isinstance(b, dict) and b.get("enabled") is True
+               for b in (spec.policy.dtensor_cfg, spec.policy.megatron_cfg))
 
 
 def _fixes(spec: Spec) -> str:

@@ -121,6 +121,7 @@ _ALL = [
     _c("W004", "warning", "`hpo` block without a search space"),
     _c("W005", "warning", "`data.validation` unused under cross-validation"),
     _c("W006", "warning", "path that validate cannot check on this machine"),
+    _c("W007", "warning", "optimizer NeMo RL imports that specc cannot check"),
     # --- advice ------------------------------------------------------------------------------
     _c("A001", "warning", "DPO/ORPO beta outside the recommended range"),
     _c("A002", "info", "LoRA alpha is not 2 x r"),

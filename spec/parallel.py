@@ -69,9 +69,31 @@ def _size(block: dict[str, Any], key: str) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else 1
 
 
-def parallel(spec: Spec) -> Parallel:
-    """The spec's GPUs and model-parallel sizes."""
+def training_gpus(spec: Spec) -> int:
+    """GPUs that train: all of them, less those NeMo RL gives a non-colocated generation
+    engine (`policy.generation.colocated: {enabled: false, resources: ...}`): on one node
+    its `gpus_per_node`, on several its `num_nodes` whole nodes."""
     gpus = spec.gpus
+    gen = spec.policy.generation
+    colo = gen.colocated if gen is not None else None
+    if not isinstance(colo, dict) or colo.get("enabled") is not False:
+        return gpus
+    res = colo.get("resources")
+    if not isinstance(res, dict):
+        return gpus
+    nodes = spec.hardware.num_nodes or (spec.cluster.num_nodes if spec.cluster else None) or 1
+    per_node = gpus // nodes
+    gen_gpus, gen_nodes = res.get("gpus_per_node"), res.get("num_nodes")
+    if nodes == 1 and isinstance(gen_gpus, int) and 0 < gen_gpus < per_node:
+        return per_node - gen_gpus
+    if nodes > 1 and isinstance(gen_nodes, int) and 0 < gen_nodes < nodes:
+        return (nodes - gen_nodes) * per_node
+    return gpus
+
+
+def parallel(spec: Spec) -> Parallel:
+    """The spec's training GPUs and model-parallel sizes."""
+    gpus = training_gpus(spec)
     for block_name, names in _BACKENDS:
         block = getattr(spec.policy, block_name, None)
         if isinstance(block, dict) and block.get("enabled") is True:
