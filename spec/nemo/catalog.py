@@ -43,6 +43,8 @@ class Catalog:
         self.reads: dict[str, list[str]] = raw.get("reads", {})
         #: Blocks NeMo RL merges under another (their keys are valid in it).
         self.merges: dict[str, list[str]] = raw.get("merges", {})
+        #: Blocks handed whole to another library's config class: any key is valid.
+        self.passthrough: frozenset[str] = frozenset(raw.get("passthrough", ()))
         self._blocks: dict[str, Type] | None = None
         self._fields: dict[str, dict[str, Field]] = {}
 
@@ -86,9 +88,13 @@ class Catalog:
             self._blocks = blocks
         return self._blocks.get(name)
 
-    def undeclared(self, block: str, key: str) -> Type | None:
-        """The type of a key no TypedDict of ``block`` declares but NeMo RL's code reads
-        (any type) or merges in from another block; None: unknown."""
+    def undeclared(self, path: tuple[str | int, ...], key: str) -> Type | None:
+        """The type of a key no TypedDict of the block at ``path`` declares but NeMo RL's
+        code reads (any type), merges in from another block, or hands on whole to another
+        library (any key); None: unknown."""
+        block = str(path[-1])
+        if block in self.passthrough or ".".join(map(str, path[-2:])) in self.passthrough:
+            return "any"
         if key in self.reads.get(block, ()):
             return "any"
         for other in self.merges.get(block, ()):

@@ -513,6 +513,49 @@ def _block_of(node: ast.expr) -> str | None:
     return None
 
 
+def _passthrough(reader: Reader) -> list[str]:
+    """Blocks whose keys NeMo RL hands on whole to another library's config class:
+    ``SchedulerConfig(**cfg["megatron_cfg"]["scheduler"])``, or ``kw = {**cfg["megatron_cfg"]
+    ["optimizer"], ...}`` then ``OptimizerConfig(**kw)``. Any key is valid there (the
+    library's own class decides). Named `parent.block` when the parent is a subscript too."""
+    found: set[str] = set()
+    for mod in reader.modules.values():
+        for func in ast.walk(mod.tree):
+            if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            merged: dict[str, list[str]] = {}
+            for node in ast.walk(func):
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                        and isinstance(node.targets[0], ast.Name) \
+                        and isinstance(node.value, ast.Dict):
+                    merged[node.targets[0].id] = [
+                        b for k, v in zip(node.value.keys, node.value.values, strict=True)
+                        if k is None and (b := _dotted_block(v))]
+            for node in ast.walk(func):
+                if not isinstance(node, ast.Call):
+                    continue
+                for kw in node.keywords:
+                    if kw.arg is not None:
+                        continue
+                    if isinstance(kw.value, ast.Name) and kw.value.id in merged:
+                        found.update(merged[kw.value.id])
+                    elif (b := _dotted_block(kw.value)) is not None:
+                        found.add(b)
+    return sorted(found)
+
+
+def _dotted_block(node: ast.expr) -> str | None:
+    """`x["a"]["b"]` -> "a.b"; `x["b"]` -> "b"; else None."""
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
+            and isinstance(node.slice.value, str):
+        inner = node.value
+        if isinstance(inner, ast.Subscript) and isinstance(inner.slice, ast.Constant) \
+                and isinstance(inner.slice.value, str):
+            return f"{inner.slice.value}.{node.slice.value}"
+        return node.slice.value
+    return None
+
+
 def _version(root: str) -> str:
     path = os.path.join(root, "package_info.py")
     parts: dict[str, Any] = {}
@@ -556,6 +599,7 @@ def build(root: str, commit: str) -> dict[str, Any]:
         "generation_backends": _backends(reader),
         "reads": _reads(reader, reader.types),
         "merges": _merges(reader),
+        "passthrough": _passthrough(reader),
         "types": {k: reader.types[k] for k in sorted(reader.types)},
     }
 

@@ -165,7 +165,7 @@ class _Walker:
                 n_child = cat.child(self.cat.master_type([cat.UNION_MASTER]), key)
             if n_child is None and nemo is not None and path:
                 # read by NeMo RL's code or merged in from another block
-                n_child = self.cat.undeclared(str(path[-1]), str(key))
+                n_child = self.cat.undeclared(path, str(key))
             if n_child is not None:
                 if specc and not _open(specc):
                     self.out.carried.append(p)
