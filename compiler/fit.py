@@ -157,6 +157,12 @@ def check_memory(ctx: Context) -> None:
                           hint="specc estimates unsharded training; check memory with NeMo "
                           "RL's own tools")
         return
+    if spec.cluster is not None and not ctx.written(("hardware", "gpu")):
+        if not ctx.point and spec.selected() is not None:
+            ctx.diags.add("M003", "memory not estimated: the GPU is not declared (NeMo RL's "
+                          "`cluster` block does not name one)", path=("cluster",), on_key=True,
+                          hint="add `hardware: {gpu: H100-80GB}` to check the memory")
+        return
     est = estimate_spec(spec, ctx.file)
     if est is None:
         if not ctx.point and spec.selected() is not None:

@@ -556,6 +556,36 @@ def _dotted_block(node: ast.expr) -> str | None:
     return None
 
 
+_GENERATION = "models.generation"
+
+
+def _generation_models(reader: Reader) -> None:
+    """Pydantic models a generation backend validates its whole generation config with
+    (``DynamoConfig.model_validate(self.cfg)`` in `models/generation/`): variants of
+    `GenerationConfig`, recorded as its subclasses."""
+    base = f"{reader.package}.models.generation.interfaces:GenerationConfig"
+    if base not in reader.types:
+        return
+    prefix = f"{reader.package}.{_GENERATION}"
+    for name, mod in reader.modules.items():
+        if not name.startswith(prefix):
+            continue
+        for node in ast.walk(mod.tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "model_validate" and node.args):
+                continue
+            arg = ast.unparse(node.args[0])
+            if arg not in ("config", "self.cfg", "cfg", "generation_config"):
+                continue
+            cname = _name(node.func.value)
+            hit = reader.lookup(name, cname) if cname else None
+            if hit and hit[2] == "class" and reader.kind(hit[0], hit[1]) == "model":
+                reader.declare(hit[0], hit[1])
+                subs = reader.types[base].setdefault("subclasses", [])
+                if f"{hit[0]}:{hit[1]}" not in subs:
+                    subs.append(f"{hit[0]}:{hit[1]}")
+
+
 def _version(root: str) -> str:
     path = os.path.join(root, "package_info.py")
     parts: dict[str, Any] = {}
@@ -586,6 +616,7 @@ def build(root: str, commit: str) -> dict[str, Any]:
     """The catalog of the NeMo RL package at ``root`` (its `nemo_rl` folder)."""
     reader = Reader(root)
     masters = _masters(reader)
+    _generation_models(reader)
     for _ in range(3):  # subclasses may refer to further types
         _subclasses(reader, reader.types)
     for entry in reader.types.values():

@@ -150,6 +150,8 @@ class _Walker:
         closed = _closed_model(specc)
         for key, value in node.items():
             p = (*path, key)
+            if key == "_override_" and isinstance(value, bool):
+                continue  # NeMo RL's config loader: replace the parent's block, not merge
             declared, below = _specc_child(specc, key)
             n_child = cat.child(nemo, key) if nemo is not None else None
             if declared:
