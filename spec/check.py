@@ -57,11 +57,12 @@ def check_file(
         walk_only(nemo, sub)
         return Checked(loaded, None, nemo=nemo)
     broken = loaded.broken | set(nemo.env)
-    model = validate_model(loaded.data, sub, broken=broken, extra_keys=nemo.extra_keys)
+    model = validate_model(_without(loaded.data, nemo.hidden), sub, broken=broken,
+                           extra_keys=nemo.extra_keys)
     if isinstance(model, Spec):
         _rules(model, loaded.data, sub, file, nemo)
         return Checked(loaded, model, nemo=nemo)
-    repaired = _repair(loaded.data)
+    repaired = _repair(_without(loaded.data, nemo.hidden))
     if repaired is None:
         return Checked(loaded, None, nemo=nemo)
     spec, data, removed = repaired
@@ -79,6 +80,24 @@ def check_file(
             continue
         sub.extend([d])
     return Checked(loaded, None, repaired=True, nemo=nemo)
+
+
+def _without(data: dict[str, Any], paths: list[Path]) -> dict[str, Any]:
+    """``data`` without ``paths`` (copied along them only; ``data`` is not changed)."""
+    if not paths:
+        return data
+    out = dict(data)
+    for path in paths:
+        node: Any = out
+        for part in path[:-1]:
+            child = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(child, dict):
+                break
+            node[part] = node = dict(child)
+        else:
+            if isinstance(node, dict):
+                node.pop(path[-1], None)
+    return out
 
 
 def walk_only(nemo: Walked, diags: Collector) -> None:

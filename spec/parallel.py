@@ -74,6 +74,12 @@ def training_gpus(spec: Spec) -> int:
     engine (`policy.generation.colocated: {enabled: false, resources: ...}`): on one node
     its `gpus_per_node`, on several its `num_nodes` whole nodes."""
     gpus = spec.gpus
+    nodes = spec.hardware.num_nodes or (spec.cluster.num_nodes if spec.cluster else None) or 1
+    per_node = gpus // nodes
+    teachers = _teacher_nodes(spec)
+    if 0 < teachers < nodes:
+        nodes -= teachers
+        gpus = nodes * per_node
     gen = spec.policy.generation
     colo = gen.colocated if gen is not None else None
     if not isinstance(colo, dict) or colo.get("enabled") is not False:
@@ -81,14 +87,22 @@ def training_gpus(spec: Spec) -> int:
     res = colo.get("resources")
     if not isinstance(res, dict):
         return gpus
-    nodes = spec.hardware.num_nodes or (spec.cluster.num_nodes if spec.cluster else None) or 1
-    per_node = gpus // nodes
     gen_gpus, gen_nodes = res.get("gpus_per_node"), res.get("num_nodes")
     if nodes == 1 and isinstance(gen_gpus, int) and 0 < gen_gpus < per_node:
         return per_node - gen_gpus
     if nodes > 1 and isinstance(gen_nodes, int) and 0 < gen_nodes < nodes:
         return (nodes - gen_nodes) * per_node
     return gpus
+
+
+def _teacher_nodes(spec: Spec) -> int:
+    """Whole nodes NeMo RL's on-policy distillation gives its non-colocated teachers."""
+    opd = (spec.model_extra or {}).get("on_policy_distillation")
+    teachers = opd.get("non_colocated_teachers") if isinstance(opd, dict) else None
+    if not isinstance(teachers, dict) or teachers.get("enabled") is not True:
+        return 0
+    return sum(t["num_nodes"] for t in teachers.values()
+               if isinstance(t, dict) and isinstance(t.get("num_nodes"), int))
 
 
 def parallel(spec: Spec) -> Parallel:

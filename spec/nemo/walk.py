@@ -37,6 +37,9 @@ class Walked:
     masters: list[str] = field(default_factory=list)
     carried: list[Path] = field(default_factory=list)
     env: list[Path] = field(default_factory=list)
+    #: Values specc declares but whose shape only NeMo RL's type takes (a list of
+    #: datasets): hidden from specc's model and carried through.
+    hidden: list[Path] = field(default_factory=list)
     #: NeMo RL's type at mapping paths specc's own model also covers (for S001 hints).
     nemo_at: dict[Path, Any] = field(default_factory=dict)
 
@@ -102,6 +105,24 @@ def _specc_child(annotations: Specc, key: str | int) -> tuple[bool, Specc]:
     return declared, acting
 
 
+def _shape_ok(annotations: Specc, value: Any) -> bool:
+    """Whether specc's annotations take a value of this shape (mapping, list, scalar)."""
+    for t in annotations:
+        for a in _arms(t):
+            origin = get_origin(a)
+            if a is Any:
+                return True
+            if isinstance(value, dict) and (origin is dict or (
+                    isinstance(a, type) and issubclass(a, BaseModel))):
+                return True
+            if isinstance(value, list) and origin is list:
+                return True
+            if not isinstance(value, dict | list) and origin not in (dict, list) and not (
+                    isinstance(a, type) and issubclass(a, BaseModel)):
+                return True
+    return False
+
+
 def _acts(a: Any) -> bool:
     """Whether specc acts on a value of this (non-union) type: not `Any`, `None` or a
     free-form `dict[str, Any]`."""
@@ -154,6 +175,13 @@ class _Walker:
                 continue  # NeMo RL's config loader: replace the parent's block, not merge
             declared, below = _specc_child(specc, key)
             n_child = cat.child(nemo, key) if nemo is not None else None
+            if declared and below and n_child is not None and not _shape_ok(below, value) \
+                    and cat.accepts(n_child, value):
+                # a shape only NeMo RL takes (a list of datasets): NeMo RL decides
+                self.out.hidden.append(p)
+                self.out.carried.append(p)
+                self.descend(value, p, [], n_child, check=True)
+                continue
             if declared:
                 if below:  # specc acts on the key: pydantic checks the value
                     self.descend(value, p, below, n_child, check=False)
@@ -164,7 +192,10 @@ class _Walker:
                 continue  # pydantic reports the unknown key (its hint sees NeMo's keys)
             if n_child is None and not path:
                 # MasterConfig takes extra blocks: one another algorithm declares is typed so
+                # (null drops a block inherited from a parent of another algorithm)
                 n_child = cat.child(self.cat.master_type([cat.UNION_MASTER]), key)
+                if n_child is not None and value is None:
+                    continue
             if n_child is None and nemo is not None and path:
                 # read by NeMo RL's code or merged in from another block
                 n_child = self.cat.undeclared(path, str(key))

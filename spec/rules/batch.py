@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from specc.spec.diagnostics import Severity
 from specc.spec.parallel import Parallel, parallel
 from specc.spec.rules.context import Context
 
@@ -118,10 +119,16 @@ def _grpo(ctx: Context) -> None:
         gens = [d for d in _divisors_near(n, g) if d >= 2]
         if gens:
             fixes.append(f"num_generations_per_prompt {_fmt(gens)}")
+        # TRL's rule; NeMo RL's own backends (DTensor, Megatron) shuffle rollouts into
+        # global batches and do not need it: there it is a warning for `specc run`
+        nemo = _nemo_backend(ctx)
         ctx.diags.add("B003", f"global batch {g} does not divide by num_generations_per_prompt "
-                      f"{n}: each prompt's {n} completions must land in the same global batch",
+                      f"{n}: each prompt's {n} completions must land in the same global batch"
+                      + (" (TRL's rule, for `specc run`; NeMo RL does not need it)" if nemo
+                         else ""),
                       path=("policy", "train_global_batch_size"),
-                      hint="use " + ", or ".join(fixes))
+                      hint="use " + ", or ".join(fixes),
+                      severity=Severity.WARNING if nemo else None)
     if rollouts % g:
         # smallest prompts-per-step around p that makes rollouts a multiple of g
         unit = g // math.gcd(g, n)  # prompts per step must be a multiple of this
@@ -135,6 +142,12 @@ def _grpo(ctx: Context) -> None:
         ctx.diags.add("B002", f"{p} prompts x {n} generations = {rollouts} rollouts per step, "
                       f"not a multiple of the global batch {g}",
                       path=(algo, "num_prompts_per_step"), hint="use " + ", or ".join(fixes))
+
+
+def _nemo_backend(ctx: Context) -> bool:
+    pol = ctx.spec.policy
+    return any(isinstance(b, dict) and b.get("enabled") is True
+               for b in (pol.dtensor_cfg, pol.megatron_cfg))
 
 
 def _cluster(ctx: Context) -> None:
