@@ -8,11 +8,11 @@ import os
 from specc.compiler.derive import derive
 from specc.compiler.memory import MemoryEstimate, MemoryInputs, estimate
 from specc.compiler.shapes import architecture_for
-from specc.spec.parallel import parallel
 from specc.spec.catalog.gpus import lookup_gpu
 from specc.spec.catalog.optim import lookup_optimizer, optimizer_state_bytes
 from specc.spec.diagnostics import Severity
 from specc.spec.models import Spec
+from specc.spec.parallel import parallel
 from specc.spec.rules import Context
 
 GIB = 1024**3

@@ -63,12 +63,12 @@ def validate_model(data: dict[str, Any], diags: Collector, *, broken: set[Path] 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        report(exc, data, diags, broken or set(), model, extra_keys)
+        report(exc, data, diags, broken or set(), model, extra_keys=extra_keys)
         return None
 
 
 def report(exc: ValidationError, data: Any, diags: Collector, broken: set[Path],
-           model: type[BaseModel], extra_keys: ExtraKeys | None = None) -> None:
+           model: type[BaseModel], *, extra_keys: ExtraKeys | None = None) -> None:
     reported: set[Path] = set()
     for err in exc.errors(include_url=False):
         path = data_path(data, tuple(err["loc"]), err["type"])
@@ -78,7 +78,7 @@ def report(exc: ValidationError, data: Any, diags: Collector, broken: set[Path],
             if path in reported:  # a union reports once per arm; one message is enough
                 continue
             reported.add(path)
-        _one(err, path, data, diags, model, extra_keys)
+        _one(err, path, data, diags, model, extra_keys=extra_keys)
 
 
 def data_path(data: Any, loc: tuple[Any, ...], etype: str) -> Path:
@@ -128,7 +128,7 @@ def _looks_numeric(s: str) -> bool:
 
 
 def _one(err: Any, path: Path, data: Any, diags: Collector, model: type[BaseModel],
-         extra_keys: ExtraKeys | None = None) -> None:
+         *, extra_keys: ExtraKeys | None = None) -> None:
     etype: str = err["type"]
     value = err.get("input")
     ctx = err.get("ctx") or {}

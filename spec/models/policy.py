@@ -36,7 +36,7 @@ class Tokenizer(NemoBlock):
     """Side on which sequences are padded; TRL picks a sensible default."""
 
 
-class Optimizer(NemoBlock):
+class Optimizer(Block):
     """The optimizer, by allow-listed class name and its keyword arguments."""
 
     name: str = "torch.optim.AdamW"
@@ -47,7 +47,7 @@ class Optimizer(NemoBlock):
     (e.g. `lr`, `weight_decay`, `betas`, `eps`)."""
 
 
-class SchedulerStep(NemoBlock):
+class SchedulerStep(Block):
     """One scheduler in NeMo RL's list form."""
 
     name: str

@@ -214,7 +214,7 @@ def accepts(t: Type, value: Any) -> bool:
     return any(_accepts_arm(a, value) for a in arms(t))
 
 
-def _accepts_arm(a: Type, v: Any) -> bool:  # noqa: PLR0911
+def _accepts_arm(a: Type, v: Any) -> bool:
     if a == "any":
         return True
     if a == "none":

@@ -486,9 +486,8 @@ def _merges(reader: Reader) -> dict[str, list[str]]:
         for node in ast.walk(mod.tree):
             if not isinstance(node, ast.Dict):
                 continue
-            names = [_block_of(v) for k, v in zip(node.keys, node.values, strict=True)
-                     if k is None]
-            names = [n for n in names if n]
+            names = [n for k, v in zip(node.keys, node.values, strict=True)
+                     if k is None and (n := _block_of(v))]
             for i, later in enumerate(names):
                 for earlier in names[:i]:
                     if earlier != later:

@@ -59,11 +59,34 @@ class Walked:
 
 def walk(data: dict[str, Any], diags: Collector, root: type[BaseModel] | None) -> Walked:
     """Check ``data`` (resolved) against ``root`` (specc's model; None: NeMo RL's only)."""
+    if root is not None and not _needs_nemo(data, [root]):
+        return Walked(cat.UNION_MASTER, masters=[cat.UNION_MASTER])  # the catalog stays unread
     c = cat.catalog()
     masters = c.masters_for(data)
     out = Walked(masters[0], _master_key(c, masters[0], data), masters=masters)
     _Walker(diags, out).mapping(data, (), [root] if root else [], c.master_type(masters))
     return out
+
+
+def _needs_nemo(node: Any, specc: Specc) -> bool:
+    """Whether any key is one specc does not declare, or lies inside a block specc carries
+    open (only then is NeMo RL's catalog read: a plain spec never loads it)."""
+    if isinstance(node, dict):
+        items: Any = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    else:
+        return False
+    for key, value in items:
+        declared, below = _specc_child(specc, key)
+        if not declared:
+            return True
+        if not below:
+            if isinstance(value, dict | list) and value:
+                return True
+        elif _needs_nemo(value, below):
+            return True
+    return False
 
 
 def _master_key(c: cat.Catalog, master: str, data: dict[str, Any]) -> str:
@@ -241,7 +264,7 @@ class _Walker:
         lits = [x for a in cat.arms(nemo) if isinstance(a, dict) and "literal" in a
                 for x in a["literal"]]
         shown = _show(value)
-        if lits and all(isinstance(a, dict) and "literal" in a or a == "none"
+        if lits and all((isinstance(a, dict) and "literal" in a) or a == "none"
                         for a in cat.arms(nemo)):
             close = difflib.get_close_matches(str(value), [str(x) for x in lits], n=1,
                                               cutoff=0.5) if isinstance(value, str) else []

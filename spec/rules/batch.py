@@ -71,8 +71,8 @@ def _model_parallel(ctx: Context, par: Parallel) -> bool:
     fixes = [f"`{key.rsplit('.', 1)[1]}` {_fmt(near or fits[:2])}"] if (near or fits) else []
     ctx.diags.add("B006", f"{par.gpus} GPUs do not split into model replicas of "
                   f"{par.model} GPUs ({par.describe()})", path=tuple(key.split(".")),
-                  hint="use " + ", or ".join(fixes + ["a GPU count that is a multiple of "
-                                                      f"{par.model}"]))
+                  hint="use " + ", or ".join(
+                      [*fixes, f"a GPU count that is a multiple of {par.model}"]))
     return False
 
 
