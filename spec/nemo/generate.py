@@ -242,8 +242,10 @@ class Reader:
                     f["default"] = default
             fields[fname] = f
         entry["fields"] = fields
-        if kind == "model" and entry.get("extra") == "allow" and name != "MasterConfig":
-            # a model that takes extras on purpose (a teacher carries a whole policy)
+        if kind == "model" and entry.get("extra") == "allow" and _uses_extras(node):
+            # a model whose own code reads its extras (a teacher carries a whole policy
+            # as extras and dumps them); `extra="allow"` alone (every algorithm block has
+            # it) declares nothing, so such blocks stay closed and typos are caught
             entry["open"] = True
         if "_target_" in fields:
             # Hydra-style: `_target_` names a class and the other keys are its kwargs
@@ -251,6 +253,16 @@ class Reader:
 
 
 _NO_JSON = object()
+
+
+def _uses_extras(node: ast.ClassDef) -> bool:
+    """Whether a model's methods read its extras (`self.model_extra`, `self.model_dump`)."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and sub.attr in ("model_extra", "model_dump",
+                                                           "__pydantic_extra__") \
+                and isinstance(sub.value, ast.Name) and sub.value.id == "self":
+            return True
+    return False
 
 
 def _default(value: ast.expr | None) -> tuple[Any, bool]:
@@ -585,6 +597,28 @@ def _generation_models(reader: Reader) -> None:
                     subs.append(f"{hit[0]}:{hit[1]}")
 
 
+def _extras_read(reader: Reader) -> None:
+    """Mark open the models whose extras NeMo RL's code reads elsewhere:
+    ``res = TeacherResourceConfig(**merged)`` then ``res.model_extra`` in one function."""
+    for name, mod in reader.modules.items():
+        for func in ast.walk(mod.tree):
+            if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            made: dict[str, str] = {}
+            for node in ast.walk(func):
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                        and isinstance(node.targets[0], ast.Name) \
+                        and isinstance(node.value, ast.Call) and _name(node.value.func):
+                    made[node.targets[0].id] = _name(node.value.func) or ""
+            for node in ast.walk(func):
+                if isinstance(node, ast.Attribute) and node.attr == "model_extra" \
+                        and isinstance(node.value, ast.Name) and node.value.id in made:
+                    hit = reader.lookup(name, made[node.value.id])
+                    ref = f"{hit[0]}:{hit[1]}" if hit else ""
+                    if ref in reader.types:
+                        reader.types[ref]["open"] = True
+
+
 def _version(root: str) -> str:
     path = os.path.join(root, "package_info.py")
     parts: dict[str, Any] = {}
@@ -616,6 +650,7 @@ def build(root: str, commit: str) -> dict[str, Any]:
     reader = Reader(root)
     masters = _masters(reader)
     _generation_models(reader)
+    _extras_read(reader)
     for _ in range(3):  # subclasses may refer to further types
         _subclasses(reader, reader.types)
     for entry in reader.types.values():
