@@ -31,6 +31,15 @@ def check(ctx: Context) -> None:
                           + (" has" if len(set_keys) == 1 else " have") + " no effect",
                           path=("policy", "lora", set_keys[0]), on_key=True,
                           hint="set `policy.lora.enabled: true`, or remove the LoRA settings")
+    opt = ctx.data.get("policy", {}).get("optimizer", 0) if isinstance(
+        ctx.data.get("policy"), dict) else 0
+    megatron = spec.policy.megatron_cfg
+    if opt is None and not (isinstance(megatron, dict) and megatron.get("enabled") is True):
+        ctx.diags.add("S006", "`policy.optimizer` is null, but only a Megatron policy "
+                      "(`megatron_cfg.enabled: true`) takes its optimizer from "
+                      "`megatron_cfg.optimizer`", path=("policy", "optimizer"),
+                      hint="give `policy.optimizer: {name: torch.optim.AdamW, kwargs: {lr: "
+                      "...}}`, or enable `policy.megatron_cfg`")
     algo = ctx.algorithm
     if algo and algo not in GENERATES and ctx.written(("policy", "generation")) and not (
             spec.hpo and any(p.startswith("policy.generation") for p in spec.hpo.search_space)):
