@@ -57,12 +57,12 @@ def check_file(
         walk_only(nemo, sub)
         return Checked(loaded, None, nemo=nemo)
     broken = loaded.broken | set(nemo.env)
-    model = validate_model(_without(loaded.data, nemo.hidden), sub, broken=broken,
+    model = validate_model(_without(loaded.data, nemo.hidden, nemo.ints), sub, broken=broken,
                            extra_keys=nemo.extra_keys)
     if isinstance(model, Spec):
         _rules(model, loaded.data, sub, file, nemo)
         return Checked(loaded, model, nemo=nemo)
-    repaired = _repair(_without(loaded.data, nemo.hidden))
+    repaired = _repair(_without(loaded.data, nemo.hidden, nemo.ints))
     if repaired is None:
         return Checked(loaded, None, nemo=nemo)
     spec, data, removed = repaired
@@ -82,21 +82,31 @@ def check_file(
     return Checked(loaded, None, repaired=True, nemo=nemo)
 
 
-def _without(data: dict[str, Any], paths: list[Path]) -> dict[str, Any]:
-    """``data`` without ``paths`` (copied along them only; ``data`` is not changed)."""
-    if not paths:
+def _without(data: dict[str, Any], paths: list[Path], ints: list[Path]) -> dict[str, Any]:
+    """``data`` without ``paths`` and with the floats at ``ints`` as ints (copied along
+    those paths only; ``data`` is not changed)."""
+    if not paths and not ints:
         return data
     out = dict(data)
-    for path in paths:
+    for path, drop in [(p, True) for p in paths] + [(p, False) for p in ints]:
         node: Any = out
         for part in path[:-1]:
-            child = node.get(part) if isinstance(node, dict) else None
-            if not isinstance(child, dict):
+            child = node[part] if isinstance(node, dict) and part in node else \
+                node[part] if isinstance(node, list) and isinstance(part, int) \
+                and part < len(node) else None
+            if not isinstance(child, dict | list):
                 break
-            node[part] = node = dict(child)
+            node[part] = dict(child) if isinstance(child, dict) else list(child)
+            node = node[part]
         else:
-            if isinstance(node, dict):
-                node.pop(path[-1], None)
+            last = path[-1]
+            if drop and isinstance(node, dict):
+                node.pop(last, None)
+            elif not drop and isinstance(node, dict | list):
+                try:
+                    node[last] = int(node[last])
+                except (KeyError, IndexError, TypeError, ValueError, OverflowError):
+                    pass
     return out
 
 

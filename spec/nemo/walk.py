@@ -40,6 +40,9 @@ class Walked:
     #: Values specc declares but whose shape only NeMo RL's type takes (a list of
     #: datasets): hidden from specc's model and carried through.
     hidden: list[Path] = field(default_factory=list)
+    #: Integers written as floats (`8.0`) where specc takes an int: validated as ints,
+    #: as NeMo RL's (lax) TypeAdapter and the JSON Schema take them.
+    ints: list[Path] = field(default_factory=list)
     #: NeMo RL's type at mapping paths specc's own model also covers (for S001 hints).
     nemo_at: dict[Path, Any] = field(default_factory=dict)
 
@@ -84,7 +87,7 @@ def _needs_nemo(node: Any, specc: Specc) -> bool:
         if not below:
             if isinstance(value, dict | list) and value:
                 return True
-        elif _needs_nemo(value, below):
+        elif _needs_nemo(value, below) or (isinstance(value, float) and value.is_integer()):
             return True
     return False
 
@@ -144,6 +147,11 @@ def _shape_ok(annotations: Specc, value: Any) -> bool:
                     isinstance(a, type) and issubclass(a, BaseModel)):
                 return True
     return False
+
+
+def _int_only(annotations: Specc) -> bool:
+    arms = [a for t in annotations for a in _arms(t)]
+    return int in arms and float not in arms
 
 
 def _acts(a: Any) -> bool:
@@ -244,6 +252,8 @@ class _Walker:
                        hint=union_hint(key, allowed), on_key=True)
 
     def descend(self, value: Any, path: Path, specc: Specc, nemo: Any, *, check: bool) -> None:
+        if isinstance(value, float) and value.is_integer() and specc and _int_only(specc):
+            self.out.ints.append(path)
         if env_unknown(value):
             self.out.env.append(path)
             return
