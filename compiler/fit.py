@@ -148,12 +148,11 @@ def check_memory(ctx: Context) -> None:
     if capacity_bytes(spec) is None:
         return
     par = parallel(spec)
-    if par.gpus > 1 and (par.source or _fsdp(spec)):
+    if par.model > 1:
         if not ctx.point and spec.selected() is not None:
             ctx.diags.add("M003", "memory not estimated: specc's estimate does not model NeMo "
-                          "RL's sharding across GPUs (" + (par.describe() or "FSDP2")
-                          + f" over {par.gpus} GPUs)", path=(
-                              "policy", par.source or "dtensor_cfg"), on_key=True,
+                          f"RL's model parallelism ({par.describe()} over {par.gpus} GPUs)",
+                          path=("policy", par.source), on_key=True,
                           hint="specc estimates unsharded training; check memory with NeMo "
                           "RL's own tools")
         return
@@ -184,12 +183,6 @@ def check_memory(ctx: Context) -> None:
             ctx.diags.add("M002", f"estimated peak {total / GIB:.1f} GiB is {total / cap:.0%} of "
                           f"the {spec.hardware.gpu}'s {cap / GIB:.0f} GiB", path=where,
                           hint=_fixes(spec))
-
-
-def _fsdp(spec: Spec) -> bool:
-    """NeMo RL's DTensor backend (FSDP2) or Megatron backend is enabled."""
-    return any(isinstance(b, dict) and b.get("enabled") is True
-               for b in (spec.policy.dtensor_cfg, spec.policy.megatron_cfg))
 
 
 def _fixes(spec: Spec) -> str:
