@@ -3,6 +3,7 @@ anything heavy; the compiler adds memory and search-space feasibility on top."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass
 from typing import Any
@@ -103,10 +104,9 @@ def _without(data: dict[str, Any], paths: list[Path], ints: list[Path]) -> dict[
             if drop and isinstance(node, dict):
                 node.pop(last, None)
             elif not drop and isinstance(node, dict | list):
-                try:
-                    node[last] = int(node[last])
-                except (KeyError, IndexError, TypeError, ValueError, OverflowError):
-                    pass
+                with contextlib.suppress(KeyError, IndexError, TypeError, ValueError,
+                                         OverflowError):
+                    node[last] = int(node[last])  # type: ignore[index]
     return out
 
 

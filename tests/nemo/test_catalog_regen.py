@@ -8,6 +8,7 @@ source it says it came from. Regenerate: see docs/nemo-rl.md.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 from specc.spec.models.policy import GenerationBackend
 from specc.spec.nemo import catalog as cat
@@ -38,4 +39,4 @@ def test_catalog_is_stamped_and_complete() -> None:
 
 
 def test_specc_generation_backends_are_nemo_rls_and_hf() -> None:
-    assert set(GenerationBackend.__args__) == {"hf", *cat.catalog().generation_backends}
+    assert set(get_args(GenerationBackend)) == {"hf", *cat.catalog().generation_backends}

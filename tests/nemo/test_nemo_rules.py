@@ -5,6 +5,7 @@ optimizer with Megatron, and `specc run` refusing generation backends it does no
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ def _errors(path: Path) -> list[Diagnostic]:
 
 
 def test_data_parallel_size_divides_out_model_parallelism() -> None:
-    data = {"policy": {"model_name": "m", "megatron_cfg": {
+    data: dict[str, Any] = {"policy": {"model_name": "m", "megatron_cfg": {
         "enabled": True, "tensor_model_parallel_size": 2, "pipeline_model_parallel_size": 2,
         "context_parallel_size": 2}}, "cluster": {"gpus_per_node": 8, "num_nodes": 4}}
     spec = Spec.model_validate(data)
