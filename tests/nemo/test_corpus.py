@@ -16,13 +16,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+from ruamel.yaml import YAML
 
-from specc.compiler.validate import validate_files
+from specc.compiler.validate import validate_one
 from specc.spec.check import check_file
 from specc.spec.diagnostics import Collector, Diagnostic, Severity, dotted
 from specc.spec.loader import load
 from specc.spec.nemo import catalog as cat
+from specc.spec.schema import json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpora" / "nemo-rl"
@@ -41,9 +44,20 @@ def _key(d: Diagnostic) -> Key:
 
 
 @pytest.fixture(scope="module")
-def corpus() -> list[Diagnostic]:
+def per_file() -> dict[Path, list[Diagnostic]]:
+    """Each config's diagnostics (those of the parents it extends included)."""
     assert len(CONFIGS) == 295, "the NeMo RL snapshot in ../shared has 295 example configs"
-    return validate_files([str(f) for f in CONFIGS]).diagnostics
+    out = {}
+    for f in CONFIGS:
+        diags = Collector()
+        validate_one(str(f), diags)
+        out[f] = list(diags)
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus(per_file: dict[Path, list[Diagnostic]]) -> list[Diagnostic]:
+    return [d for diags in per_file.values() for d in diags]
 
 
 def test_corpus_has_only_the_listed_defects(corpus: list[Diagnostic]) -> None:
@@ -135,3 +149,20 @@ def test_typos_throughout_the_corpus_are_caught() -> None:
             failures.append(f"{file}: `{typo_path}`: {d.hint}")
     assert failures == []
     assert checked > 70 and open_ < checked
+
+
+def test_schema_accepts_every_config_that_validates_clean(
+        per_file: dict[Path, list[Diagnostic]]) -> None:
+    """Schema and validate agree: each config validate accepts passes the exported JSON
+    Schema, as an editor sees the file (on its own, before `defaults:` merging)."""
+    validator = jsonschema.Draft202012Validator(json_schema())
+    # clean: no error in the file itself (an error in a parent is the parent's)
+    clean = [f for f, diags in per_file.items()
+             if not any(d.severity is Severity.ERROR and Path(d.file).resolve() == f.resolve()
+                        for d in diags)]
+    assert len(clean) > 150
+    yaml = YAML(typ="safe", pure=True)
+    failures = {str(f.relative_to(CORPUS)): [
+        f"{list(e.absolute_path)}: {e.message[:120]}"
+        for e in validator.iter_errors(yaml.load(f.read_text()))][:3] for f in clean}
+    assert {k: v for k, v in failures.items() if v} == {}
