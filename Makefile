@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install system-deps test lint typecheck bench schema docs snapshots clean
+.PHONY: install system-deps test lint typecheck bench schema docs snapshots clean nemo-catalog
 
 install: system-deps  ## create .venv with everything (CPU torch pinned: it installs from a local wheel)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -51,3 +51,8 @@ snapshots:  ## regenerate the TUI's SVG snapshots in tests/__snapshots__/ (revie
 
 clean:
 	rm -rf .typecheck .mypy_cache .ruff_cache .pytest_cache build *.egg-info
+
+NEMO_RL ?= ../shared/corpora/nemo-rl
+NEMO_RL_COMMIT ?= 7ea279abfbeb698b092856d0dab61e7cf39bc909
+nemo-catalog:  ## regenerate spec/nemo/catalog.json from a NeMo RL checkout (see docs/nemo-rl.md)
+	$(BIN)/python -m specc.spec.nemo.generate $(NEMO_RL)/nemo_rl --commit $(NEMO_RL_COMMIT)

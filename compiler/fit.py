@@ -12,6 +12,7 @@ from specc.spec.catalog.gpus import lookup_gpu
 from specc.spec.catalog.optim import lookup_optimizer, optimizer_state_bytes
 from specc.spec.diagnostics import Severity
 from specc.spec.models import Spec
+from specc.spec.parallel import parallel
 from specc.spec.rules import Context
 
 GIB = 1024**3
@@ -145,6 +146,21 @@ def check_memory(ctx: Context) -> None:
     """M001 when the estimated peak exceeds the GPU, M002 above the headroom, M003 unknown."""
     spec = ctx.spec
     if capacity_bytes(spec) is None:
+        return
+    par = parallel(spec)
+    if par.model > 1:
+        if not ctx.point and spec.selected() is not None:
+            ctx.diags.add("M003", "memory not estimated: specc's estimate does not model NeMo "
+                          f"RL's model parallelism ({par.describe()} over {par.gpus} GPUs)",
+                          path=("policy", par.source), on_key=True,
+                          hint="specc estimates unsharded training; check memory with NeMo "
+                          "RL's own tools")
+        return
+    if spec.cluster is not None and not ctx.written(("hardware", "gpu")):
+        if not ctx.point and spec.selected() is not None:
+            ctx.diags.add("M003", "memory not estimated: the GPU is not declared (NeMo RL's "
+                          "`cluster` block does not name one)", path=("cluster",), on_key=True,
+                          hint="add `hardware: {gpu: H100-80GB}` to check the memory")
         return
     est = estimate_spec(spec, ctx.file)
     if est is None:

@@ -16,6 +16,8 @@ from specc.compiler.tracking import RunRef, missing_packages
 from specc.compiler.validate import validate_one
 from specc.spec.diagnostics import Collector, Diagnostic, Severity
 from specc.spec.models import Spec
+from specc.spec.models.algorithms import GENERATES
+from specc.spec.models.policy import RUNNABLE_BACKENDS
 from specc.spec.rules import Context
 
 DEFAULT_PREVIEW = 5
@@ -102,6 +104,23 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
     diags = diags if diags is not None else Collector()
     checked = validate_one(file, diags, overrides=overrides)
     spec, loaded = checked.spec, checked.loaded
+    if checked.nemo is not None and checked.nemo.nemo_only:
+        nemo = checked.nemo
+        diags.scoped(loaded.locations, file).add(
+            "N014", f"`specc {'run' if for_run else 'plan'}` cannot train NeMo RL's "
+            f"`{nemo.master}`: specc validates it as a NeMo RL config but does not train it",
+            path=(nemo.master_key,), on_key=True,
+            hint="run it with NeMo RL; specc trains sft, dpo, grpo, ppo and its own algorithms")
+        return None
+    if for_run and spec is not None and spec.policy.generation is not None \
+            and spec.policy.generation.backend not in RUNNABLE_BACKENDS \
+            and spec.selected() in GENERATES:
+        backend = spec.policy.generation.backend
+        diags.scoped(loaded.locations, file).add(
+            "N015", f"`specc run` generates with `hf` only, not NeMo RL's `{backend}` backend",
+            path=("policy", "generation", "backend"),
+            hint="set `backend: hf` to run with specc (`specc plan` and `specc validate` accept "
+            f"`{backend}`)")
     if for_run and spec is not None:
         algo = spec.selected()
         if algo in NOT_LOWERED:

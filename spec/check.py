@@ -3,6 +3,7 @@ anything heavy; the compiler adds memory and search-space feasibility on top."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from specc.spec.diagnostics import Collector
 from specc.spec.loader import Loaded, load, parse_override_path
 from specc.spec.locations import Path
 from specc.spec.models import Spec
+from specc.spec.nemo.walk import Walked, walk
 from specc.spec.rules import Context, run_rules, search_space
 from specc.spec.schema_check import data_path, validate_model
 from specc.spec.yamlio import MAX_BYTES
@@ -33,6 +35,8 @@ class Checked:
     loaded: Loaded
     spec: Spec | None
     repaired: bool = False
+    #: The keys checked against NeMo RL's declaration, and which algorithm it is.
+    nemo: Walked | None = None
 
 
 def check_file(
@@ -49,16 +53,23 @@ def check_file(
     if loaded.data is None:
         return Checked(loaded, None)
     sub = diags.scoped(loaded.locations, file)
-    model = validate_model(loaded.data, sub, broken=loaded.broken)
+    nemo = walk(loaded.data, sub, Spec)
+    if nemo.nemo_only and "policy" not in loaded.data:
+        # a NeMo RL config without a policy (eval): NeMo RL's schema is all there is
+        walk_only(nemo, sub)
+        return Checked(loaded, None, nemo=nemo)
+    broken = loaded.broken | set(nemo.env)
+    model = validate_model(_without(loaded.data, nemo.hidden, nemo.ints), sub, broken=broken,
+                           extra_keys=nemo.extra_keys)
     if isinstance(model, Spec):
-        _rules(model, loaded.data, sub, file)
-        return Checked(loaded, model)
-    repaired = _repair(loaded.data)
+        _rules(model, loaded.data, sub, file, nemo)
+        return Checked(loaded, model, nemo=nemo)
+    repaired = _repair(_without(loaded.data, nemo.hidden, nemo.ints))
     if repaired is None:
-        return Checked(loaded, None)
+        return Checked(loaded, None, nemo=nemo)
     spec, data, removed = repaired
     scratch = Collector(locations=loaded.locations, default_file=file)
-    _rules(spec, data, scratch, file)
+    _rules(spec, data, scratch, file, nemo)
     # Removing an unknown key changes nothing else; removing an invalid value leaves a
     # default in its place, so rules about its block (and whole-spec rules) stay quiet.
     # Rules about a removed value's siblings may have read the stand-in default.
@@ -70,11 +81,46 @@ def check_file(
         if path is not None and path[:-1] in parents:
             continue
         sub.extend([d])
-    return Checked(loaded, None, repaired=True)
+    return Checked(loaded, None, repaired=True, nemo=nemo)
 
 
-def _rules(spec: Spec, data: dict[str, Any], diags: Collector, file: str) -> None:
-    ctx = Context(spec=spec, data=data, diags=diags, file=file)
+def _without(data: dict[str, Any], paths: list[Path], ints: list[Path]) -> dict[str, Any]:
+    """``data`` without ``paths`` and with the floats at ``ints`` as ints (copied along
+    those paths only; ``data`` is not changed)."""
+    if not paths and not ints:
+        return data
+    out = dict(data)
+    for path, drop in [(p, True) for p in paths] + [(p, False) for p in ints]:
+        node: Any = out
+        for part in path[:-1]:
+            child = node[part] if isinstance(node, dict) and part in node else \
+                node[part] if isinstance(node, list) and isinstance(part, int) \
+                and part < len(node) else None
+            if not isinstance(child, dict | list):
+                break
+            node[part] = dict(child) if isinstance(child, dict) else list(child)
+            node = node[part]
+        else:
+            last = path[-1]
+            if drop and isinstance(node, dict):
+                node.pop(last, None)
+            elif not drop and isinstance(node, dict | list):
+                with contextlib.suppress(KeyError, IndexError, TypeError, ValueError,
+                                         OverflowError):
+                    node[last] = int(node[last])  # type: ignore[index]
+    return out
+
+
+def walk_only(nemo: Walked, diags: Collector) -> None:
+    """The info a NeMo-only document gets when specc's rules do not run on it."""
+    from specc.spec.rules.effects import nemo_notes
+
+    nemo_notes(nemo, diags)
+
+
+def _rules(spec: Spec, data: dict[str, Any], diags: Collector, file: str,
+           nemo: Walked | None = None) -> None:
+    ctx = Context(spec=spec, data=data, diags=diags, file=file, nemo=nemo)
     run_rules(ctx)
     search_space.check(ctx)
 

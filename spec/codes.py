@@ -79,6 +79,8 @@ _ALL = [
     _c("R035", "info", "TRL CLI or seed 002 config read as a specc spec"),
     _c("R036", "warning", "TRL field specc does not honour"),
     _c("R037", "error", "TRL CLI config's trainer cannot be told"),
+    _c("R032", "info", "value read from the environment (`${oc.env:...}`) is not checked"),
+    _c("R033", "info", "NeMo RL algorithm specc validates but does not train"),
     # --- schema ------------------------------------------------------------------------------
     _c("S001", "error", "unknown key"),
     _c("S002", "error", "wrong type"),
@@ -93,6 +95,7 @@ _ALL = [
     _c("B003", "error", "GRPO global batch does not divide by generations per prompt"),
     _c("B004", "error", "micro batch larger than the global batch"),
     _c("B005", "warning", "`hardware` and `cluster` disagree on the GPU count"),
+    _c("B006", "error", "GPUs do not split into whole model-parallel replicas"),
     # --- precision and hardware --------------------------------------------------------------
     _c("P001", "error", "precision not supported by the declared GPU"),
     _c("P002", "error", "unknown GPU"),
@@ -127,12 +130,17 @@ _ALL = [
     _c("N022", "error", "reward file does not exist"),
     _c("N023", "error", "reward module is not installed (only a local file has its name)"),
     _c("N024", "info", "what `specc run` will import for a reward function"),
+    _c("N014", "error", "`specc plan`/`specc run` refuse a NeMo RL algorithm specc does not "
+       "train"),
+    _c("N015", "error", "`specc run` cannot run this generation backend"),
     # --- no effect ---------------------------------------------------------------------------
     _c("W001", "warning", "LoRA settings with LoRA disabled"),
     _c("W002", "warning", "block for an algorithm that is not selected"),
     _c("W003", "warning", "setting has no effect for this algorithm"),
     _c("W004", "warning", "`hpo` block without a search space"),
     _c("W005", "warning", "`data.validation` unused under cross-validation"),
+    _c("W006", "warning", "path that validate cannot check on this machine"),
+    _c("W007", "warning", "optimizer NeMo RL imports that specc cannot check"),
     # --- advice ------------------------------------------------------------------------------
     _c("A001", "warning", "DPO/ORPO beta outside the recommended range"),
     _c("A002", "info", "LoRA alpha is not 2 x r"),

@@ -108,7 +108,8 @@ def children(t: Any, part: str | int) -> list[tuple[Any, FieldInfo | None]]:
             if isinstance(part, str) and part in a.model_fields:
                 f = a.model_fields[part]
                 out.append((f.annotation, f))
-            elif isinstance(part, str) and a.model_config.get("extra") == "allow":
+            elif isinstance(part, str) and a.model_config.get("extra") == "allow" \
+                    and not getattr(a, "__nemo__", False):
                 out.append((Any, None))
         elif origin in (dict, typing.Dict) and isinstance(part, str):  # noqa: UP006
             args = get_args(a)

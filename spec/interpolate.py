@@ -4,7 +4,10 @@
 * ``${.x}`` / ``${..x}`` — relative to the mapping holding the value (and its parent).
 * ``${mul:a,b}`` and friends — arithmetic resolvers, arguments may nest.
 
-Resolution is pure: it never reads the environment or the filesystem.
+Resolution is pure: it never reads the environment or the filesystem. NeMo RL's
+``${oc.env:VAR}`` and ``${oc.env:VAR,default}`` are accepted, but their value is unknown
+while validating: the value keeps its text (see ``env_unknown``), and so does every value
+built from it; checks that need such a value skip it.
 Unresolvable and cyclic references become diagnostics at the referencing value.
 """
 
@@ -71,6 +74,20 @@ RESOLVERS: dict[str, Callable[..., Any]] = {
     "max": _numeric("max", max),
     "min": _numeric("min", min),
 }
+
+
+#: Resolvers whose value is unknown while validating (they read the environment).
+ENV_RESOLVERS = ("oc.env",)
+_ENV_MARK = "${oc.env:"
+
+
+def env_unknown(v: Any) -> bool:
+    """Whether ``v`` is (or is built from) an `${oc.env:...}` value, unknown until run time."""
+    return isinstance(v, str) and _ENV_MARK in v
+
+
+class _EnvUnknown(Exception):
+    """Raised while evaluating a value that depends on the environment."""
 
 
 class InterpolationError(Exception):
@@ -224,6 +241,12 @@ class Resolver:
         self.active.append(path)
         try:
             result = self._evaluate(parse_template(value), path)
+        except _EnvUnknown:
+            self.active.pop()
+            if self.active:
+                raise
+            self.done.add(path)  # the value keeps its text: unknown until run time
+            return value
         except InterpolationError as e:
             self.active.pop()
             if self.active:
@@ -281,6 +304,8 @@ class Resolver:
         if isinstance(piece, _Ref):
             return self._lookup(piece.path, here)
         name = piece.name
+        if name in ENV_RESOLVERS:
+            raise _EnvUnknown(name)
         fn = RESOLVERS.get(name)
         if fn is None:
             raise InterpolationError(
@@ -303,7 +328,10 @@ class Resolver:
             raise InterpolationError("R010", f"`${{{ref}}}` refers to `{dotted(target)}`, which "
                                      "does not exist", _missing_hint(self.data, target))
         if has_interpolation(node):
-            return self._resolve_at(target)
+            resolved = self._resolve_at(target)
+            if env_unknown(resolved):
+                raise _EnvUnknown(ref)
+            return resolved
         if isinstance(node, dict | list):
             self._walk(node, target)
             found = _get(self.data, target)

@@ -124,6 +124,9 @@ def json_schema() -> dict[str, Any]:
             if field in props:
                 props[field]["description"] = doc
                 props[field]["markdownDescription"] = doc
+    from specc.spec.nemo.schema import add_nemo
+
+    add_nemo(schema, Spec)
     _for_editors(schema)
     _accept_dialects(schema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

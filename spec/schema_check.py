@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -51,18 +52,23 @@ def key_hint(key: str, allowed: list[str], *, otherwise: str = "remove it") -> s
     return otherwise
 
 
+ExtraKeys = Callable[[Path], list[str]]
+
+
 def validate_model(data: dict[str, Any], diags: Collector, *, broken: set[Path] | None = None,
-                   model: type[BaseModel] = Spec) -> BaseModel | None:
-    """Validate ``data``; on failure add diagnostics and return None."""
+                   model: type[BaseModel] = Spec,
+                   extra_keys: ExtraKeys | None = None) -> BaseModel | None:
+    """Validate ``data``; on failure add diagnostics and return None. ``extra_keys`` names
+    further keys a mapping accepts (NeMo RL's), for "did you mean"."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        report(exc, data, diags, broken or set(), model)
+        report(exc, data, diags, broken or set(), model, extra_keys=extra_keys)
         return None
 
 
 def report(exc: ValidationError, data: Any, diags: Collector, broken: set[Path],
-           model: type[BaseModel]) -> None:
+           model: type[BaseModel], *, extra_keys: ExtraKeys | None = None) -> None:
     reported: set[Path] = set()
     for err in exc.errors(include_url=False):
         path = data_path(data, tuple(err["loc"]), err["type"])
@@ -72,7 +78,7 @@ def report(exc: ValidationError, data: Any, diags: Collector, broken: set[Path],
             if path in reported:  # a union reports once per arm; one message is enough
                 continue
             reported.add(path)
-        _one(err, path, data, diags, model)
+        _one(err, path, data, diags, model, extra_keys=extra_keys)
 
 
 def data_path(data: Any, loc: tuple[Any, ...], etype: str) -> Path:
@@ -121,7 +127,8 @@ def _looks_numeric(s: str) -> bool:
     return True
 
 
-def _one(err: Any, path: Path, data: Any, diags: Collector, model: type[BaseModel]) -> None:
+def _one(err: Any, path: Path, data: Any, diags: Collector, model: type[BaseModel],
+         *, extra_keys: ExtraKeys | None = None) -> None:
     etype: str = err["type"]
     value = err.get("input")
     ctx = err.get("ctx") or {}
@@ -129,7 +136,10 @@ def _one(err: Any, path: Path, data: Any, diags: Collector, model: type[BaseMode
     if etype == "extra_forbidden":
         parent = path[:-1]
         key = str(path[-1])
-        hint = key_hint(key, keys_at(model, parent))
+        allowed = keys_at(model, parent)
+        if extra_keys is not None:
+            allowed += [k for k in extra_keys(parent) if k not in allowed]
+        hint = key_hint(key, allowed)
         where_text = f"in `{dotted(parent)}`" if parent else "at the top level"
         diags.add("S001", f"unknown key `{key}` {where_text}",
                   path=path, hint=hint, on_key=True)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from specc.spec.models.base import (
-    Block,
     FreeForm,
+    NemoBlock,
     NonNegFloat,
-    NonNegInt,
     PositiveFloat,
     PositiveInt,
     Probability,
@@ -23,15 +22,16 @@ from specc.spec.models.base import (
 Algorithm = Literal["sft", "dpo", "orpo", "kto", "grpo", "rloo", "rs_sft", "awr", "ppo"]
 
 
-class Loop(Block):
+class Loop(NemoBlock):
     """Training-loop keys every algorithm block shares (NeMo RL names)."""
 
     max_num_epochs: PositiveInt | None = None
     """Passes over the training data (seed 003: 3 for ORPO/DPO, 2 for RS-SFT/AWR)."""
     max_num_steps: PositiveInt | None = None
     """Optimizer steps; training stops at whichever of epochs/steps comes first."""
-    val_period: NonNegInt | None = None
-    """Validate every this many steps (0 = never); the HPO objective is reported then."""
+    val_period: int | None = None
+    """Validate every this many steps (0 or negative = never, as in NeMo RL); the HPO
+    objective is reported then."""
     val_batches: PositiveInt | None = None
     """Validation batches per validation (null = the whole validation split)."""
     val_global_batch_size: PositiveInt | None = None
@@ -44,6 +44,11 @@ class Loop(Block):
     """Validate after the last step."""
     seed: int = 42
     """Random seed for data order and initialisation."""
+
+    @field_validator("val_period")
+    @classmethod
+    def _never(cls, v: int | None) -> int | None:
+        return 0 if v is not None and v < 0 else v
 
 
 class SFT(Loop):
@@ -203,7 +208,7 @@ class PPO(Loop):
     """Total episodes (seed 003: 10K-50K)."""
 
 
-class LossFn(Block):
+class LossFn(NemoBlock):
     """NeMo RL's clipped policy-gradient loss settings (GRPO/RLOO/PPO)."""
 
     reference_policy_kl_penalty: NonNegFloat = 0.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,17 @@ class Block(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, validate_default=False,
                               populate_by_name=True)
+
+
+class NemoBlock(BaseModel):
+    """A block NeMo RL also declares. Keys specc does not model are kept (in
+    ``model_extra``) and checked against NeMo RL's declaration by ``spec.nemo``: a key
+    NeMo RL declares is type-checked and carried through, a key neither declares is S001.
+    Search-space paths and "did you mean" see only specc's own fields."""
+
+    model_config = ConfigDict(extra="allow", strict=True, validate_default=False,
+                              populate_by_name=True)
+    __nemo__: ClassVar[bool] = True
 
 
 class OpenBlock(BaseModel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from specc.spec.models.base import Block, FreeForm, NonNegInt, PositiveInt
+from specc.spec.models.base import Block, FreeForm, NemoBlock, NonNegInt, PositiveInt
 
 
-class DataSource(Block):
+class DataSource(NemoBlock):
     """One dataset split: a built-in, a local file or folder (NeMo RL keys accepted)."""
 
     path: str | None = None
@@ -45,7 +45,7 @@ class DataSource(Block):
         return self.path or self.data_path
 
 
-class Data(Block):
+class Data(NemoBlock):
     """Training and validation data."""
 
     train: DataSource | None = None

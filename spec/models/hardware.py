@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from specc.spec.models.base import Block, OpenBlock, PositiveFloat, PositiveInt
+from specc.spec.models.base import Block, NemoBlock, PositiveFloat, PositiveInt
 
 
 class Hardware(Block):
@@ -22,7 +22,7 @@ class Hardware(Block):
     """Fraction of memory a trial may use before `specc` warns (default 0.9)."""
 
 
-class Cluster(OpenBlock):
+class Cluster(NemoBlock):
     """NeMo RL's cluster block; its GPU counts feed the batch arithmetic."""
 
     gpus_per_node: PositiveInt | None = None

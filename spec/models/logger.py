@@ -9,10 +9,10 @@ once as carried through.
 
 from __future__ import annotations
 
-from specc.spec.models.base import Block, NonNegInt, PositiveFloat
+from specc.spec.models.base import NemoBlock, NonNegInt, PositiveFloat
 
 
-class WandbLogger(Block):
+class WandbLogger(NemoBlock):
     """Weights & Biases settings. Offline runs: set `WANDB_MODE=offline` in the
     environment (`wandb sync` uploads them later)."""
 
@@ -24,7 +24,7 @@ class WandbLogger(Block):
     """W&B team or user the runs belong to (sets `WANDB_ENTITY`)."""
 
 
-class TensorboardLogger(Block):
+class TensorboardLogger(NemoBlock):
     """TensorBoard settings (works offline; needs only the `tensorboard` package)."""
 
     log_dir: str | None = None
@@ -34,7 +34,7 @@ class TensorboardLogger(Block):
     the parent folder compares trials."""
 
 
-class MlflowLogger(Block):
+class MlflowLogger(NemoBlock):
     """MLflow settings."""
 
     experiment_name: str | None = None
@@ -51,7 +51,7 @@ class MlflowLogger(Block):
     server's default applies)."""
 
 
-class SwanlabLogger(Block):
+class SwanlabLogger(NemoBlock):
     """SwanLab settings (NeMo RL); carried through, specc does not log to SwanLab."""
 
     project: str | None = None
@@ -60,7 +60,7 @@ class SwanlabLogger(Block):
     """SwanLab run name."""
 
 
-class GpuMonitoring(Block):
+class GpuMonitoring(NemoBlock):
     """NeMo RL's GPU metrics collection; carried through (W&B records system metrics on
     its own)."""
 
@@ -70,7 +70,7 @@ class GpuMonitoring(Block):
     """Seconds between flushes to the loggers."""
 
 
-class Logger(Block):
+class Logger(NemoBlock):
     """Experiment tracking (NeMo RL layout): which backends each trial reports to, and
     where. Every trial is its own run, named `<name>-trial-<n>`, whose config holds the
     trial's resolved spec and its search-space parameters."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag, field_validator
 
 from specc.spec.models.base import (
     Block,
     FreeForm,
+    NemoBlock,
     NonNegFloat,
     NonNegInt,
     PositiveFloat,
@@ -16,9 +17,13 @@ from specc.spec.models.base import (
 )
 
 Precision = Literal["bfloat16", "float16", "float32"]
+GenerationBackend = Literal["hf", "dynamo", "megatron", "sglang", "trtllm", "vllm"]
+"""specc's `hf` and NeMo RL's generation backends (its catalog's `generation_backends`)."""
+#: Generation backends `specc run` runs.
+RUNNABLE_BACKENDS: frozenset[str] = frozenset({"hf"})
 
 
-class Tokenizer(Block):
+class Tokenizer(NemoBlock):
     """Which tokenizer to use; defaults to the model's own."""
 
     name: str | None = None
@@ -123,11 +128,12 @@ class Lora(Block):
     """PEFT task type; specc trains causal LMs."""
 
 
-class Generation(Block):
+class Generation(NemoBlock):
     """Sampling settings for rollouts (GRPO/RLOO/RS-SFT/AWR/PPO) and evaluation."""
 
-    backend: Literal["hf", "vllm"] = "hf"
-    """Generation engine. specc runs `hf`; `vllm` is accepted from NeMo RL configs."""
+    backend: GenerationBackend = "hf"
+    """Generation engine: specc's `hf`, or one of NeMo RL's (`vllm`, `sglang`, `trtllm`,
+    `megatron`, `dynamo`). `specc run` runs `hf`; the others validate and plan."""
     max_new_tokens: PositiveInt = 128
     """Completion length limit."""
     temperature: NonNegFloat = 1.0
@@ -152,7 +158,7 @@ class Generation(Block):
     """NeMo RL's generation placement; carried through unmodelled."""
 
 
-class Policy(Block):
+class Policy(NemoBlock):
     """The model being trained and its optimisation settings (NeMo RL's `policy`)."""
 
     model_name: str
@@ -173,7 +179,8 @@ class Policy(Block):
     activation_checkpointing: bool = False
     """Recompute activations in the backward pass to save memory."""
     optimizer: Optimizer = Field(default_factory=Optimizer)
-    """The optimizer."""
+    """The optimizer. NeMo RL writes `null` when `megatron_cfg` (enabled) carries the
+    optimizer; specc then keeps its defaults for the fields it reads."""
     scheduler: Scheduler | None = None
     """Learning-rate schedule: NeMo RL's list form or `{type, warmup_ratio}`."""
     lora: Lora = Field(default_factory=Lora)
@@ -207,6 +214,11 @@ class Policy(Block):
     """NeMo RL's sequence packing; carried through unmodelled."""
     hf_config_overrides: FreeForm | None = None
     """NeMo RL: overrides applied to the Hugging Face model config. Carried through."""
+
+    @field_validator("optimizer", mode="before")
+    @classmethod
+    def _null_optimizer(cls, v: Any) -> Any:
+        return {} if v is None else v
 
     @property
     def checkpointing(self) -> bool:

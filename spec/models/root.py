@@ -20,7 +20,7 @@ from specc.spec.models.algorithms import (
     Loop,
     LossFn,
 )
-from specc.spec.models.base import Block, FreeForm
+from specc.spec.models.base import FreeForm, NemoBlock
 from specc.spec.models.data import Data, Reward
 from specc.spec.models.hardware import Cluster, Hardware
 from specc.spec.models.hpo import Hpo
@@ -30,7 +30,7 @@ from specc.spec.models.policy import Policy
 SPEC_VERSION = 1
 
 
-class Spec(Block):
+class Spec(NemoBlock):
     """A specc experiment: one model, one algorithm, its data, the hardware it must fit,
     and optionally a hyperparameter search."""
 
@@ -104,11 +104,19 @@ class Spec(Block):
         return getattr(self, algo) if algo else None
 
     @property
-    def world_size(self) -> int:
-        """Data-parallel world: GPUs per node x nodes (hardware, else cluster, else 1)."""
+    def gpus(self) -> int:
+        """GPUs in all: GPUs per node x nodes (hardware, else cluster, else 1)."""
         gpn = self.hardware.gpus_per_node or (self.cluster.gpus_per_node if self.cluster else None)
         nodes = self.hardware.num_nodes or (self.cluster.num_nodes if self.cluster else None)
         return (gpn or 1) * (nodes or 1)
+
+    @property
+    def world_size(self) -> int:
+        """Data-parallel world: GPUs / (tensor x pipeline x context parallel); see
+        `spec.parallel`."""
+        from specc.spec.parallel import data_parallel_size
+
+        return data_parallel_size(self)
 
 
 ALGORITHMS: tuple[Algorithm, ...] = ("sft", "dpo", "orpo", "kto", "grpo", "rloo", "rs_sft",

@@ -11,6 +11,8 @@ def check(ctx: Context) -> None:
     spec = ctx.spec
     present = [a for a in ALGORITHMS if getattr(spec, a) is not None]
     algo = spec.selected()
+    if algo is None and ctx.nemo_only and not present:
+        return  # a NeMo RL algorithm specc validates but does not train (R033)
     if algo is None:
         if present:
             ctx.diags.add("N006", "several algorithm blocks (" + ", ".join(present)

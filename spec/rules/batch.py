@@ -1,10 +1,15 @@
 """Batch arithmetic: global = micro x grad accumulation x data-parallel world, and GRPO's
-rollout divisibility (TRL's rule). Hints name the nearest values that fix it."""
+rollout divisibility (TRL's rule). Hints name the nearest values that fix it.
+
+The data-parallel world is GPUs / (tensor x pipeline x context parallel), from
+`spec.parallel`: with model parallelism the messages name the replicas and the sizes."""
 
 from __future__ import annotations
 
 import math
 
+from specc.spec.diagnostics import Severity
+from specc.spec.parallel import Parallel, parallel
 from specc.spec.rules.context import Context
 
 
@@ -41,10 +46,44 @@ def _fmt(values: list[int]) -> str:
     return " or ".join(str(v) for v in values)
 
 
+def _world(par: Parallel) -> str:
+    """"8 GPUs", or "2 data-parallel replicas (8 GPUs / tensor 2 x context 2 parallel)"."""
+    n = par.gpus
+    gpus = f"{n} GPU" + ("s" if n != 1 else "")
+    if par.model == 1:
+        return gpus
+    d = par.data
+    return (f"{d} data-parallel replica" + ("s" if d != 1 else "")
+            + f" ({gpus} / {par.describe()})")
+
+
+def _model_parallel(ctx: Context, par: Parallel) -> bool:
+    """B006: the GPUs do not split into whole model replicas. True when the rest of the
+    arithmetic can be checked."""
+    if par.divides:
+        return True
+    keys = par.keys()
+    dim, key = next(iter(keys.items()))
+    size = getattr(par, dim)
+    rest = par.model // size
+    fits = [d for d in _divisors(par.gpus) if par.gpus % (d * rest) == 0]
+    near = _divisors_near(size, par.gpus // rest) if par.gpus % rest == 0 else []
+    fixes = [f"`{key.rsplit('.', 1)[1]}` {_fmt(near or fits[:2])}"] if (near or fits) else []
+    ctx.diags.add("B006", f"{par.gpus} GPUs do not split into model replicas of "
+                  f"{par.model} GPUs ({par.describe()})", path=tuple(key.split(".")),
+                  hint="use " + ", or ".join(
+                      [*fixes, f"a GPU count that is a multiple of {par.model}"]))
+    return False
+
+
 def check(ctx: Context) -> None:
     pol = ctx.spec.policy
-    g, m, w = pol.train_global_batch_size, pol.train_micro_batch_size, ctx.spec.world_size
-    gpus = f"{w} GPU" + ("s" if w != 1 else "")
+    par = parallel(ctx.spec)
+    if not _model_parallel(ctx, par):
+        _grpo(ctx)
+        return
+    g, m, w = pol.train_global_batch_size, pol.train_micro_batch_size, par.data
+    gpus = _world(par)
     if m * w > g:
         ctx.diags.add("B004", f"micro batch {m} x {gpus} = {m * w} is more than the global "
                       f"batch {g}", path=("policy", "train_micro_batch_size"),
@@ -80,10 +119,16 @@ def _grpo(ctx: Context) -> None:
         gens = [d for d in _divisors_near(n, g) if d >= 2]
         if gens:
             fixes.append(f"num_generations_per_prompt {_fmt(gens)}")
+        # TRL's rule; NeMo RL's own backends (DTensor, Megatron) shuffle rollouts into
+        # global batches and do not need it: there it is a warning for `specc run`
+        nemo = _nemo_backend(ctx)
         ctx.diags.add("B003", f"global batch {g} does not divide by num_generations_per_prompt "
-                      f"{n}: each prompt's {n} completions must land in the same global batch",
+                      f"{n}: each prompt's {n} completions must land in the same global batch"
+                      + (" (TRL's rule, for `specc run`; NeMo RL does not need it)" if nemo
+                         else ""),
                       path=("policy", "train_global_batch_size"),
-                      hint="use " + ", or ".join(fixes))
+                      hint="use " + ", or ".join(fixes),
+                      severity=Severity.WARNING if nemo else None)
     if rollouts % g:
         # smallest prompts-per-step around p that makes rollouts a multiple of g
         unit = g // math.gcd(g, n)  # prompts per step must be a multiple of this
@@ -97,6 +142,12 @@ def _grpo(ctx: Context) -> None:
         ctx.diags.add("B002", f"{p} prompts x {n} generations = {rollouts} rollouts per step, "
                       f"not a multiple of the global batch {g}",
                       path=(algo, "num_prompts_per_step"), hint="use " + ", or ".join(fixes))
+
+
+def _nemo_backend(ctx: Context) -> bool:
+    pol = ctx.spec.policy
+    return any(isinstance(b, dict) and b.get("enabled") is True
+               for b in (pol.dtensor_cfg, pol.megatron_cfg))
 
 
 def _cluster(ctx: Context) -> None:

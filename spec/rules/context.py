@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specc.spec.diagnostics import Collector
 from specc.spec.locations import Path
 from specc.spec.models import Spec
 from specc.spec.models.algorithms import Algorithm
+
+if TYPE_CHECKING:
+    from specc.spec.nemo.walk import Walked
 
 
 @dataclass
@@ -23,6 +26,13 @@ class Context:
     #: True while checking a point of the search space: rules that only concern the
     #: spec as written (no-effect warnings, advice, info) stay quiet.
     point: bool = False
+    #: The keys NeMo RL's declaration decided on (None: not checked against NeMo RL).
+    nemo: Walked | None = None
+
+    @property
+    def nemo_only(self) -> str | None:
+        """The NeMo RL algorithm this document is when specc does not train it."""
+        return self.nemo.master if self.nemo is not None and self.nemo.nemo_only else None
 
     @property
     def algorithm(self) -> Algorithm | None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from specc.spec.diagnostics import Collector, dotted
 from specc.spec.models.algorithms import GENERATES
 from specc.spec.models.logger import CARRIED_LOGGER_KEYS
 from specc.spec.models.policy import NEMO_POLICY_BLOCKS
 from specc.spec.rules.context import Context
+
+if TYPE_CHECKING:
+    from specc.spec.locations import Path
+    from specc.spec.nemo.walk import Walked
 
 _NEMO_TOP = ("checkpointing", "env")
 _LORA_KEYS = ("r", "alpha", "dropout", "target_modules", "bias", "use_rslora",
@@ -24,6 +31,15 @@ def check(ctx: Context) -> None:
                           + (" has" if len(set_keys) == 1 else " have") + " no effect",
                           path=("policy", "lora", set_keys[0]), on_key=True,
                           hint="set `policy.lora.enabled: true`, or remove the LoRA settings")
+    opt = ctx.data.get("policy", {}).get("optimizer", 0) if isinstance(
+        ctx.data.get("policy"), dict) else 0
+    megatron = spec.policy.megatron_cfg
+    if opt is None and not (isinstance(megatron, dict) and megatron.get("enabled") is True):
+        ctx.diags.add("S006", "`policy.optimizer` is null, but only a Megatron policy "
+                      "(`megatron_cfg.enabled: true`) takes its optimizer from "
+                      "`megatron_cfg.optimizer`", path=("policy", "optimizer"),
+                      hint="give `policy.optimizer: {name: torch.optim.AdamW, kwargs: {lr: "
+                      "...}}`, or enable `policy.megatron_cfg`")
     algo = ctx.algorithm
     if algo and algo not in GENERATES and ctx.written(("policy", "generation")) and not (
             spec.hpo and any(p.startswith("policy.generation") for p in spec.hpo.search_space)):
@@ -47,14 +63,51 @@ def check(ctx: Context) -> None:
     if spec.logger is not None:
         carried += ["logger." + ".".join(k) for k in CARRIED_LOGGER_KEYS
                     if ctx.written(("logger", *k)) and _asks(spec.logger, k)]
-    if spec.cluster is not None and spec.cluster.model_extra:
-        carried.append("cluster")
-    if carried:
-        first = tuple(carried[0].split("."))
-        ctx.diags.add("R030", "carried through unmodelled (specc does not act on them): "
-                      + ", ".join(f"`{c}`" for c in carried), path=first, on_key=True,
-                      hint="NeMo RL settings are kept as written; specc's own keys drive its "
-                      "runs")
+    if ctx.nemo is not None:
+        nemo_notes(ctx.nemo, ctx.diags, [tuple(c.split(".")) for c in carried])
+    elif carried:
+        _carried([tuple(c.split(".")) for c in carried], ctx.diags)
+
+
+_SHOWN = 10
+
+
+def _carried(paths: list[Path], diags: Collector, stamp: str = "") -> None:
+    shown = [f"`{dotted(p)}`" for p in paths[:_SHOWN]]
+    more = f" and {len(paths) - _SHOWN} more" if len(paths) > _SHOWN else ""
+    declared = f"; {stamp} declares them" if stamp else ""
+    diags.add("R030", f"carried through unmodelled (specc does not act on them{declared}): "
+              + ", ".join(shown) + more, path=paths[0], on_key=True,
+              hint="NeMo RL settings are kept as written and type-checked against NeMo RL's "
+              "declaration; specc's own keys drive its runs")
+
+
+def nemo_notes(nemo: Walked, diags: Collector, carried: list[Path] | None = None) -> None:
+    """Once per file: the keys NeMo RL's declaration accepted (R030), the values read from
+    the environment that validate cannot check (R032), and a NeMo RL algorithm specc only
+    validates (R033)."""
+    from specc.spec.nemo.catalog import catalog
+
+    stamp = catalog().stamp
+    paths = list(carried or [])
+    for p in nemo.carried:
+        if not any(p[: len(q)] == q for q in paths):
+            paths.append(p)
+    if paths:
+        _carried(paths, diags, stamp)
+    if nemo.env:
+        diags.add("R032", "`${oc.env:...}` is read from the environment when NeMo RL runs; "
+                  "validate does not read it, so checks that need "
+                  + ", ".join(f"`{dotted(p)}`" for p in nemo.env[:_SHOWN])
+                  + (f" and {len(nemo.env) - _SHOWN} more" if len(nemo.env) > _SHOWN else "")
+                  + " are skipped", path=nemo.env[0],
+                  hint="pass the value with `-o key=value` to check it")
+    if nemo.nemo_only:
+        diags.add("R033", f"a NeMo RL `{nemo.master}` config: validated against {stamp}'s "
+                  "schema (and its batch arithmetic); specc does not train it, so `specc plan` "
+                  "and `specc run` refuse it", path=(nemo.master_key,), on_key=True,
+                  hint="train it with NeMo RL; specc trains sft, dpo, grpo, ppo and its own "
+                  "algorithms")
 
 
 def _asks(block: object, path: tuple[str, ...]) -> bool:

@@ -8,6 +8,7 @@ import re
 
 from specc.spec import builtins
 from specc.spec.catalog.architectures import lookup_architecture
+from specc.spec.interpolate import env_unknown
 from specc.spec.reward_policy import is_file_ref
 from specc.spec.rules.context import Context
 
@@ -33,9 +34,19 @@ def check(ctx: Context) -> None:
     _rewards(ctx)
 
 
+def _elsewhere(ctx: Context, name: str, path: tuple[str, ...], what: str) -> None:
+    """W006: a path that may exist where the config runs, not here."""
+    ctx.diags.add("W006", f"{what} `{name}` does not exist on this machine; validate cannot "
+                  "check it", path=path,
+                  hint="fine if it exists where the run happens (a cluster's shared storage); "
+                  "otherwise fix the path")
+
+
 def _model(ctx: Context) -> None:
     name = ctx.spec.policy.model_name
     path = ("policy", "model_name")
+    if env_unknown(name):
+        return
     if name.startswith(builtins.BUILTIN_PREFIX):
         if name not in builtins.MODELS:
             ctx.diags.add("N001", f"unknown built-in model `{name}`", path=path,
@@ -46,6 +57,9 @@ def _model(ctx: Context) -> None:
         if not os.path.isfile(os.path.join(local, "config.json")):
             ctx.diags.add("N010", f"`{name}` is a folder without `config.json`", path=path,
                           hint="point at a folder saved with `save_pretrained`")
+        return
+    if os.path.isabs(os.path.expanduser(name)):
+        _elsewhere(ctx, name, path, "model folder")
         return
     if _looks_local(name):
         ctx.diags.add("N010", f"model folder `{name}` does not exist", path=path,
@@ -67,7 +81,7 @@ def _data(ctx: Context) -> None:
             continue
         key = "path" if src.path is not None else "data_path"
         loc = src.location
-        if loc is None:
+        if loc is None or env_unknown(loc):
             continue
         path = ("data", split, key)
         if loc.startswith(builtins.BUILTIN_PREFIX):
@@ -89,7 +103,11 @@ def _data(ctx: Context) -> None:
             continue
         if _looks_hub_dataset(loc):
             continue
-        if not os.path.exists(ctx.local_path(loc)):
+        if not os.path.exists(ctx.local_path(loc)) and (
+                key == "data_path" or os.path.isabs(os.path.expanduser(loc))):
+            # NeMo RL resolves `data_path` against its launch directory
+            _elsewhere(ctx, loc, path, "data path")
+        elif not os.path.exists(ctx.local_path(loc)):
             ctx.diags.add("N002", f"data path `{loc}` does not exist", path=path,
                           hint="paths are relative to the spec's folder; specc never downloads "
                           "datasets")

@@ -68,7 +68,13 @@ def _optimizer(ctx: Context) -> None:
     opt = ctx.spec.policy.optimizer
     sig = catalog.lookup_optimizer(opt.name)
     if sig is None:
-        if not ctx.point:
+        if not ctx.point and _nemo_backend(ctx) and not close_name(opt.name):
+            ctx.diags.add("W007", f"optimizer `{opt.name}` is not on specc's allow-list: NeMo RL "
+                          "imports it, specc cannot check it (and `specc run` refuses it)",
+                          path=("policy", "optimizer", "name"),
+                          hint="fine for NeMo RL; for a specc run use one of: "
+                          + ", ".join(catalog.OPTIMIZERS))
+        elif not ctx.point:
             close = difflib.get_close_matches(opt.name, list(catalog.OPTIMIZERS), n=1, cutoff=0.5)
             ctx.diags.add("O001", f"optimizer `{opt.name}` is not on specc's allow-list",
                           path=("policy", "optimizer", "name"),
@@ -142,3 +148,16 @@ def _short(ctx: Context, s: ShortScheduler, steps: int | None) -> None:
         ctx.diags.add("O007", f"warmup_steps {s.warmup_steps} is not shorter than training "
                       f"({steps} steps)", path=("policy", "scheduler", "warmup_steps"),
                       hint=f"use warmup_steps below {steps}, or warmup_ratio 0.1")
+
+
+def close_name(name: str) -> bool:
+    """Whether ``name`` looks like a misspelt allow-listed optimizer."""
+    return bool(difflib.get_close_matches(name, list(catalog.OPTIMIZERS), n=1, cutoff=0.8))
+
+
+def _nemo_backend(ctx: Context) -> bool:
+    """The policy is trained by NeMo RL's DTensor or Megatron backend (it imports the
+    optimizer by name)."""
+    pol = ctx.spec.policy
+    return any(isinstance(b, dict) and b.get("enabled") is True
+               for b in (pol.dtensor_cfg, pol.megatron_cfg))
