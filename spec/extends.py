@@ -170,7 +170,7 @@ def _read_tree(file: str, real: str, diags: Collector, tree: _Tree, *, stack: li
                             max_bytes=max_bytes, parent_loc=ploc, refused=tree.refused,
                             parents_of=tree.parents, roots=roots)
         preal = _real(pfile)
-        sub = _MEMO.get((preal, max_bytes, roots)) if preal is not None else None
+        sub = _MEMO.get((preal, pfile, max_bytes, roots)) if preal is not None else None
         if sub is not None:
             tree.stamps.extend(sub.stamps)
         elif preal is not None:
