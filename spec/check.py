@@ -4,6 +4,7 @@ anything heavy; the compiler adds memory and search-space feasibility on top."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +43,11 @@ def check_file(
     overrides: list[str] | None = None,
     text: str | None = None,
     max_bytes: int | None = None,
+    root: str | Sequence[str] | None = None,
 ) -> Checked:
     """Load ``file`` and run the schema and every spec-layer rule on it."""
     loaded = load(file, diags, overrides=overrides, text=text,
-                  max_bytes=MAX_BYTES if max_bytes is None else max_bytes)
+                  max_bytes=MAX_BYTES if max_bytes is None else max_bytes, root=root)
     if loaded.data is None:
         return Checked(loaded, None)
     sub = diags.scoped(loaded.locations, file)
