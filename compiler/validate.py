@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from specc.compiler import space
@@ -27,9 +28,11 @@ class Validation:
 
 
 def validate_one(file: str, diags: Collector, *, overrides: list[str] | None = None,
-                 text: str | None = None, max_bytes: int | None = None) -> Checked:
+                 text: str | None = None, max_bytes: int | None = None,
+                 root: str | Sequence[str] | None = None) -> Checked:
     before = len(diags.items)
-    checked = check_file(file, diags, overrides=overrides, text=text, max_bytes=max_bytes)
+    checked = check_file(file, diags, overrides=overrides, text=text, max_bytes=max_bytes,
+                         root=root)
     spec, loaded = checked.spec, checked.loaded
     if spec is None or loaded.data is None:
         return checked
@@ -49,9 +52,11 @@ def _point_checks(ctx: Context) -> None:
 
 
 def validate_files(files: list[str], *, overrides: list[str] | None = None,
-                   max_bytes: int | None = None, stdin_name: str | None = None) -> Validation:
+                   max_bytes: int | None = None, stdin_name: str | None = None,
+                   root: str | Sequence[str] | None = None) -> Validation:
     """Validate every file; all problems of all files are collected in one run.
-    ``-`` is standard input, named ``stdin_name`` (default ``<stdin>``) in diagnostics."""
+    ``-`` is standard input, named ``stdin_name`` (default ``<stdin>``) in diagnostics;
+    ``root`` adds folders `extends` may resolve in (as `--root`)."""
     from specc.spec import sources
 
     diags = Collector()
@@ -72,7 +77,8 @@ def validate_files(files: list[str], *, overrides: list[str] | None = None,
             text = sources.read_stdin(diags, f, max_bytes=limit)
             if text is None:
                 continue
-        c = validate_one(f, diags, overrides=overrides, max_bytes=max_bytes, text=text)
+        c = validate_one(f, diags, overrides=overrides, max_bytes=max_bytes, text=text,
+                         root=root)
         texts.update(c.loaded.texts)
         checked.append(c)
     return Validation(shown, sorted(diags.items, key=Diagnostic.sort_key), texts, checked)

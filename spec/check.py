@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +47,11 @@ def check_file(
     overrides: list[str] | None = None,
     text: str | None = None,
     max_bytes: int | None = None,
+    root: str | Sequence[str] | None = None,
 ) -> Checked:
     """Load ``file`` and run the schema and every spec-layer rule on it."""
     loaded = load(file, diags, overrides=overrides, text=text,
-                  max_bytes=MAX_BYTES if max_bytes is None else max_bytes)
+                  max_bytes=MAX_BYTES if max_bytes is None else max_bytes, root=root)
     if loaded.data is None:
         return Checked(loaded, None)
     sub = diags.scoped(loaded.locations, file)

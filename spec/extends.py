@@ -47,6 +47,16 @@ class _Tree:
 
 
 _MEMO: dict[tuple[str, str, int, tuple[str, ...]], _Tree] = {}
+#: The most distinct files (by name) one spec's `extends` graph may build.
+MAX_TREE_FILES = 1000
+
+
+def _key(file: str, real: str, top: bool, max_bytes: int,
+         roots: tuple[str, ...]) -> tuple[str, str, int, tuple[str, ...]]:
+    """The memo key: the real path and the name (as given for the spec itself, so its
+    diagnostics carry that name; normalised for parents, so `./b.yaml` and `b.yaml` are
+    one entry). The parse underneath is shared by every name (one parse per file)."""
+    return (real, file if top else os.path.normpath(file), max_bytes, roots)
 
 
 def load_tree(
@@ -62,8 +72,10 @@ def load_tree(
     refused: set[Path] | None = None,
     parents_of: dict[str, list[tuple[str, str]]] | None = None,
     roots: tuple[str, ...] = (),
+    work: list[int] | None = None,
 ) -> tuple[dict[str, Any], Locations] | None:
-    """``file`` merged over its parents (shared with the memo: callers copy it)."""
+    """``file`` merged over its parents (shared with the memo: callers copy it).
+    ``work`` counts the trees built for one spec (a bound on symlink-alias blow-ups)."""
     try:
         real = os.path.realpath(file)
         os.fsencode(file)
@@ -92,15 +104,21 @@ def load_tree(
                   hint="`extends`/`defaults` name files inside the project (the nearest folder "
                   "with .git, pyproject.toml or .specc); pass --root DIR to allow another folder")
         return None
-    # by real path and the name it is reached by: diagnostics name the file as this spec
-    # names it (the parse below is shared across names: sources.load_file relabels it)
-    key = (real, file, max_bytes, roots)
+    key = _key(file, real, parent_loc is None, max_bytes, roots)
     tree = _MEMO.get(key) if text is None else None
     if tree is None or any(stamp(p) != s for p, s in tree.stamps):
+        work = [0] if work is None else work
+        work[0] += 1
+        if work[0] > MAX_TREE_FILES:
+            where = parent_loc or Loc(file, 1, 1)
+            diags.add("R002", f"the `extends` graph reaches more than {MAX_TREE_FILES} files",
+                      file=where.file, line=where.line, column=where.column,
+                      hint="name each parent once, by one path")
+            return None
         tree = _Tree(None, [], {}, [], set(), {}, [])
         local = Collector()
         tree.merged = _read_tree(file, real, local, tree, stack=stack, max_bytes=max_bytes,
-                                 text=text, parent_loc=parent_loc, roots=roots)
+                                 text=text, parent_loc=parent_loc, roots=roots, work=work)
         tree.diagnostics = local.items
         if text is None:
             if len(_MEMO) > 4096:
@@ -118,7 +136,8 @@ def load_tree(
 
 def _read_tree(file: str, real: str, diags: Collector, tree: _Tree, *, stack: list[str],
                max_bytes: int, text: str | None, parent_loc: Loc | None,
-               roots: tuple[str, ...]) -> tuple[dict[str, Any], Locations] | None:
+               roots: tuple[str, ...], work: list[int]
+               ) -> tuple[dict[str, Any], Locations] | None:
     tree.stamps.append((real, stamp(real)))
     if text is None:
         if parent_loc is not None and not os.path.lexists(file):
@@ -168,9 +187,9 @@ def _read_tree(file: str, real: str, diags: Collector, tree: _Tree, *, stack: li
     for pfile, ploc in parents:
         loaded = load_tree(pfile, diags, tree.texts, tree.sources, stack=[*stack, real],
                             max_bytes=max_bytes, parent_loc=ploc, refused=tree.refused,
-                            parents_of=tree.parents, roots=roots)
+                            parents_of=tree.parents, roots=roots, work=work)
         preal = _real(pfile)
-        sub = _MEMO.get((preal, pfile, max_bytes, roots)) if preal is not None else None
+        sub = _MEMO.get(_key(pfile, preal, False, max_bytes, roots)) if preal else None
         if sub is not None:
             tree.stamps.extend(sub.stamps)
         elif preal is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+import functools
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -43,7 +44,7 @@ def key_hint(key: str, allowed: list[str], *, otherwise: str = "remove it") -> s
     names first), else the known keys."""
     alias = KEY_ALIASES.get(key)
     close = [alias] if alias and alias.split(".")[0].split(":")[0] in allowed else \
-        difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        _closest(key, tuple(allowed))
     if close:
         return f"did you mean `{close[0]}`?"
     if allowed:
@@ -53,6 +54,10 @@ def key_hint(key: str, allowed: list[str], *, otherwise: str = "remove it") -> s
 
 
 ExtraKeys = Callable[[Path], list[str]]
+@functools.lru_cache(maxsize=8192)
+def _closest(key: str, allowed: tuple[str, ...]) -> list[str]:
+    """difflib's nearest match, remembered: a corpus repeats the same unknown keys."""
+    return difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
 
 
 def validate_model(data: dict[str, Any], diags: Collector, *, broken: set[Path] | None = None,

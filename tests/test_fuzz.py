@@ -89,7 +89,7 @@ def check_result(result: Validation, shown: str) -> int:
         assert d.file, f"no file: {where}"
         text = result.texts.get(d.file)
         if text is not None:  # a located diagnostic points into its file
-            assert d.line <= text.count("\n") + 2, f"line past the end of the file: {where}"
+            assert d.line <= len(text.splitlines()) + 1, f"line past the end of the file: {where}"
         assert isinstance(d.message, str) and d.message.strip(), f"empty message: {where}"
         assert d.severity in (Severity.ERROR, Severity.WARNING, Severity.INFO), where
     if rc == 0:

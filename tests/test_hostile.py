@@ -145,6 +145,18 @@ def _diamond(tmp: Path) -> list[str]:
     return [str(proj / "d0.yaml")]
 
 
+def _symlink_diamond(tmp: Path) -> list[str]:
+    """Each file names the next through two symlinks to its own folder: 2^k names by
+    level k, all one file."""
+    proj = _project(tmp)
+    (proj / "a").symlink_to(".")
+    (proj / "b").symlink_to(".")
+    for i in range(20):
+        (proj / f"d{i}.yaml").write_text(f"extends: [a/d{i + 1}.yaml, b/d{i + 1}.yaml]\n")
+    (proj / "d20.yaml").write_text(EXAMPLE)
+    return [str(proj / "d0.yaml")]
+
+
 def _chain(tmp: Path) -> list[str]:
     proj = _project(tmp)
     for i in range(40):
@@ -224,6 +236,7 @@ CASES: dict[str, Case] = {
     "alias_bomb": Case(lambda t: _spec(t, _alias_bomb()), _c("Y013")),
     "extends_diamond": Case(_diamond, _c("S001")),
     "extends_chain_too_deep": Case(_chain, _c("R002")),
+    "extends_symlink_alias_diamond": Case(_symlink_diamond, _c("R002")),
     "extends_self": Case(lambda t: _spec(t, "extends: spec.yaml\n" + EXAMPLE), _c("R002")),
     "categorical_100000": Case(lambda t: _spec(t, _categorical(100_000)), _c("Y013")),
     "categorical_20000": Case(lambda t: _spec(t, _categorical(20_000)), _c("R044")),
@@ -309,7 +322,7 @@ def test_hostile(tmp_path: Path, name: str) -> None:
 
 def test_every_case_is_checked() -> None:
     """The suite covers what the issue names, and every case expects something."""
-    assert len(CASES) >= 35
+    assert len(CASES) >= 40
     for name, case in CASES.items():
         assert case.codes or 0 in case.exit, name
 
