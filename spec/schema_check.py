@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
