@@ -45,6 +45,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from specc.spec.catalog.architectures import Architecture
+from specc.spec.defaults import DEFAULT_LORA_TARGETS
+from specc.spec.facts import FACTS, GENERATES
+from specc.spec.models.algorithms import Algorithm
 
 __all__ = [
     "COMPONENTS",
@@ -58,7 +61,6 @@ __all__ = [
 
 GIB = 1024**3
 
-Algorithm = Literal["sft", "dpo", "orpo", "kto", "grpo", "rloo", "rs_sft", "awr", "ppo"]
 Precision = Literal["bfloat16", "float16", "float32"]
 DeviceKind = Literal["cuda", "mps", "cpu"]
 
@@ -75,16 +77,6 @@ COMPONENTS: tuple[str, ...] = (
 )
 """The keys of :attr:`MemoryEstimate.components`, in display order."""
 
-DEFAULT_LORA_TARGETS: tuple[str, ...] = (
-    "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
-)
-
-# Algorithms whose loss runs the policy on a chosen and a rejected sequence per
-# example in one concatenated batch (TRL's DPO/ORPO concatenated_forward; KTO's
-# completion + KL-mismatch pair is counted the same way).
-_PAIRED: frozenset[str] = frozenset({"dpo", "orpo", "kto"})
-# Algorithms that generate completions with the policy during training.
-_GENERATING: frozenset[str] = frozenset({"grpo", "rloo", "ppo"})
 
 _PRECISION_BYTES: dict[str, int] = {"bfloat16": 2, "float16": 2, "float32": 4}
 
@@ -296,7 +288,7 @@ def optimizer_states_bytes(inp: MemoryInputs) -> int:
 
 def sequences_per_micro_batch(inp: MemoryInputs) -> int:
     """Sequences the policy processes per forward: DPO/ORPO/KTO run chosen + rejected (2x)."""
-    return inp.micro_batch_size * (2 if inp.algorithm in _PAIRED else 1)
+    return inp.micro_batch_size * FACTS[inp.algorithm].sequences_per_example
 
 
 def _norm_bytes_per_token(arch: Architecture, pb: int, *, frozen: bool) -> float:
@@ -430,7 +422,7 @@ def _materialized_logits_bytes(inp: MemoryInputs) -> int:
     ``logits_to_keep``).
     """
     tokens_per_seq = inp.seq_len
-    if inp.algorithm in _GENERATING and inp.max_new_tokens > 0:
+    if inp.algorithm in GENERATES and inp.max_new_tokens > 0:
         tokens_per_seq = min(inp.seq_len, inp.max_new_tokens + 1)
     elements = sequences_per_micro_batch(inp) * tokens_per_seq * inp.arch.vocab_size
     return elements * (precision_bytes(inp.precision) + 12)
@@ -448,7 +440,7 @@ def scored_tokens(inp: MemoryInputs) -> int:
     """
     per_seq = max(inp.seq_len - 1, 1)
     if inp.device_kind == "cuda":
-        if inp.algorithm in _GENERATING and inp.max_new_tokens > 0:
+        if inp.algorithm in GENERATES and inp.max_new_tokens > 0:
             per_seq = min(per_seq, inp.max_new_tokens)
         elif 0 < inp.prompt_len < inp.seq_len:
             per_seq = min(per_seq, inp.seq_len - inp.prompt_len)
@@ -550,7 +542,7 @@ def kv_cache_bytes(inp: MemoryInputs) -> int:
     the training peak is an upper bound; it is small next to the activations unless
     the generation batch is much larger than the micro batch.
     """
-    if inp.algorithm not in _GENERATING or inp.max_new_tokens <= 0:
+    if inp.algorithm not in GENERATES or inp.max_new_tokens <= 0:
         return 0
     arch = inp.arch
     length = (inp.prompt_len + inp.max_new_tokens) if inp.prompt_len > 0 else inp.seq_len

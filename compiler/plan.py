@@ -14,6 +14,7 @@ from specc.compiler.fit import check_context_length, check_memory, estimate_spec
 from specc.compiler.lowering import NOT_LOWERED, Lowered, lower
 from specc.compiler.tracking import RunRef, missing_packages
 from specc.compiler.validate import validate_one
+from specc.spec import defaults
 from specc.spec.diagnostics import Collector, Diagnostic, Severity
 from specc.spec.models import Spec
 from specc.spec.rules import Context
@@ -113,7 +114,7 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
         _check_tracking(spec, diags.scoped(loaded.locations, file))
     if spec is None or loaded.raw is None or any(d.severity is Severity.ERROR for d in diags):
         return None
-    out_dir = output_dir or spec.output_dir or f"runs/{spec.name}"
+    out_dir = output_dir or defaults.output_dir(spec)
     hpo = spec.hpo
     dims = dict(hpo.search_space) if hpo else {}
     sampler = hpo.sampler.type if hpo else None
@@ -127,7 +128,7 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
         n = preview if preview is not None else min(hpo.n_trials if hpo else 1, DEFAULT_PREVIEW)
         points = space.sample_points(dims, n, hpo.sampler.seed if hpo else None)
         kind = "preview"
-    study = (hpo.study_name if hpo else None) or spec.name
+    study = defaults.study_name(spec)
     trials = [_trial(i, p, loaded.raw, file, RunRef(out_dir, study, i))
               for i, p in enumerate(points)]
     return Plan(
@@ -184,8 +185,8 @@ def _study(spec: Spec, out_dir: str) -> dict[str, Any]:
         "objectives": [o.model_dump() for o in hpo.objectives],
         "n_trials": hpo.n_trials,
         "timeout": hpo.timeout,
-        "storage": hpo.storage or f"sqlite:///{out_dir}/study.db",
-        "study_name": hpo.study_name or spec.name,
+        "storage": hpo.storage or defaults.storage_url(out_dir, hpo.parallel),
+        "study_name": defaults.study_name(spec),
         "parallel": hpo.parallel,
         "early_stopping_patience": hpo.early_stopping_patience,
         "keep_best_n": hpo.keep_best_n,

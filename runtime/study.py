@@ -68,6 +68,7 @@ from specc.runtime.storage import (
     reap_dead_trials,
     retry,
 )
+from specc.spec import defaults
 from specc.spec.storage_url import is_journal
 
 if TYPE_CHECKING:
@@ -774,7 +775,7 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
         raise RunError("--workers must be at least 1")
     if setup.single_run:
         n_workers = 1
-    out = Path(output or spec.output_dir or f"runs/{spec.name}")
+    out = Path(output or defaults.output_dir(spec))
     try:
         url = storage or (hpo.storage if hpo else None) or default_storage(out, n_workers)
         check_url(url, n_workers)
@@ -782,7 +783,7 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
         raise RunError(str(e)) from e
     timeout = parse_timeout(hpo.timeout if hpo else None)
     cfg = Config(file=file, overrides=list(overrides or []), output=str(out), storage=url,
-                 study_name=study_name or (hpo.study_name if hpo else None) or spec.name,
+                 study_name=study_name or defaults.study_name(spec),
                  budget=budget_of(setup, n_trials), workers=n_workers,
                  deadline=time.time() + timeout if timeout else None, progress=progress)
     out.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ from specc.runtime.rewards import RewardError, resolve
 from specc.runtime.tracking import TrackingCallback, TrialInfo, spec_yaml, trial_env
 from specc.spec.builtins import BUILTIN_PREFIX
 from specc.spec.catalog.optim import lookup_optimizer, lookup_scheduler
+from specc.spec.facts import FACTS, GENERATES
 from specc.spec.models import Spec
 from specc.spec.models.hpo import Health
 
@@ -297,7 +298,7 @@ class Worker:
             from peft import LoraConfig
 
             kwargs["peft_config"] = LoraConfig(**lowered.peft)
-        if algo in ("grpo", "rloo"):
+        if algo in GENERATES:
             kwargs["reward_funcs"] = resolve(spec.reward, spec_dir)
             if not kwargs["reward_funcs"]:
                 raise RewardError("no reward functions: add `reward.functions`")
@@ -369,10 +370,10 @@ def objective_metrics(spec: Spec) -> list[str]:
     validation data)."""
     if spec.hpo is not None:
         return [o.metric for o in spec.hpo.objectives]
-    rl = spec.selected() in ("grpo", "rloo")
+    base = FACTS[str(spec.selected())].default_objective
     if spec.data.validation is not None:
-        return ["eval_reward" if rl else "eval_loss"]
-    return ["reward" if rl else "train_loss"]
+        return [f"eval_{base}"]
+    return [base if base == "reward" else f"train_{base}"]
 
 
 def _import(qualname: str) -> Any:

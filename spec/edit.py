@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from specc.spec import atomic
+from specc.spec import atomic, keypath
 from specc.spec.diagnostics import Collector, Diagnostic, Severity, dotted
 from specc.spec.locations import Path
 from specc.spec.yamlio import Parsed, parse
@@ -211,27 +211,7 @@ def same(a: Any, b: Any) -> bool:
 
 def apply_like_override(data: dict[str, Any], path: Path, value: Any) -> bool:
     """Set ``path`` in ``data`` the way ``-o path=value`` does; False when it cannot."""
-    node: Any = data
-    for part in path[:-1]:
-        if isinstance(node, dict):
-            nxt = node.get(part)
-            if nxt is None:
-                nxt = node[part] = {}
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            nxt = node[part]
-        else:
-            return False
-        if not isinstance(nxt, dict | list):
-            return False
-        node = nxt
-    last = path[-1]
-    if isinstance(node, list):
-        if not isinstance(last, int) or not 0 <= last < len(node):
-            return False
-        node[last] = copy.deepcopy(value)
-    else:
-        node[last] = copy.deepcopy(value)
-    return True
+    return keypath.set_value(data, path, copy.deepcopy(value))
 
 
 def _normal(value: Any) -> Any:
@@ -536,18 +516,6 @@ def _at(text: str, index: int) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
-def _get(data: Any, path: Path) -> tuple[bool, Any]:
-    node = data
-    for part in path:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            return False, None
-    return True, node
-
-
 def set_value(text: str, file: str, path: Path, value: Any, diags: Collector) -> Edited | None:
     """``text`` (the content of ``file``) with ``path`` set to ``value``, or None with
     the reason in ``diags`` (Y0xx when the text is not readable YAML, E001, E002)."""
@@ -564,7 +532,7 @@ def set_value(text: str, file: str, path: Path, value: Any, diags: Collector) ->
             diags.add("Y016", "a spec must be a mapping of keys at the top level", file=file,
                       line=1, column=1, hint="start with `specc: 1` and `name: ...`")
         return None
-    had, old = _get(parsed.data, path)
+    had, old = keypath.get(parsed.data, path)
     if had and same(old, value) and tuple(path) in parsed.locations.values:
         loc = parsed.locations.values[tuple(path)]
         at = _index(text, loc.line, loc.column)
@@ -575,7 +543,7 @@ def set_value(text: str, file: str, path: Path, value: Any, diags: Collector) ->
         full = (*w.done, *w.rest)
         notes: list[Diagnostic] = []
         if not w.rest:
-            had, old = _get(parsed.data, full)
+            had, old = keypath.get(parsed.data, full)
             if had and same(old, value):
                 s = w.node.start_mark.index
                 return Edited(text, Change(full, "unchanged", s, "", "", s))

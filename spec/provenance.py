@@ -38,12 +38,13 @@ from specc.spec.dialects import DIALECTS
 from specc.spec.fields import _arms, children, keys_at, leaf
 from specc.spec.interpolate import (
     InterpolationError,
-    get_path,
     has_interpolation,
     reference_target,
     references,
 )
-from specc.spec.loader import Loaded, parse_override_path
+from specc.spec.keypath import parse as parse_override_path
+from specc.spec.keypath import value_at as get_path
+from specc.spec.loader import Loaded
 from specc.spec.locations import Loc, Locations, Path
 from specc.spec.models import Spec
 from specc.spec.schema import field_docs
