@@ -37,12 +37,20 @@ import sys
 import threading
 import time
 import traceback
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from specc.compiler.sampling import (
+    build_pruner,
+    build_sampler,
+    check_sampler,
+    grid_space,
+    ordered_dims,
+    suggest,
+)
+from specc.errors import RunError
 from specc.runtime import outputs
 from specc.runtime.api import SpecError
 from specc.runtime.outputs import (
@@ -75,15 +83,11 @@ if TYPE_CHECKING:
     import optuna
 
     from specc.compiler.plan import Plan
+    from specc.compiler.trial import World
     from specc.spec.models import Spec
     from specc.spec.models.hpo import Hpo
 
 __all__ = ["RunError", "RunSummary", "SpecError", "run_study"]
-
-
-class RunError(ValueError):
-    """The study cannot start as asked (storage, sampler dependencies, a study of another
-    shape under the same name)."""
 
 
 @dataclass
@@ -147,159 +151,6 @@ def parse_timeout(value: int | str | None) -> float | None:
     return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
-# --- samplers and pruners ------------------------------------------------------------------------
-
-_NEEDS = {"gp": ("scipy", "torch"), "qmc": ("scipy",), "cmaes": ("cmaes",)}
-
-
-def _kw(**kwargs: Any) -> dict[str, Any]:
-    return {k: v for k, v in kwargs.items() if v is not None}
-
-
-def check_sampler(hpo: Hpo | None) -> None:
-    """Optuna's GP and QMC samplers need scipy, CMA-ES the `cmaes` package."""
-    import importlib.util
-
-    if hpo is None:
-        return
-    kind = hpo.sampler.type
-    missing = [m for m in _NEEDS.get(kind, ()) if importlib.util.find_spec(m) is None]
-    if missing:
-        raise RunError(f"sampler `{kind}` needs {' and '.join(missing)}: "
-                       f"pip install {' '.join(missing)}")
-
-
-def build_sampler(hpo: Hpo | None, seed: int | None,
-                  grid: dict[str, list[Any]] | None) -> optuna.samplers.BaseSampler:
-    """The Optuna sampler the spec names, with every option it sets."""
-    import optuna
-
-    if hpo is None:
-        return optuna.samplers.RandomSampler(seed=0)
-    check_sampler(hpo)
-    s = hpo.sampler
-    t = s.type
-    if t == "grid":
-        return optuna.samplers.GridSampler(grid or {}, seed=s.seed)
-    if t == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if t == "tpe":
-        group = s.group or False
-        multivariate = True if group else s.multivariate
-        return optuna.samplers.TPESampler(**_kw(
-            seed=seed, n_startup_trials=s.n_startup_trials, multivariate=multivariate,
-            group=group, constant_liar=s.constant_liar))
-    if t == "cmaes":
-        return optuna.samplers.CmaEsSampler(**_kw(
-            seed=seed, n_startup_trials=s.n_startup_trials, sigma0=s.sigma0,
-            popsize=s.population_size))
-    if t == "gp":
-        return optuna.samplers.GPSampler(**_kw(seed=seed, n_startup_trials=s.n_startup_trials))
-    if t == "qmc":
-        return optuna.samplers.QMCSampler(**_kw(seed=seed, qmc_type=s.qmc_type,
-                                                scramble=s.scramble))
-    if t == "nsga2":
-        return optuna.samplers.NSGAIISampler(**_kw(
-            seed=seed, population_size=s.population_size, mutation_prob=s.mutation_prob,
-            crossover_prob=s.crossover_prob))
-    raise RunError(f"unknown sampler {t!r}")
-
-
-def build_pruner(hpo: Hpo | None) -> optuna.pruners.BasePruner:
-    """The Optuna pruner the spec names; `none` (and every multi-objective study) is an
-    explicit NopPruner, never Optuna's silent MedianPruner default."""
-    import optuna
-
-    if hpo is None or len(hpo.objectives) > 1:
-        return optuna.pruners.NopPruner()
-    p = hpo.pruner
-
-    def percentile_like(kind: str) -> optuna.pruners.BasePruner:
-        common = _kw(n_startup_trials=p.n_startup_trials, n_warmup_steps=p.n_warmup_steps,
-                     interval_steps=p.interval_steps)
-        if kind == "percentile":
-            return optuna.pruners.PercentilePruner(
-                p.percentile if p.percentile is not None else 25.0, **common)
-        return optuna.pruners.MedianPruner(**common)
-
-    if p.type == "none":
-        return optuna.pruners.NopPruner()
-    if p.type in ("median", "percentile"):
-        return percentile_like(p.type)
-    if p.type == "successive_halving":
-        return optuna.pruners.SuccessiveHalvingPruner(**_kw(
-            min_resource=p.min_resource, reduction_factor=p.reduction_factor))
-    if p.type == "hyperband":
-        return optuna.pruners.HyperbandPruner(**_kw(
-            min_resource=p.min_resource, max_resource=p.max_resource,
-            reduction_factor=p.reduction_factor))
-    if p.type == "threshold":
-        return optuna.pruners.ThresholdPruner(**_kw(
-            lower=p.lower, upper=p.upper, n_warmup_steps=p.n_warmup_steps,
-            interval_steps=p.interval_steps))
-    if p.type == "patient":
-        wrapped = None if p.wrapped in (None, "none") else percentile_like(p.wrapped)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.pruners.PatientPruner(wrapped, p.patience or 1,
-                                                **_kw(min_delta=p.min_delta))
-    raise RunError(f"unknown pruner {p.type!r}")
-
-
-# --- the search space ----------------------------------------------------------------------------
-
-def ordered_dims(dims: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Dimensions with the ones a `when:` refers to first (declaration order otherwise)."""
-    done: list[str] = []
-    seen: set[str] = set()
-
-    def visit(name: str, stack: tuple[str, ...]) -> None:
-        if name in seen or name not in dims or name in stack:
-            return
-        for dep in (getattr(dims[name], "when", None) or {}):
-            visit(dep, (*stack, name))
-        seen.add(name)
-        done.append(name)
-
-    for name in dims:
-        visit(name, ())
-    return [(n, dims[n]) for n in done]
-
-
-def suggest(trial: optuna.Trial, dims: list[tuple[str, Any]]) -> dict[str, Any]:
-    """One point: each active dimension suggested under its dotted path."""
-    from specc.compiler.space import active
-    from specc.spec.models.hpo import CategoricalDim, FloatDim, IntDim
-
-    point: dict[str, Any] = {}
-    for name, dim in dims:
-        if not active(dim, point):
-            continue
-        if isinstance(dim, CategoricalDim):
-            point[name] = trial.suggest_categorical(name, list(dim.choices))
-        elif isinstance(dim, IntDim):
-            point[name] = trial.suggest_int(name, dim.low, dim.high, step=dim.step, log=dim.log)
-        elif isinstance(dim, FloatDim):
-            point[name] = trial.suggest_float(name, dim.low, dim.high, step=dim.step,
-                                              log=dim.log)
-        else:  # pragma: no cover - validation rejects unknown kinds
-            raise RunError(f"search dimension {name} has an unknown type")
-    return point
-
-
-def grid_space(dims: dict[str, Any]) -> dict[str, list[Any]]:
-    from specc.compiler.space import dim_values
-
-    out = {}
-    for name, dim in dims.items():
-        values = dim_values(dim)
-        if values is None:
-            raise RunError(f"grid sampler: dimension {name} is continuous; give it a `step` "
-                           "or use another sampler")
-        out[name] = values
-    return out
-
-
 # --- the study's settings, shared by every worker process ----------------------------------------
 
 @dataclass
@@ -337,7 +188,7 @@ class Setup:
 
 
 def make_setup(compiled: Compiled) -> Setup:
-    from specc.runtime.trial import objective_metrics
+    from specc.compiler.trial import objective_metrics
 
     spec = compiled.spec
     hpo = spec.hpo
@@ -466,6 +317,7 @@ class TrialLoop:
         self.events = events
         self.output = Path(cfg.output)
         self.worker: Any = None
+        self.world: World | None = None
         self.current: int | None = None
         self.current_id: int | None = None
         self.started = False
@@ -578,15 +430,12 @@ class TrialLoop:
                     f.write(traceback.format_exc())
             raise _Fail(why) from e
 
-    def _twin(self, trial: optuna.Trial, data: dict[str, Any]) -> Any:
+    def _twin(self, trial: optuna.Trial, tid: str) -> Any:
         """An earlier complete trial with the same resolved spec (plan's trial id), if any:
         grids with conditional dimensions and samplers over small categorical spaces
         propose such repeats, and training one again gives the same run."""
         from optuna.trial import TrialState
 
-        from specc.compiler.plan import trial_id
-
-        tid = trial_id(data)
         trial.set_user_attr(TRIAL_ID, tid)
         done = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         return next((t for t in done if t.user_attrs.get(TRIAL_ID) == tid and t.values
@@ -597,9 +446,8 @@ class TrialLoop:
         return _Fail(why)
 
     def _body(self, trial: optuna.Trial) -> float | list[float]:
-        from specc.compiler import space
-        from specc.compiler.plan import _point_checks
-        from specc.spec.models import Spec
+        from specc.compiler.tracking import RunRef
+        from specc.compiler.trial import compile_trial
 
         setup, comp = self.setup, self.setup.compiled
         system_attrs = self.study._storage.get_trial_system_attrs(trial._trial_id)
@@ -609,18 +457,25 @@ class TrialLoop:
                 self.study._storage.set_trial_system_attr(trial._trial_id, "grid_id", -1)
             raise self._fail(trial, "surplus: the budget was already taken by other workers")
         point = suggest(trial, setup.dims)
-        data = space.apply_point(comp.raw, point)
+        if self.world is None:
+            from specc.runtime.trial import detect_world
+
+            self.world = detect_world()
+        # the one compiled description of this trial: what `specc plan` shows for the point
+        desc = compile_trial(comp.file, comp.raw, point, number=trial.number,
+                             run=RunRef(str(self.output), self.cfg.study_name, trial.number),
+                             world=self.world)
+        data = desc.data or {}
         tdir = outputs.trial_dir(self.output, trial.number)
         outputs.atomic_write(tdir / "spec.yaml", outputs.dump_yaml(data))
         self.started = True
         self.events.trial_start(trial.number, point)
-        spec, errors = space.check_point(comp.raw, point, comp.file, extra=_point_checks,
-                                         data=data)
-        if spec is None or errors:
+        if desc.model is None or not desc.feasible:
             trial.set_user_attr(INFEASIBLE, True)
-            shown = "; ".join(f"{e.code} {e.message}" for e in errors[:3]) or "invalid spec"
+            shown = "; ".join(f"{e.code} {e.message}" for e in desc.errors[:3]) or \
+                "invalid spec"
             raise self._fail(trial, f"infeasible: {shown}")
-        twin = self._twin(trial, data)
+        twin = self._twin(trial, desc.id)
         if twin is not None:  # the same run again: its result, not a second training
             trial.set_user_attr(SAME_AS, twin.number)
             with open(tdir / "log.txt", "a", encoding="utf-8") as f:
@@ -636,13 +491,11 @@ class TrialLoop:
             self.worker = Worker()
         single = len(setup.directions) == 1 and not setup.single_run
         reporter = Reporter(trial, setup.objectives[0], single, self.events)
-        from specc.compiler.tracking import RunRef
         from specc.runtime.trial import TrialInfo
 
         info = TrialInfo(RunRef(str(self.output), self.cfg.study_name, trial.number), point,
                          data, tdir / "spec.yaml")
-        result = self.worker.run_trial(Spec.model_validate(data), comp.file, tdir, reporter,
-                                       save=setup.save, info=info)
+        result = self.worker.run_trial(desc, reporter, save=setup.save, info=info)
         if reporter.steps:
             trial.set_user_attr(REPORT_STEPS, reporter.steps)
         trial.set_user_attr("specc_steps", int(result.steps))
