@@ -3,11 +3,12 @@ run — derived numbers, memory against the GPU, feasibility, and the exact trai
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from specc.compiler import space
 from specc.compiler.lowering import NOT_LOWERED
+from specc.compiler.preview import preview_points, preview_size
 from specc.compiler.tracking import RunRef, missing_packages
 from specc.compiler.trial import TrialDescription, compile_trial
 from specc.compiler.validate import validate_one
@@ -78,18 +79,20 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
     hpo = spec.hpo
     dims = dict(hpo.search_space) if hpo else {}
     sampler = hpo.sampler.type if hpo else None
-    if not dims:
+    drawn: dict[str, Any] = {}
+    if not dims or hpo is None:
         points: list[space.Point] = [{}]
-        kind = "single"
-    elif sampler == "grid":
-        points = space.grid_points(dims)
-        kind = "grid"
+        kind, model_from = "single", None
     else:
-        n = preview if preview is not None else min(hpo.n_trials if hpo else 1, DEFAULT_PREVIEW)
-        points = space.sample_points(dims, n, hpo.sampler.seed if hpo else None)
-        kind = "preview"
+        pv = preview_points(hpo, preview_size(hpo, preview, DEFAULT_PREVIEW))
+        points, model_from = pv.points, pv.model_based_from
+        kind = "grid" if sampler == "grid" else "preview"
+        drawn = {"drawn_by": pv.drawn_by, "seeded": pv.seeded,
+                 "model_based_from": pv.model_based_from}
     study = defaults.study_name(spec)
-    trials = [compile_trial(file, loaded.raw, p, number=i, run=RunRef(out_dir, study, i))
+    trials = [replace(compile_trial(file, loaded.raw, p, number=i,
+                                    run=RunRef(out_dir, study, i)),
+                      model_based=model_from is not None and i >= model_from)
               for i, p in enumerate(points)]
     return Plan(
         file=file,
@@ -99,7 +102,7 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
         space={"kind": kind, "dimensions": {k: v.model_dump(exclude_none=True)
                                             for k, v in dims.items()},
                "grid_size": space.grid_size(dims) if dims else 1,
-               "sampler": sampler},
+               "sampler": sampler, **drawn},
         trials=trials,
         diagnostics=sorted(diags.items, key=Diagnostic.sort_key),
         expanded=loaded.data,

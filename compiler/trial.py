@@ -89,6 +89,9 @@ class TrialDescription:
     datasets: tuple[DataSplit, ...] = ()
     #: The trial's folder (its trainer's output is ``<dir>/hf``).
     directory: str = ""
+    #: A preview point a learning sampler draws from earlier results: the run's point
+    #: at this number depends on them (plan only).
+    model_based: bool = False
 
     @property
     def spec(self) -> dict[str, Any] | None:
@@ -122,6 +125,7 @@ class TrialDescription:
             "derived": self.derived.to_dict() if self.derived else None,
             "memory": self.memory,
             "trainer": self.trainer.to_dict() if self.trainer else None,
+            "model_based": self.model_based,
         }
         if with_spec:
             out["spec"] = self.data

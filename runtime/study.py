@@ -131,7 +131,8 @@ def compile_spec(file: str, overrides: Sequence[str] | None = None) -> Compiled:
     from specc.spec.diagnostics import Collector
 
     diags = Collector()
-    plan = build_plan(file, overrides=list(overrides or []), diags=diags, for_run=True)
+    plan = build_plan(file, overrides=list(overrides or []), diags=diags, for_run=True,
+                      preview=0)  # the run compiles the points its sampler suggests
     if plan is None or plan.spec is None or plan.raw is None:
         from specc.runtime.api import _texts
 
