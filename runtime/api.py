@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from specc.spec.diagnostics import Collector, Diagnostic, Severity
+from specc.errors import SpeccError, SpecError
+from specc.spec.diagnostics import Collector
 
 if TYPE_CHECKING:
     from specc.compiler.plan import Plan
@@ -26,23 +27,7 @@ if TYPE_CHECKING:
     from specc.runtime.studyreport import StudyReport
     from specc.spec.models import Spec
 
-
-class SpecError(ValueError):
-    """A spec with errors. ``diagnostics`` holds every problem found (errors first);
-    ``texts`` the source texts, for rendering with positions."""
-
-    def __init__(self, file: str, diagnostics: Sequence[Diagnostic],
-                 texts: dict[str, str] | None = None) -> None:
-        self.file = file
-        self.diagnostics = sorted(diagnostics, key=lambda d: (d.severity is not Severity.ERROR,
-                                                              d.sort_key()))
-        self.texts = texts or {}
-        errors = [d for d in self.diagnostics if d.severity is Severity.ERROR]
-        lines = [f"{d.file or file}:{d.line}:{d.column}: {d.code} {d.message}"
-                 for d in errors[:20]]
-        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        super().__init__(f"{file}: {len(errors)} error(s) in the spec\n" + "\n".join(lines)
-                         + more)
+__all__ = ["SpecDocument", "SpecError", "SpeccError", "edit", "load", "plan", "report", "run"]
 
 
 def _texts(file: str, overrides: list[str] | None) -> dict[str, str]:

@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from specc.compiler import builtin_data
+from specc.errors import SpeccError
 from specc.spec.builtins import BUILTIN_PREFIX, DATASETS
 from specc.spec.facts import FACTS, keep_columns
 from specc.spec.models.data import DataSource
@@ -17,7 +18,7 @@ _RENAMES = (("prompt_key", "prompt"), ("chosen_key", "chosen"), ("rejected_key",
             ("completion_key", "completion"), ("answer_key", "answer"), ("label_key", "label"))
 
 
-class DataError(Exception):
+class DataError(SpeccError):
     """A dataset that cannot be loaded; the message is the trial's failure reason."""
 
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from specc.runtime.api import SpecError
+from specc.errors import SpecError
 from specc.spec import keypath
 from specc.spec.diagnostics import Collector, Diagnostic, Severity, dotted
 from specc.spec.edit import Change, inherited_from, inherited_note, set_value, write_atomic

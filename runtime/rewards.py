@@ -9,11 +9,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from specc.errors import SpeccError
 from specc.spec.builtins import REWARD_MODULE
 from specc.spec.models.data import Reward
 
 
-class RewardError(Exception):
+class RewardError(SpeccError):
     """A reward function that cannot be imported; the message is the failure reason."""
 
 

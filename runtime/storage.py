@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from specc.errors import SpeccError
 from specc.spec import defaults
 from specc.spec.storage_url import JOURNAL_PREFIX, driver_url, is_journal
 
@@ -56,7 +57,7 @@ _CARRIED = ("grid_id", "search_space")
 
 
 
-class StorageError(ValueError):
+class StorageError(SpeccError, ValueError):
     """A storage that cannot be used as asked."""
 
 

@@ -50,9 +50,8 @@ from specc.compiler.sampling import (
     ordered_dims,
     suggest,
 )
-from specc.errors import RunError
+from specc.errors import RunError, SpecError
 from specc.runtime import outputs
-from specc.runtime.api import SpecError
 from specc.runtime.outputs import (
     INFEASIBLE,
     REASON,
@@ -134,9 +133,9 @@ def compile_spec(file: str, overrides: Sequence[str] | None = None) -> Compiled:
     plan = build_plan(file, overrides=list(overrides or []), diags=diags, for_run=True,
                       preview=0)  # the run compiles the points its sampler suggests
     if plan is None or plan.spec is None or plan.raw is None:
-        from specc.runtime.api import _texts
+        from specc.spec.loader import source_texts
 
-        raise SpecError(file, diags.items, _texts(file, list(overrides or [])))
+        raise SpecError(file, diags.items, source_texts(file, list(overrides or [])))
     return Compiled(file, plan, plan.spec, plan.raw)
 
 

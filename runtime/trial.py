@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from specc.compiler.trial import TrialDescription, World
+from specc.errors import SpeccError
 from specc.runtime.callbacks import Reporter, TrialCallback
 from specc.runtime.data import DataError, load_split
 from specc.runtime.rewards import RewardError, resolve
@@ -74,8 +75,8 @@ class TrialResult:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
-class UnsupportedAlgorithm(Exception):
-    pass
+class UnsupportedAlgorithm(SpeccError):
+    """The trial's algorithm has no trainer specc can run."""
 
 
 @dataclass(frozen=True)
