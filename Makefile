@@ -8,10 +8,10 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: install system-deps test lint typecheck bench schema docs snapshots clean
 
-install: system-deps  ## create .venv with everything (CPU torch pinned: it installs from a local wheel)
+install: system-deps  ## create .venv with everything (CPU torch pinned: it installs from a local wheel); the editable install is a link tree (editable_mode=strict) so mypy finds specc and its py.typed: re-run after adding a module
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q "torch==2.13.0" -e ".[all]"
+	$(BIN)/pip install -q "torch==2.13.0" -e ".[all]" --config-settings editable_mode=strict
 
 system-deps:  ## Debian's Chromium, for the report's headless-browser test (skipped when present)
 	command -v chromium >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
