@@ -29,21 +29,15 @@ from specc.runtime.callbacks import Reporter, TrialCallback
 from specc.runtime.data import DataError, load_split
 from specc.runtime.rewards import RewardError, resolve
 from specc.runtime.tracking import TrackingCallback, TrialInfo, spec_yaml, trial_env
+from specc.runtime.trainer_class import cached_trainer, import_qualname, set_threads
 from specc.spec.builtins import BUILTIN_PREFIX
-from specc.spec.catalog.optim import lookup_optimizer, lookup_scheduler
+from specc.spec.catalog.optim import lookup_optimizer
 from specc.spec.facts import GENERATES
 
 __all__ = ["Reporter", "TrialInfo", "TrialResult", "Worker"]
 
 State = Literal["COMPLETE", "PRUNED", "FAIL"]
 _DTYPES = {"bfloat16": "bfloat16", "float16": "float16", "float32": "float32"}
-#: Config fields that change how a trainer tokenizes its datasets (the cache key).
-_PREP_FIELDS = ("max_length", "max_prompt_length", "max_completion_length", "truncation_mode",
-                "packing", "packing_strategy", "padding_free", "pad_to_multiple_of",
-                "completion_only_loss", "assistant_only_loss", "dataset_text_field",
-                "eos_token", "pad_token")
-
-
 #: Trainer settings the runtime adds to every trial's config: the study shows progress
 #: (no tqdm bars), reads every logged step, and tracking is the `logger` block's.
 DISPLAY_CONFIG: dict[str, Any] = {"disable_tqdm": True, "logging_steps": 1}
@@ -179,7 +173,7 @@ class Worker:
         if qualname not in self._classes:
             module, _, name = qualname.rpartition(".")
             base = getattr(importlib.import_module(module), name)
-            self._classes[qualname] = _cached_trainer(base, self)
+            self._classes[qualname] = cached_trainer(base, self)
         return self._classes[qualname]
 
     # --- the trial -----------------------------------------------------------------------
@@ -288,7 +282,7 @@ class Worker:
         spec_dir = os.path.dirname(os.path.abspath(file)) if file else os.getcwd()
         for note in lowered.notes:
             log.info("note: %s", note)
-        config_cls = _import(str(lowered.config_class))
+        config_cls = import_qualname(str(lowered.config_class))
         args = config_cls(**{"report_to": ["none"], **lowered.config, **DISPLAY_CONFIG})
         path = self.model_path(spec.policy.model_name, spec_dir)
         tokenizer = self.tokenizer(path)
@@ -328,9 +322,9 @@ class Worker:
             sig = lookup_optimizer(lowered.optimizer["class"])
             if sig is not None:
                 kwargs["optimizer_cls_and_kwargs"] = (
-                    _import(sig.qualname), dict(lowered.optimizer["kwargs"]))
+                    import_qualname(sig.qualname), dict(lowered.optimizer["kwargs"]))
         trainer_cls = self.trainer_class(str(lowered.trainer_class))
-        _threads(model)
+        set_threads(model)
         trainer = trainer_cls(**kwargs)
         from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
@@ -368,90 +362,6 @@ def _mean_of_folds(results: list[TrialResult], steps: int) -> TrialResult:
     for i, v in enumerate(firsts):
         metrics[f"cv_fold_{i}"] = v
     return TrialResult("COMPLETE", values, None, steps, metrics)
-
-
-def _import(qualname: str) -> Any:
-    module, _, name = qualname.rpartition(".")
-    return getattr(importlib.import_module(module), name)
-
-
-def _cached_trainer(base: type, worker: Worker) -> type:
-    """Subclass a TRL trainer: tokenized datasets are reused across trials (keyed by the
-    dataset's fingerprint, the tokenizer and the config fields that shape tokenization),
-    and a NeMo RL scheduler list is built with SequentialLR."""
-
-    class Cached(base):  # type: ignore[misc]
-        _specc_scheduler: list[dict[str, Any]] | None = None
-
-        def _prepare_dataset(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:
-            key = _prep_key(base.__name__, dataset, args, kwargs)
-            if key is not None and key in worker._prepared:
-                worker.stats["prepared_hits"] += 1
-                return worker._prepared[key]
-            out = super()._prepare_dataset(dataset, *args, **kwargs)
-            worker.stats["prepared_misses"] += 1
-            if key is not None:
-                worker._prepared[key] = out
-            return out
-
-        def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
-            if not self._specc_scheduler:
-                return super().create_scheduler(num_training_steps, optimizer)
-            self.lr_scheduler = _sequential(optimizer or self.optimizer, self._specc_scheduler)
-            return self.lr_scheduler
-
-    Cached.__name__ = Cached.__qualname__ = f"Specc{base.__name__}"
-    return Cached
-
-
-def _prep_key(name: str, dataset: Any, args: tuple[Any, ...],
-              kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
-    fingerprint = getattr(dataset, "_fingerprint", None)
-    if fingerprint is None:
-        return None
-    parts: list[Any] = [name, fingerprint]
-    for a in (*args, *kwargs.values()):
-        if hasattr(a, "name_or_path"):
-            parts.append(("tokenizer", a.name_or_path, len(a)))
-        elif hasattr(a, "to_dict") and hasattr(a, "output_dir"):
-            parts.append(tuple(getattr(a, f, None) for f in _PREP_FIELDS))
-        elif a is None or isinstance(a, str | int | float | bool):
-            parts.append(a)
-        else:
-            return None  # e.g. a formatting function: do not guess
-    return tuple(parts)
-
-
-def _sequential(optimizer: Any, entries: list[dict[str, Any]]) -> Any:
-    """NeMo RL's scheduler list as torch's SequentialLR (allow-listed classes only)."""
-    from torch.optim.lr_scheduler import SequentialLR
-
-    steps = [e for e in entries if "name" in e]
-    milestones: list[int] = next((e["milestones"] for e in entries if "milestones" in e), [])
-    schedulers = []
-    for e in steps:
-        sig = lookup_scheduler(e["name"])
-        if sig is None:
-            raise ValueError(f"scheduler {e['name']} is not allow-listed")
-        schedulers.append(_import(sig.qualname)(optimizer, **e.get("kwargs", {})))
-    if len(schedulers) == 1:
-        return schedulers[0]
-    return SequentialLR(optimizer, schedulers, milestones=list(milestones))
-
-
-def _threads(model: Any) -> None:
-    """CPU threads for this trial. Small models are fastest on one thread (thread start-up
-    and contention cost more than the matmuls); `SPECC_TORCH_THREADS` overrides."""
-    import torch
-
-    if torch.cuda.is_available():
-        return
-    wanted = os.environ.get("SPECC_TORCH_THREADS")
-    if wanted:
-        torch.set_num_threads(max(int(wanted), 1))
-        return
-    params = sum(p.numel() for p in model.parameters())
-    torch.set_num_threads(1 if params < 50_000_000 else max(os.cpu_count() or 1, 1))
 
 
 def _reason(e: BaseException) -> str:
