@@ -23,8 +23,8 @@ from specc.spec.diagnostics import Collector
 if TYPE_CHECKING:
     from specc.compiler.plan import Plan
     from specc.runtime.document import SpecDocument
+    from specc.runtime.report.build import StudyReport
     from specc.runtime.study import RunSummary
-    from specc.runtime.studyreport import StudyReport
     from specc.spec.models import Spec
 
 __all__ = ["SpecDocument", "SpecError", "SpeccError", "edit", "load", "plan", "report", "run"]
@@ -99,11 +99,11 @@ def report(run_dir: str | None = None, *, storage: str | None = None,
     """Write the report of a study: ``report.html``, one PNG per chart and ``summary.md``
     (default folder: ``<run_dir>/report/``). Give a `specc run` output folder, or
     ``storage`` (and ``study`` when the storage holds several). Raises
-    :class:`specc.runtime.reportdata.ReportError` when there is no such folder, storage or
-    study, or the study has no trials. See :func:`specc.runtime.studyreport.build_report`."""
+    :class:`specc.runtime.report.data.ReportError` when there is no such folder, storage or
+    study, or the study has no trials. See :func:`specc.runtime.report.build.build_report`."""
     import sys
 
-    from specc.runtime.studyreport import build_report
+    from specc.runtime.report.build import build_report
 
     def say(msg: str) -> None:
         print(f"specc report: {msg}", file=sys.stderr, flush=True)
