@@ -6,12 +6,19 @@ export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install system-deps test lint typecheck bench schema docs snapshots clean nemo-catalog
+.PHONY: install typing-path system-deps test lint typecheck bench schema docs snapshots clean nemo-catalog
 
 install: system-deps  ## create .venv with everything (CPU torch pinned: it installs from a local wheel)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "torch==2.13.0" -e ".[all]"
+	$(MAKE) typing-path
+
+typing-path:  ## a link tree of the package on the venv's path, so mypy and editors find `specc` and its py.typed (they cannot follow the editable install's import hook)
+	rm -rf $(VENV)/specc-typing && mkdir -p $(VENV)/specc-typing/specc
+	for f in specc/*; do ln -s "$$PWD/$$f" $(VENV)/specc-typing/specc/; done
+	for d in spec compiler runtime tui; do ln -s "$$PWD/$$d" $(VENV)/specc-typing/specc/$$d; done
+	$(BIN)/python -c "import os, sysconfig; open(os.path.join(sysconfig.get_path('purelib'), 'specc-typing.pth'), 'w').write(os.path.abspath('$(VENV)/specc-typing') + '\\n')"
 
 system-deps:  ## Debian packages the tests drive: Chromium (the report), zsh and fish (completion)
 	@missing=""; for c in chromium zsh fish; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
@@ -26,11 +33,12 @@ lint:  ## ruff + mypy
 	$(BIN)/ruff check .
 	$(MAKE) typecheck
 
-typecheck:  ## mypy over the package as it is imported (specc.spec, specc.compiler, ...)
+typecheck:  ## mypy over the package as it is imported (specc.spec, specc.compiler, ...) and the tests
 	rm -rf .typecheck && mkdir -p .typecheck/specc
 	for f in specc/*; do ln -s "$$PWD/$$f" .typecheck/specc/; done
 	for d in spec compiler runtime tui; do ln -s "$$PWD/$$d" .typecheck/specc/$$d; done
 	cd .typecheck && ../$(BIN)/mypy --config-file ../pyproject.toml -p specc
+	cd .typecheck && ../$(BIN)/mypy --config-file ../pyproject.toml ../tests
 
 bench:  ## benchmarks whose figures the README quotes
 	$(BIN)/python benchmarks/validate_speed.py

@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from specc.spec.builtins import DATASET_SIZES
+from specc.spec.facts import PAIRED, ROLLOUTS
 from specc.spec.models import Spec
 from specc.spec.models.policy import SchedulerMilestones, SchedulerStep, ShortScheduler
 
@@ -55,9 +56,9 @@ def derive(spec: Spec, world: int | None = None) -> Derived:
     effective = micro * ga * world
     algo = spec.selected()
     block = spec.block()
-    pairs = 2 if algo in ("dpo", "orpo") else 1
+    pairs = 2 if algo in PAIRED else 1
     prompts = rollouts = gens = per_gen = None
-    if algo in ("grpo", "rloo") and block is not None:
+    if algo in ROLLOUTS and block is not None:
         prompts = int(getattr(block, "num_prompts_per_step", 0))
         gens = int(getattr(block, "num_generations_per_prompt", 0))
         rollouts = prompts * gens

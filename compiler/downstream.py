@@ -20,8 +20,8 @@ from specc.compiler.lowering import Lowered, lower
 from specc.compiler.space import apply_point
 from specc.spec.diagnostics import dotted
 from specc.spec.fields import leaf
-from specc.spec.interpolate import get_path
-from specc.spec.loader import parse_override_path
+from specc.spec.keypath import parse as parse_override_path
+from specc.spec.keypath import value_at as get_path
 from specc.spec.locations import Path
 from specc.spec.models import Spec
 

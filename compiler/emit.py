@@ -18,16 +18,9 @@ from specc.compiler import builtin_data
 from specc.compiler.plan import Plan, Trial
 from specc.compiler.tracking import Tracking
 from specc.spec.builtins import BUILTIN_PREFIX, DATASETS, REWARD_MODULE
+from specc.spec.facts import keep_columns
 
 _DTYPES = {"bfloat16": "torch.bfloat16", "float16": "torch.float16", "float32": "torch.float32"}
-_COLUMNS = {
-    "sft": ("prompt", "completion"),
-    "dpo": ("prompt", "chosen", "rejected"),
-    "orpo": ("prompt", "chosen", "rejected"),
-    "kto": ("prompt", "completion", "label"),
-    "grpo": ("prompt", "answer"),
-    "rloo": ("prompt", "answer"),
-}
 
 def _template() -> str:
     """The script template (`trial_script.py.tmpl`, a `str.format` template)."""
@@ -133,7 +126,7 @@ def emit_trial(plan: Plan, trial: Trial, out: Path) -> Path | None:
         train=_data_source(data_block.get("train"), algorithm, out, "train", spec_dir),
         validation=_data_source(data_block.get("validation"), algorithm, out, "validation",
                                 spec_dir),
-        columns=_COLUMNS.get(algorithm, ()),
+        columns=keep_columns(algorithm),
         config=pprint.pformat(config, indent=4, sort_dicts=False),
         peft=pprint.pformat(low.peft, indent=4, sort_dicts=False) if low.peft else "None",
         rewards=rewards_src,

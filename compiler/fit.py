@@ -11,6 +11,7 @@ from specc.compiler.shapes import architecture_for, outside_root
 from specc.spec.catalog.gpus import lookup_gpu
 from specc.spec.catalog.optim import lookup_optimizer, optimizer_state_bytes
 from specc.spec.diagnostics import Severity
+from specc.spec.facts import ROLLOUTS
 from specc.spec.models import Spec
 from specc.spec.parallel import parallel
 from specc.spec.rules import Context
@@ -50,7 +51,7 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
     block = spec.block()
     gen = pol.generation
     num_generations, kl_beta, max_new = 1, 0.0, 0
-    if algo in ("grpo", "rloo") and block is not None:
+    if algo in ROLLOUTS and block is not None:
         num_generations = getattr(block, "num_generations_per_prompt", 1)
         max_new = gen.max_new_tokens if gen else 128
         if algo == "grpo":
@@ -80,7 +81,7 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         lora_dropout=pol.lora.dropout if pol.lora.enabled else 0.0,
         gradient_accumulation_steps=derived.grad_accumulation_steps,
         generation_batch_size=(derived.micro_batch_size * (derived.steps_per_generation or 1)
-                               if algo in ("grpo", "rloo") else 0),
+                               if algo in ROLLOUTS else 0),
     )
 
 

@@ -16,6 +16,7 @@ from specc.compiler.derive import Derived
 from specc.compiler.tracking import RunRef, Tracking, lower_tracking
 from specc.spec.catalog.gpus import lookup_gpu
 from specc.spec.catalog.optim import HF_OPTIM_NAMES, lookup_optimizer
+from specc.spec.facts import FACTS
 from specc.spec.models import Spec
 from specc.spec.models.policy import SchedulerMilestones, SchedulerStep, ShortScheduler
 
@@ -28,21 +29,12 @@ class Target:
     config: str
 
 
-TARGETS: dict[str, Target] = {
-    "sft": Target("trl.SFTTrainer", "trl.SFTConfig"),
-    "dpo": Target("trl.DPOTrainer", "trl.DPOConfig"),
-    "orpo": Target("trl.experimental.orpo.ORPOTrainer", "trl.experimental.orpo.ORPOConfig"),
-    "kto": Target("trl.KTOTrainer", "trl.KTOConfig"),
-    "grpo": Target("trl.GRPOTrainer", "trl.GRPOConfig"),
-    "rloo": Target("trl.RLOOTrainer", "trl.RLOOConfig"),
-}
+TARGETS: dict[str, Target] = {n: Target(f.trainer, f.config) for n, f in FACTS.items()
+                              if f.trainer is not None and f.config is not None}
 
 #: Algorithms specc plans but does not run yet (no TRL trainer fits them as specified).
-NOT_LOWERED: dict[str, str] = {
-    "rs_sft": "rejection-sampling SFT is not run by specc yet (plan only)",
-    "awr": "advantage-weighted regression is not run by specc yet (plan only)",
-    "ppo": "PPO is not run by specc yet (plan only); TRL's PPOTrainer needs a value model",
-}
+NOT_LOWERED: dict[str, str] = {n: f.not_runnable for n, f in FACTS.items()
+                               if f.not_runnable is not None}
 
 #: TrainingArguments fields every lowering may set.
 COMMON_FIELDS: tuple[str, ...] = (

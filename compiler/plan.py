@@ -3,54 +3,28 @@ run — derived numbers, memory against the GPU, feasibility, and the exact trai
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from specc.compiler import space
-from specc.compiler.derive import Derived, derive
-from specc.compiler.fit import check_context_length, check_memory, estimate_spec
-from specc.compiler.lowering import NOT_LOWERED, Lowered, lower
+from specc.compiler.lowering import NOT_LOWERED
+from specc.compiler.preview import preview_points, preview_size
 from specc.compiler.tracking import RunRef, missing_packages
+from specc.compiler.trial import TrialDescription, compile_trial
 from specc.compiler.validate import validate_one
+from specc.spec import defaults
 from specc.spec.diagnostics import Collector, Diagnostic, Severity
 from specc.spec.models import Spec
 from specc.spec.models.algorithms import GENERATES
 from specc.spec.models.policy import RUNNABLE_BACKENDS
-from specc.spec.rules import Context
 
 DEFAULT_PREVIEW = 5
 
 
-@dataclass
-class Trial:
-    """One concrete training run of the plan."""
+#: One trial of the plan: the compiled description `specc run` executes.
+Trial = TrialDescription
 
-    number: int
-    id: str
-    params: dict[str, Any]
-    feasible: bool
-    reasons: list[str]
-    derived: Derived | None = None
-    memory: dict[str, Any] | None = None
-    trainer: Lowered | None = None
-    spec: dict[str, Any] | None = field(default=None, repr=False)
-
-    def to_dict(self, *, with_spec: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "number": self.number,
-            "id": self.id,
-            "params": self.params,
-            "feasible": self.feasible,
-            "reasons": self.reasons,
-            "derived": self.derived.to_dict() if self.derived else None,
-            "memory": self.memory,
-            "trainer": self.trainer.to_dict() if self.trainer else None,
-        }
-        if with_spec:
-            out["spec"] = self.spec
-        return out
+__all__ = ["DEFAULT_PREVIEW", "Plan", "Trial", "build_plan", "feasible_share"]
 
 
 @dataclass
@@ -80,18 +54,6 @@ class Plan:
             "trials": [t.to_dict(with_spec=with_spec) for t in self.trials],
             "diagnostics": [d.to_dict() for d in self.diagnostics],
         }
-
-
-def trial_id(data: dict[str, Any]) -> str:
-    """Identity of a trial: a hash of its resolved spec without the `hpo` block."""
-    body = {k: v for k, v in data.items() if k not in ("hpo", "name", "description")}
-    text = json.dumps(body, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def _point_checks(ctx: Context) -> None:
-    check_context_length(ctx)
-    check_memory(ctx)
 
 
 def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | None = None,
@@ -132,22 +94,24 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
         _check_tracking(spec, diags.scoped(loaded.locations, file))
     if spec is None or loaded.raw is None or any(d.severity is Severity.ERROR for d in diags):
         return None
-    out_dir = output_dir or spec.output_dir or f"runs/{spec.name}"
+    out_dir = output_dir or defaults.output_dir(spec)
     hpo = spec.hpo
     dims = dict(hpo.search_space) if hpo else {}
     sampler = hpo.sampler.type if hpo else None
-    if not dims:
+    drawn: dict[str, Any] = {}
+    if not dims or hpo is None:
         points: list[space.Point] = [{}]
-        kind = "single"
-    elif sampler == "grid":
-        points = space.grid_points(dims)
-        kind = "grid"
+        kind, model_from = "single", None
     else:
-        n = preview if preview is not None else min(hpo.n_trials if hpo else 1, DEFAULT_PREVIEW)
-        points = space.sample_points(dims, n, hpo.sampler.seed if hpo else None)
-        kind = "preview"
-    study = (hpo.study_name if hpo else None) or spec.name
-    trials = [_trial(i, p, loaded.raw, file, RunRef(out_dir, study, i))
+        pv = preview_points(hpo, preview_size(hpo, preview, DEFAULT_PREVIEW))
+        points, model_from = pv.points, pv.model_based_from
+        kind = "grid" if sampler == "grid" else "preview"
+        drawn = {"drawn_by": pv.drawn_by, "seeded": pv.seeded,
+                 "model_based_from": pv.model_based_from}
+    study = defaults.study_name(spec)
+    trials = [replace(compile_trial(file, loaded.raw, p, number=i,
+                                    run=RunRef(out_dir, study, i)),
+                      model_based=model_from is not None and i >= model_from)
               for i, p in enumerate(points)]
     return Plan(
         file=file,
@@ -157,7 +121,7 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
         space={"kind": kind, "dimensions": {k: v.model_dump(exclude_none=True)
                                             for k, v in dims.items()},
                "grid_size": space.grid_size(dims) if dims else 1,
-               "sampler": sampler},
+               "sampler": sampler, **drawn},
         trials=trials,
         diagnostics=sorted(diags.items, key=Diagnostic.sort_key),
         expanded=loaded.data,
@@ -175,24 +139,6 @@ def _check_tracking(spec: Spec, diags: Collector) -> None:
                   f"`logger.{backend}_enabled: false`")
 
 
-def _trial(number: int, point: space.Point, raw: dict[str, Any], file: str,
-           run: RunRef) -> Trial:
-    data = space.apply_point(raw, point)
-    spec, errors = space.check_point(raw, point, file, extra=_point_checks, data=data)
-    tid = trial_id(data)
-    if spec is None:
-        return Trial(number, tid, point, False, [f"{e.code} {e.message}" for e in errors],
-                     spec=data)
-    derived = derive(spec)
-    est = estimate_spec(spec, file)
-    lowered = lower(spec, derived, f"{run.output}/trials/{number}", run=run)
-    return Trial(
-        number=number, id=tid, params=point, feasible=not errors,
-        reasons=[f"{e.code} {e.message}" for e in errors], derived=derived,
-        memory=est.to_dict() if est else None, trainer=lowered, spec=data,
-    )
-
-
 def _study(spec: Spec, out_dir: str) -> dict[str, Any]:
     hpo = spec.hpo
     if hpo is None:
@@ -203,8 +149,8 @@ def _study(spec: Spec, out_dir: str) -> dict[str, Any]:
         "objectives": [o.model_dump() for o in hpo.objectives],
         "n_trials": hpo.n_trials,
         "timeout": hpo.timeout,
-        "storage": hpo.storage or f"sqlite:///{out_dir}/study.db",
-        "study_name": hpo.study_name or spec.name,
+        "storage": hpo.storage or defaults.storage_url(out_dir, hpo.parallel),
+        "study_name": defaults.study_name(spec),
         "parallel": hpo.parallel,
         "early_stopping_patience": hpo.early_stopping_patience,
         "keep_best_n": hpo.keep_best_n,

@@ -56,6 +56,12 @@ def table(plan: Plan, limit: int = 50) -> str:
     elif sp["kind"] == "preview":
         out.append(f"search space: {len(sp['dimensions'])} dimension(s); showing "
                    f"{len(plan.trials)} sampled point(s) (--preview N for more)")
+    if sp.get("model_based_from") is not None:
+        out.append(f"points from trial {sp['model_based_from']} on (*) are model-based: the "
+                   "sampler draws them from earlier results, so a run's differ")
+    if sp.get("seeded") is False:
+        out.append("no `hpo.sampler.seed`: these points use seed 0; a run draws others "
+                   "(set a seed to preview them exactly)")
     out.append("")
     dims = list(sp["dimensions"])
     head = ["trial", *(_short(d) for d in dims), "eff.batch", "accum", "steps", "memory",
@@ -68,7 +74,8 @@ def table(plan: Plan, limit: int = 50) -> str:
             used, cap = t.memory["total_bytes"], t.memory["capacity_bytes"]
             mem = f"{human_bytes(used)} / {human_bytes(cap)} {_bar(used, cap)}"
         why = "yes" if t.feasible else "no: " + "; ".join(r.split(" ", 1)[0] for r in t.reasons)
-        rows.append([str(t.number), *(_fmt(t.params.get(k, "-")) for k in dims),
+        mark = "*" if t.model_based else ""
+        rows.append([f"{t.number}{mark}", *(_fmt(t.params.get(k, "-")) for k in dims),
                      str(d.effective_batch_size) if d else "-",
                      str(d.grad_accumulation_steps) if d else "-",
                      str(d.total_steps) if d and d.total_steps is not None else "-",

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from specc.spec import keypath
 from specc.spec.diagnostics import Collector, Diagnostic, Severity
 from specc.spec.interpolate import resolve
-from specc.spec.loader import parse_override_path
 from specc.spec.models import Spec
 from specc.spec.models.hpo import CategoricalDim, FloatDim, IntDim
 from specc.spec.rules import Context, run_rules
@@ -108,23 +108,9 @@ def apply_point(raw: dict[str, Any], point: Point) -> dict[str, Any]:
     """A copy of the merged (uninterpolated) tree with the point's values set, interpolated."""
     data = copy_tree(raw)
     for key, value in point.items():
-        path = parse_override_path(key)
-        if path is None:
-            continue
-        node: Any = data
-        for part in path[:-1]:
-            if isinstance(node, dict):
-                node = node.setdefault(part, {})
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-                node = node[part]
-            else:
-                break
-        else:
-            last = path[-1]
-            if isinstance(node, dict):
-                node[last] = value
-            elif isinstance(node, list) and isinstance(last, int) and last < len(node):
-                node[last] = value
+        path = keypath.parse(key)
+        if path is not None:
+            keypath.set_value(data, path, value)
     resolve(data, Collector())
     return data  # type: ignore[no-any-return]
 

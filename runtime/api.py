@@ -17,32 +17,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from specc.spec.diagnostics import Collector, Diagnostic, Severity
+from specc.errors import SpeccError, SpecError
+from specc.spec.diagnostics import Collector
 
 if TYPE_CHECKING:
     from specc.compiler.plan import Plan
     from specc.runtime.document import SpecDocument
+    from specc.runtime.report.build import StudyReport
     from specc.runtime.study import RunSummary
-    from specc.runtime.studyreport import StudyReport
     from specc.spec.models import Spec
 
-
-class SpecError(ValueError):
-    """A spec with errors. ``diagnostics`` holds every problem found (errors first);
-    ``texts`` the source texts, for rendering with positions."""
-
-    def __init__(self, file: str, diagnostics: Sequence[Diagnostic],
-                 texts: dict[str, str] | None = None) -> None:
-        self.file = file
-        self.diagnostics = sorted(diagnostics, key=lambda d: (d.severity is not Severity.ERROR,
-                                                              d.sort_key()))
-        self.texts = texts or {}
-        errors = [d for d in self.diagnostics if d.severity is Severity.ERROR]
-        lines = [f"{d.file or file}:{d.line}:{d.column}: {d.code} {d.message}"
-                 for d in errors[:20]]
-        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        super().__init__(f"{file}: {len(errors)} error(s) in the spec\n" + "\n".join(lines)
-                         + more)
+__all__ = ["SpecDocument", "SpecError", "SpeccError", "edit", "load", "plan", "report", "run"]
 
 
 def _texts(file: str, overrides: list[str] | None) -> dict[str, str]:
@@ -114,11 +99,11 @@ def report(run_dir: str | None = None, *, storage: str | None = None,
     """Write the report of a study: ``report.html``, one PNG per chart and ``summary.md``
     (default folder: ``<run_dir>/report/``). Give a `specc run` output folder, or
     ``storage`` (and ``study`` when the storage holds several). Raises
-    :class:`specc.runtime.reportdata.ReportError` when there is no such folder, storage or
-    study, or the study has no trials. See :func:`specc.runtime.studyreport.build_report`."""
+    :class:`specc.runtime.report.data.ReportError` when there is no such folder, storage or
+    study, or the study has no trials. See :func:`specc.runtime.report.build.build_report`."""
     import sys
 
-    from specc.runtime.studyreport import build_report
+    from specc.runtime.report.build import build_report
 
     def say(msg: str) -> None:
         print(f"specc report: {msg}", file=sys.stderr, flush=True)

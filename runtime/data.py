@@ -9,23 +9,16 @@ import os
 from typing import Any
 
 from specc.compiler import builtin_data
+from specc.errors import SpeccError
 from specc.spec.builtins import BUILTIN_PREFIX, DATASETS
+from specc.spec.facts import FACTS, keep_columns
 from specc.spec.models.data import DataSource
 
-#: The columns each algorithm's TRL trainer reads (extra columns reach reward functions).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "sft": ("prompt", "completion"),
-    "dpo": ("prompt", "chosen", "rejected"),
-    "orpo": ("prompt", "chosen", "rejected"),
-    "kto": ("prompt", "completion", "label"),
-    "grpo": ("prompt",),
-    "rloo": ("prompt",),
-}
 _RENAMES = (("prompt_key", "prompt"), ("chosen_key", "chosen"), ("rejected_key", "rejected"),
             ("completion_key", "completion"), ("answer_key", "answer"), ("label_key", "label"))
 
 
-class DataError(Exception):
+class DataError(SpeccError):
     """A dataset that cannot be loaded; the message is the trial's failure reason."""
 
 
@@ -62,14 +55,15 @@ def load_split(src: DataSource | None, algorithm: str, default_split: str,
         column = getattr(src, key)
         if column and column in ds.column_names and column != standard:
             ds = ds.rename_column(column, standard)
-    missing = [c for c in COLUMNS[algorithm] if c not in ds.column_names]
+    facts = FACTS[algorithm]
+    missing = [c for c in facts.columns if c not in ds.column_names]
     if algorithm == "sft" and "text" in ds.column_names:
         missing = []
     if missing:
         raise DataError(f"{loc} ({split}) lacks column(s) {', '.join(missing)} needed by "
                         f"{algorithm}; map them with e.g. `prompt_key:`")
-    if algorithm in ("dpo", "orpo", "kto", "sft"):
-        keep = [c for c in (*COLUMNS[algorithm], "text") if c in ds.column_names]
+    if not facts.keeps_extra_columns:
+        keep = [c for c in keep_columns(algorithm) or () if c in ds.column_names]
         ds = ds.select_columns(keep)
     if src.max_samples:
         ds = ds.select(range(min(src.max_samples, len(ds))))

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from specc.runtime.api import SpecError
+from specc.errors import SpecError
+from specc.spec import keypath
 from specc.spec.diagnostics import Collector, Diagnostic, Severity, dotted
 from specc.spec.edit import Change, inherited_from, inherited_note, set_value, write_atomic
 from specc.spec.locations import Path
@@ -87,14 +88,9 @@ class SpecDocument:
 
         p = _path(path)
         loaded = load(self.file, Collector(), text=self._text)
-        node: Any = loaded.data
-        for part in p:
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-                node = node[part]
-            else:
-                raise KeyError(dotted(p))
+        found, node = keypath.get(loaded.data, p)
+        if not found:
+            raise KeyError(dotted(p))
         return copy.deepcopy(node)
 
     # editing ------------------------------------------------------------------------------
@@ -124,7 +120,7 @@ class SpecDocument:
 
     def apply(self, assignments: Sequence[str]) -> SpecDocument:
         """Apply ``path=value`` strings, read exactly like ``-o`` overrides."""
-        from specc.spec.loader import split_override
+        from specc.spec.keypath import split_override
 
         for a in assignments:
             split = split_override(a)
@@ -198,10 +194,8 @@ class SpecDocument:
 
 
 def _path(path: str | Sequence[str | int]) -> Path:
-    from specc.spec.loader import parse_override_path
-
     if isinstance(path, str):
-        p = parse_override_path(path)
+        p = keypath.parse(path)
         if p is None:
             raise ValueError(f"`{path}` is not a key path (e.g. policy.optimizer.kwargs.lr)")
         return p

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from specc.errors import SpeccError
 from specc.spec.models.data import Reward
 from specc.spec.project_root import find_root, inside
 from specc.spec.reward_policy import (
@@ -33,7 +34,7 @@ from specc.spec.reward_policy import (
 )
 
 
-class RewardError(Exception):
+class RewardError(SpeccError):
     """A reward function that cannot be imported; the message is the failure reason."""
 
 

@@ -29,7 +29,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from specc.errors import SpeccError
 from specc.runtime import storage_safety as safety
+from specc.spec import defaults
 from specc.spec.diagnostics import Collector
 from specc.spec.storage_url import JOURNAL_PREFIX, driver_url, is_journal, local_file
 
@@ -57,7 +59,7 @@ _CARRIED = ("grid_id", "search_space")
 
 
 
-class StorageError(ValueError):
+class StorageError(SpeccError, ValueError):
     """A storage that cannot be used as asked."""
 
 
@@ -67,18 +69,13 @@ def default_storage(output: Path, workers: int) -> str:
     An existing study there wins (re-running with another ``--workers`` resumes it); a new
     one is SQLite for one worker, a journal file for several."""
     journal, db = output / "study.journal", output / "study.db"
-    if journal.exists():
-        return f"{JOURNAL_PREFIX}{journal}"
-    if db.exists():
+    if not journal.exists() and db.exists():
         if workers > 1:
             raise StorageError(
                 f"this study lives in {db} (SQLite), which does not take parallel writers: "
                 "run it with --workers 1, or pass --storage (a journal file: "
                 f"--storage {JOURNAL_PREFIX}PATH, or postgresql://...)")
-        return f"sqlite:///{db}"
-    if workers > 1:
-        return f"{JOURNAL_PREFIX}{journal}"
-    return f"sqlite:///{db}"
+    return defaults.storage_url(output, workers)
 
 
 def check_url(url: str, workers: int) -> None:

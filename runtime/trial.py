@@ -23,26 +23,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from specc.compiler.derive import derive
-from specc.compiler.lowering import Lowered, lower
+from specc.compiler.trial import TrialDescription, World
+from specc.errors import SpeccError
 from specc.runtime.callbacks import Reporter, TrialCallback
 from specc.runtime.data import DataError, load_split
 from specc.runtime.rewards import RewardError, resolve
 from specc.runtime.tracking import TrackingCallback, TrialInfo, spec_yaml, trial_env
+from specc.runtime.trainer_class import cached_trainer, import_qualname, set_threads
 from specc.spec.builtins import BUILTIN_PREFIX
-from specc.spec.catalog.optim import lookup_optimizer, lookup_scheduler
-from specc.spec.models import Spec
-from specc.spec.models.hpo import Health
+from specc.spec.catalog.optim import lookup_optimizer
+from specc.spec.facts import GENERATES
 
 __all__ = ["Reporter", "TrialInfo", "TrialResult", "Worker"]
 
 State = Literal["COMPLETE", "PRUNED", "FAIL"]
 _DTYPES = {"bfloat16": "bfloat16", "float16": "float16", "float32": "float32"}
-#: Config fields that change how a trainer tokenizes its datasets (the cache key).
-_PREP_FIELDS = ("max_length", "max_prompt_length", "max_completion_length", "truncation_mode",
-                "packing", "packing_strategy", "padding_free", "pad_to_multiple_of",
-                "completion_only_loss", "assistant_only_loss", "dataset_text_field",
-                "eos_token", "pad_token")
+#: Trainer settings the runtime adds to every trial's config: the study shows progress
+#: (no tqdm bars), reads every logged step, and tracking is the `logger` block's.
+DISPLAY_CONFIG: dict[str, Any] = {"disable_tqdm": True, "logging_steps": 1}
+
+
+def record_call(desc: TrialDescription, path: Path) -> None:
+    """``trials/<n>/trainer.json``: the trainer call the trial makes, from its
+    description (plus the display settings the runtime adds)."""
+    import json
+
+    call = desc.trainer_call()
+    if call is None:
+        return
+    call["runtime_config"] = dict(DISPLAY_CONFIG)
+    if "report_to" not in call["config"]:
+        call["runtime_config"]["report_to"] = ["none"]
+    path.write_text(json.dumps(call, indent=2, sort_keys=False, default=str) + "\n",
+                    encoding="utf-8")
 
 
 @dataclass
@@ -56,8 +69,8 @@ class TrialResult:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
-class UnsupportedAlgorithm(Exception):
-    pass
+class UnsupportedAlgorithm(SpeccError):
+    """The trial's algorithm has no trainer specc can run."""
 
 
 @dataclass(frozen=True)
@@ -89,10 +102,12 @@ class _FoldReporter:
         self.reporter.log(self.offset + step, self.total, metrics)
 
 
-def folds_of(spec: Spec) -> int | None:
-    """k of the spec's cross-validation, None without it."""
-    cv = spec.hpo.evaluation.cross_validation if spec.hpo is not None else None
-    return cv.n_folds if cv is not None else None
+def detect_world() -> World:
+    """The devices of this machine, for compiling the trials this process runs."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return World(devices=max(torch.cuda.device_count(), 1) if cuda else 1, cuda=cuda)
 
 
 class Worker:
@@ -144,9 +159,10 @@ class Worker:
         self.stats["model_copies"] += 1
         return copy.deepcopy(self._models[key])
 
-    def dataset(self, spec: Spec, split: str, spec_dir: str) -> Any:
-        src = spec.data.train if split == "train" else spec.data.validation
-        algo = str(spec.selected())
+    def dataset(self, desc: TrialDescription, split: str, spec_dir: str) -> Any:
+        part = desc.split(split)
+        src = part.source if part is not None else None
+        algo = str(desc.model.selected()) if desc.model is not None else ""
         key = (algo, split, src.model_dump_json() if src else None, spec_dir)
         if key not in self._datasets:
             self._datasets[key] = load_split(src, algo, split, spec_dir)
@@ -157,27 +173,31 @@ class Worker:
         if qualname not in self._classes:
             module, _, name = qualname.rpartition(".")
             base = getattr(importlib.import_module(module), name)
-            self._classes[qualname] = _cached_trainer(base, self)
+            self._classes[qualname] = cached_trainer(base, self)
         return self._classes[qualname]
 
     # --- the trial -----------------------------------------------------------------------
-    def run_trial(self, spec: Spec, file: str, trial_dir: Path, reporter: Reporter, *,
-                  save: bool = False, info: TrialInfo | None = None) -> TrialResult:
-        """``info`` (the trial's number, study, parameters and resolved spec) names and
-        places its tracked run and is logged as the run's config (`logger` block).
+    def run_trial(self, desc: TrialDescription, reporter: Reporter, *, save: bool = False,
+                  info: TrialInfo | None = None) -> TrialResult:
+        """Train the trial ``desc`` describes. ``info`` (the trial's number, study,
+        parameters and resolved spec) names and places its tracked run and is logged as
+        the run's config (`logger` block).
 
         With `hpo.evaluation.cross_validation`, the trial trains k times, each from the
         base weights with one fold of the training split held out for evaluation; its
         objective values are the means over the folds."""
-        k = folds_of(spec)
+        trial_dir = Path(desc.directory)
+        trial_dir.mkdir(parents=True, exist_ok=True)
+        record_call(desc, trial_dir / "trainer.json")
+        k = desc.folds
         if k is None:
-            return self._run_one(spec, file, trial_dir, reporter, save=save, info=info)
-        total = derive(spec).total_steps
+            return self._run_one(desc, trial_dir, reporter, save=save, info=info)
+        total = desc.derived.total_steps if desc.derived else None
         results: list[TrialResult] = []
         steps = 0
         for i in range(k):
             per_fold = _FoldReporter(reporter, steps, total * k if total else None)
-            r = self._run_one(spec, file, trial_dir, per_fold, info=info, fold=Fold(i, k))
+            r = self._run_one(desc, trial_dir, per_fold, info=info, fold=Fold(i, k))
             steps += r.steps
             if r.state != "COMPLETE" or r.values is None:
                 return TrialResult(r.state, None, f"fold {i + 1}/{k}: {r.reason}", steps,
@@ -185,17 +205,16 @@ class Worker:
             results.append(r)
         return _mean_of_folds(results, steps)
 
-    def _run_one(self, spec: Spec, file: str, trial_dir: Path, reporter: Reporter, *,
+    def _run_one(self, desc: TrialDescription, trial_dir: Path, reporter: Reporter, *,
                  save: bool = False, info: TrialInfo | None = None,
                  fold: Fold | None = None) -> TrialResult:
-        trial_dir.mkdir(parents=True, exist_ok=True)
         log_path = trial_dir / "log.txt"
         with _trial_log(log_path) as log, contextlib.ExitStack() as scope:
             started = time.monotonic()
             callback: TrialCallback | None = None
             tracker: TrackingCallback | None = None
             try:
-                trainer, callback, tracker = self._build(spec, file, trial_dir, reporter, log,
+                trainer, callback, tracker = self._build(desc, trial_dir, reporter, log,
                                                          scope=scope, info=info, fold=fold)
                 log.info("training %s for %s steps%s", type(trainer).__mro__[1].__name__,
                          trainer.args.max_steps,
@@ -209,10 +228,10 @@ class Worker:
                                                if isinstance(v, int | float)}}
                 metrics["peak_memory_gb"] = _peak_memory_gb(callback)
                 metrics["training_time"] = round(time.monotonic() - started, 3)
+                lora = desc.trainer is not None and desc.trainer.peft is not None
                 if save and callback.stop_reason is None:
-                    trainer.save_model(str(trial_dir / ("adapter" if spec.policy.lora.enabled
-                                                        else "model")))
-                result = self._result(spec, callback, steps, metrics)
+                    trainer.save_model(str(trial_dir / ("adapter" if lora else "model")))
+                result = self._result(desc, callback, steps, metrics)
                 if tracker is not None:
                     tracker.finish(result.state, result.values, steps, result.reason)
                 return result
@@ -230,59 +249,57 @@ class Worker:
                     callback.close()
                 _free_memory()
 
-    def _result(self, spec: Spec, cb: TrialCallback, steps: int,
+    def _result(self, desc: TrialDescription, cb: TrialCallback, steps: int,
                 metrics: dict[str, float]) -> TrialResult:
         if cb.pruned:
             return TrialResult("PRUNED", None, cb.stop_reason, steps, metrics)
         if cb.stop_reason is not None:
             return TrialResult("FAIL", None, cb.stop_reason, steps, metrics)
-        names = objective_metrics(spec)
         values = []
-        for name in names:
+        no_validation = desc.split("validation") is None or \
+            desc.split("validation").source is None  # type: ignore[union-attr]
+        for name in desc.objectives:
             value = metrics.get(name)
             if value is None or not math.isfinite(value):
                 why = "was never reported" if value is None else f"is {value}"
                 hint = " (no validation data?)" if name.startswith("eval_") and \
-                    spec.data.validation is None else ""
+                    no_validation else ""
                 return TrialResult("FAIL", None, f"objective {name} {why}{hint}", steps,
                                    metrics)
             values.append(float(value))
         return TrialResult("COMPLETE", values, None, steps, metrics)
 
-    def _build(self, spec: Spec, file: str, trial_dir: Path, reporter: Reporter,
+    def _build(self, desc: TrialDescription, trial_dir: Path, reporter: Reporter,
                log: logging.Logger, *, scope: contextlib.ExitStack, info: TrialInfo | None,
                fold: Fold | None = None) -> tuple[Any, TrialCallback, TrackingCallback | None]:
-        import torch
-
-        algo = spec.selected()
-        spec_dir = os.path.dirname(os.path.abspath(file)) if file else os.getcwd()
-        world = max(torch.cuda.device_count(), 1) if torch.cuda.is_available() else 1
-        derived = derive(spec, world=1 if world < spec.world_size else None)
-        lowered = lower(spec, derived, str(trial_dir / "hf"), run=info.run if info else None)
-        if lowered.trainer_class is None:
+        spec, lowered = desc.model, desc.trainer
+        if spec is None or lowered is None or lowered.trainer_class is None:
+            algo = spec.selected() if spec is not None else None
             raise UnsupportedAlgorithm(f"`{algo}` cannot be run by specc yet: "
-                                       + "; ".join(lowered.notes))
+                                       + "; ".join(lowered.notes if lowered else []))
+        algo = spec.selected()
+        file = desc.file
+        spec_dir = os.path.dirname(os.path.abspath(file)) if file else os.getcwd()
         for note in lowered.notes:
             log.info("note: %s", note)
-        config = self._runtime_config(lowered, log)
-        config_cls = _import(str(lowered.config_class))
-        args = config_cls(**config)
+        config_cls = import_qualname(str(lowered.config_class))
+        args = config_cls(**{"report_to": ["none"], **lowered.config, **DISPLAY_CONFIG})
         path = self.model_path(spec.policy.model_name, spec_dir)
         tokenizer = self.tokenizer(path)
         model = self.model(path, spec.policy.precision)
-        health = spec.hpo.health if spec.hpo else Health()
-        callback = TrialCallback(reporter, health, trial_dir / "metrics.jsonl",
-                                 derived.total_steps, metric=objective_metrics(spec)[0],
+        total = desc.derived.total_steps if desc.derived else None
+        callback = TrialCallback(reporter, desc.health, trial_dir / "metrics.jsonl",
+                                 total, metric=desc.objectives[0],
                                  tags={"fold": fold.index} if fold else None)
         tracking = lowered.tracking
         tracker = None
         if info is not None and tracking is not None and tracking.backends:
             scope.enter_context(trial_env(tracking))  # read as the trainer is built
             tracker = TrackingCallback(info, tracking, spec_yaml(info.spec),
-                                       objective_metrics(spec))
+                                       list(desc.objectives))
             log.info("tracking: %s (run %s)", ", ".join(tracking.backends),
                      tracking.run_name)
-        train, held_out = self._splits(spec, spec_dir, fold)
+        train, held_out = self._splits(desc, spec_dir, fold)
         kwargs: dict[str, Any] = {
             "model": model,
             "args": args,
@@ -297,7 +314,7 @@ class Worker:
             from peft import LoraConfig
 
             kwargs["peft_config"] = LoraConfig(**lowered.peft)
-        if algo in ("grpo", "rloo"):
+        if algo in GENERATES:
             kwargs["reward_funcs"] = resolve(spec.reward, spec_dir)
             if not kwargs["reward_funcs"]:
                 raise RewardError("no reward functions: add `reward.functions`")
@@ -305,9 +322,9 @@ class Worker:
             sig = lookup_optimizer(lowered.optimizer["class"])
             if sig is not None:
                 kwargs["optimizer_cls_and_kwargs"] = (
-                    _import(sig.qualname), dict(lowered.optimizer["kwargs"]))
+                    import_qualname(sig.qualname), dict(lowered.optimizer["kwargs"]))
         trainer_cls = self.trainer_class(str(lowered.trainer_class))
-        _threads(model)
+        set_threads(model)
         trainer = trainer_cls(**kwargs)
         from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
@@ -318,35 +335,18 @@ class Worker:
             tracker.attach(trainer)
         return trainer, callback, tracker
 
-    def _splits(self, spec: Spec, spec_dir: str, fold: Fold | None) -> tuple[Any, Any]:
-        """(training data, evaluation data): the spec's splits, or a fold of the training
+    def _splits(self, desc: TrialDescription, spec_dir: str,
+                fold: Fold | None) -> tuple[Any, Any]:
+        """(training data, evaluation data): the trial's splits, or a fold of the training
         split and its held-out rows."""
-        train = self.dataset(spec, "train", spec_dir)
+        train = self.dataset(desc, "train", spec_dir)
         if fold is None or train is None:
-            return train, self.dataset(spec, "validation", spec_dir)
+            return train, self.dataset(desc, "validation", spec_dir)
         if len(train) < fold.k:
             raise DataError(f"{fold.k}-fold cross-validation needs at least {fold.k} "
                             f"training rows; data.train has {len(train)}")
         rows, held = fold.rows(len(train))
         return train.select(rows), train.select(held)
-
-    def _runtime_config(self, lowered: Lowered, log: logging.Logger) -> dict[str, Any]:
-        """The lowered config, adapted to this machine (CPU fallbacks, quiet progress)."""
-        import torch
-
-        config = dict(lowered.config)
-        if not torch.cuda.is_available():
-            if not config.get("use_cpu"):
-                log.info("no CUDA device: running on the CPU")
-            config["use_cpu"] = True
-            if config.get("fp16"):
-                log.info("float16 training needs a GPU: using float32 compute on the CPU")
-                config["fp16"] = False
-            config.pop("tf32", None)
-        config["disable_tqdm"] = True
-        config["logging_steps"] = 1
-        config.setdefault("report_to", ["none"])
-        return config
 
 
 def _mean_of_folds(results: list[TrialResult], steps: int) -> TrialResult:
@@ -362,101 +362,6 @@ def _mean_of_folds(results: list[TrialResult], steps: int) -> TrialResult:
     for i, v in enumerate(firsts):
         metrics[f"cv_fold_{i}"] = v
     return TrialResult("COMPLETE", values, None, steps, metrics)
-
-
-def objective_metrics(spec: Spec) -> list[str]:
-    """The metrics a trial returns: the hpo objectives, else eval_loss (train_loss without
-    validation data)."""
-    if spec.hpo is not None:
-        return [o.metric for o in spec.hpo.objectives]
-    rl = spec.selected() in ("grpo", "rloo")
-    if spec.data.validation is not None:
-        return ["eval_reward" if rl else "eval_loss"]
-    return ["reward" if rl else "train_loss"]
-
-
-def _import(qualname: str) -> Any:
-    module, _, name = qualname.rpartition(".")
-    return getattr(importlib.import_module(module), name)
-
-
-def _cached_trainer(base: type, worker: Worker) -> type:
-    """Subclass a TRL trainer: tokenized datasets are reused across trials (keyed by the
-    dataset's fingerprint, the tokenizer and the config fields that shape tokenization),
-    and a NeMo RL scheduler list is built with SequentialLR."""
-
-    class Cached(base):  # type: ignore[misc]
-        _specc_scheduler: list[dict[str, Any]] | None = None
-
-        def _prepare_dataset(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:
-            key = _prep_key(base.__name__, dataset, args, kwargs)
-            if key is not None and key in worker._prepared:
-                worker.stats["prepared_hits"] += 1
-                return worker._prepared[key]
-            out = super()._prepare_dataset(dataset, *args, **kwargs)
-            worker.stats["prepared_misses"] += 1
-            if key is not None:
-                worker._prepared[key] = out
-            return out
-
-        def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
-            if not self._specc_scheduler:
-                return super().create_scheduler(num_training_steps, optimizer)
-            self.lr_scheduler = _sequential(optimizer or self.optimizer, self._specc_scheduler)
-            return self.lr_scheduler
-
-    Cached.__name__ = Cached.__qualname__ = f"Specc{base.__name__}"
-    return Cached
-
-
-def _prep_key(name: str, dataset: Any, args: tuple[Any, ...],
-              kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
-    fingerprint = getattr(dataset, "_fingerprint", None)
-    if fingerprint is None:
-        return None
-    parts: list[Any] = [name, fingerprint]
-    for a in (*args, *kwargs.values()):
-        if hasattr(a, "name_or_path"):
-            parts.append(("tokenizer", a.name_or_path, len(a)))
-        elif hasattr(a, "to_dict") and hasattr(a, "output_dir"):
-            parts.append(tuple(getattr(a, f, None) for f in _PREP_FIELDS))
-        elif a is None or isinstance(a, str | int | float | bool):
-            parts.append(a)
-        else:
-            return None  # e.g. a formatting function: do not guess
-    return tuple(parts)
-
-
-def _sequential(optimizer: Any, entries: list[dict[str, Any]]) -> Any:
-    """NeMo RL's scheduler list as torch's SequentialLR (allow-listed classes only)."""
-    from torch.optim.lr_scheduler import SequentialLR
-
-    steps = [e for e in entries if "name" in e]
-    milestones: list[int] = next((e["milestones"] for e in entries if "milestones" in e), [])
-    schedulers = []
-    for e in steps:
-        sig = lookup_scheduler(e["name"])
-        if sig is None:
-            raise ValueError(f"scheduler {e['name']} is not allow-listed")
-        schedulers.append(_import(sig.qualname)(optimizer, **e.get("kwargs", {})))
-    if len(schedulers) == 1:
-        return schedulers[0]
-    return SequentialLR(optimizer, schedulers, milestones=list(milestones))
-
-
-def _threads(model: Any) -> None:
-    """CPU threads for this trial. Small models are fastest on one thread (thread start-up
-    and contention cost more than the matmuls); `SPECC_TORCH_THREADS` overrides."""
-    import torch
-
-    if torch.cuda.is_available():
-        return
-    wanted = os.environ.get("SPECC_TORCH_THREADS")
-    if wanted:
-        torch.set_num_threads(max(int(wanted), 1))
-        return
-    params = sum(p.numel() for p in model.parameters())
-    torch.set_num_threads(1 if params < 50_000_000 else max(os.cpu_count() or 1, 1))
 
 
 def _reason(e: BaseException) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from specc.spec.codes import CODES, UNREADABLE
+from specc.spec.keypath import render
 
 if TYPE_CHECKING:
     from specc.spec.locations import Locations, Path
@@ -82,17 +83,8 @@ class Diagnostic:
         }
 
 
-def dotted(path: Path | Iterable[str | int]) -> str:
-    """Render a key path as ``policy.scheduler[1].kwargs.factor``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif "." in part or "[" in part or " " in part:
-            out += f'["{part}"]'
-        else:
-            out += f".{part}" if out else str(part)
-    return out
+#: Render a key path as ``policy.scheduler[1].kwargs.factor`` (:func:`keypath.render`).
+dotted = render
 
 
 @dataclass

@@ -21,27 +21,21 @@ exactly that value set, the way ``-o path=value`` sets it, else the edit is refu
 from __future__ import annotations
 
 import copy
-import functools
 import math
-import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Literal
 
-from specc.spec import atomic
+from specc.spec import atomic, keypath
 from specc.spec.diagnostics import Collector, Diagnostic, Severity, dotted
+from specc.spec.edit_doc import _CORE, _Doc, _doc, _is_empty, _read, _Refuse, _tag, _Walk
+from specc.spec.edit_render import _nested, render, render_float, render_key, render_str
 from specc.spec.locations import Path
-from specc.spec.yamlio import Parsed, parse
+
+__all__ = ["Change", "ChangeKind", "Edited", "apply_like_override", "inherited_from",
+           "inherited_note", "position", "render", "render_float", "render_key", "render_str",
+           "same", "set_value", "write_atomic"]
 
 ChangeKind = Literal["replace", "insert", "unchanged"]
-
-_CORE = "tag:yaml.org,2002:"
-_INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
-_FLOW_CHARS = set(",[]{}")
-#: Plain words YAML 1.1 readers (PyYAML) turn into booleans or null.
-_YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
-_NUMERIC_LOOKING = re.compile(r"^[-+.]?[0-9][0-9_.:eE+-]*$|^[-+]?\.(inf|nan)$", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class Change:
@@ -65,134 +59,6 @@ class Edited:
     notes: list[Diagnostic] = field(default_factory=list)
 
 
-class _Refuse(Exception):
-    def __init__(self, code: str, message: str, at: int, hint: str) -> None:
-        super().__init__(message)
-        self.code, self.message, self.at, self.hint = code, message, at, hint
-
-
-# --- rendering -----------------------------------------------------------------------------
-
-
-def render_float(value: float, *, exponent: bool = False) -> str:
-    """A float as YAML every reader takes for a float: ``1.0e-5``, ``0.001``, ``.inf``;
-    with ``exponent`` always in the ``1.0e-4`` form (as the old value was written)."""
-    if math.isnan(value):
-        return ".nan"
-    if math.isinf(value):
-        return ".inf" if value > 0 else "-.inf"
-    text = repr(value)
-    if "e" not in text and exponent and value != 0:
-        sign, digits, exp10 = Decimal(text).as_tuple()
-        ds = "".join(map(str, digits))
-        stripped = ds.rstrip("0")
-        exp10 = int(exp10) + len(ds) - 1
-        text = f"{'-' if sign else ''}{stripped[0]}.{stripped[1:] or '0'}e{exp10}"
-    if "e" not in text:
-        return text
-    mantissa, exp = text.split("e")
-    if "." not in mantissa:
-        mantissa += ".0"
-    n = int(exp)
-    return f"{mantissa}e{'-' if n < 0 else '+'}{abs(n)}"
-
-
-def _double(s: str) -> str:
-    out = []
-    for ch in s:
-        o = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif o < 0x20 or o == 0x7F or 0x80 <= o <= 0x9F or 0xD800 <= o <= 0xDFFF \
-                or o in (0xFEFF, 0xFFFE, 0xFFFF):
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _single_ok(s: str) -> bool:
-    return not any(ord(c) < 0x20 or ord(c) == 0x7F or 0x80 <= ord(c) <= 0x9F
-                   or 0xD800 <= ord(c) <= 0xDFFF or ord(c) in (0xFEFF, 0xFFFE, 0xFFFF)
-                   for c in s)
-
-
-@functools.lru_cache(maxsize=1024)
-def _plain_ok(s: str, flow: bool) -> bool:
-    if not s or s != s.strip() or not _single_ok(s) or s[0] in _INDICATORS:
-        return False
-    if ": " in s or " #" in s or s.endswith(":") or "\t" in s:
-        return False
-    if flow and any(c in _FLOW_CHARS for c in s):
-        return False
-    if s.lower() in _YAML11_WORDS or _NUMERIC_LOOKING.match(s):
-        return False
-    diags = Collector()
-    probe = f"k: [{s}]" if flow else f"k: {s}"
-    parsed = parse(probe, "<probe>", diags)
-    if parsed is None or diags.has_errors:
-        return False
-    got = parsed.data.get("k") if isinstance(parsed.data, dict) else None
-    if flow:
-        got = got[0] if isinstance(got, list) and len(got) == 1 else None
-    return isinstance(got, str) and got == s
-
-
-def render_str(s: str, *, style: str | None = None, flow: bool = False) -> str:
-    """A string as a YAML scalar; ``style`` is the old value's quote style to keep."""
-    if style == "'" and _single_ok(s):
-        return "'" + s.replace("'", "''") + "'"
-    if style == '"':
-        return _double(s)
-    if _plain_ok(s, flow):
-        return s
-    return _double(s)
-
-
-def render_key(key: str | int) -> str:
-    return render_str(str(key), flow=True)
-
-
-def render(value: Any, *, style: str | None = None, flow: bool = False,
-           exponent: bool = False) -> str:
-    """``value`` (None, bool, int, float, str, list, dict) as YAML text on one line;
-    collections in flow style. ``style`` and ``exponent`` describe the old value's text
-    (its quotes; a float written as ``1.0e-4``), kept where the new value allows."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return render_float(value, exponent=exponent)
-    if isinstance(value, str):
-        return render_str(value, style=style, flow=flow)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(render(v, flow=True) for v in value) + "]"
-    if isinstance(value, dict):
-        items = []
-        for k, v in value.items():
-            if not isinstance(k, str | int) or isinstance(k, bool):
-                raise TypeError(f"mapping keys must be strings, got {k!r}")
-            items.append(f"{render_key(k)}: {render(v, flow=True)}")
-        return "{" + ", ".join(items) + "}"
-    raise TypeError(f"cannot write a {type(value).__name__} into a spec: {value!r}")
-
-
-def _nested(rest: Path, value: Any) -> dict[str, Any]:
-    out: Any = value
-    for part in reversed(rest[1:]):
-        out = {str(part): out}
-    return {str(rest[0]): out}
-
-
 # --- comparing -----------------------------------------------------------------------------
 
 
@@ -211,27 +77,7 @@ def same(a: Any, b: Any) -> bool:
 
 def apply_like_override(data: dict[str, Any], path: Path, value: Any) -> bool:
     """Set ``path`` in ``data`` the way ``-o path=value`` does; False when it cannot."""
-    node: Any = data
-    for part in path[:-1]:
-        if isinstance(node, dict):
-            nxt = node.get(part)
-            if nxt is None:
-                nxt = node[part] = {}
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            nxt = node[part]
-        else:
-            return False
-        if not isinstance(nxt, dict | list):
-            return False
-        node = nxt
-    last = path[-1]
-    if isinstance(node, list):
-        if not isinstance(last, int) or not 0 <= last < len(node):
-            return False
-        node[last] = copy.deepcopy(value)
-    else:
-        node[last] = copy.deepcopy(value)
-    return True
+    return keypath.set_value(data, path, copy.deepcopy(value))
 
 
 def _normal(value: Any) -> Any:
@@ -241,195 +87,6 @@ def _normal(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _normal(v) for k, v in value.items()}
     return value
-
-
-# --- the document's nodes ------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=16)
-def _read(text: str, file: str) -> tuple[Parsed | None, tuple[Diagnostic, ...]]:
-    """``yamlio.parse`` of ``text``, remembered: an edit's check reads the text the next
-    edit starts from. Callers copy the data before changing it."""
-    diags = Collector()
-    parsed = parse(text, file, diags)
-    return parsed, tuple(diags.items)
-
-
-@functools.lru_cache(maxsize=16)
-def _doc(text: str, root: Any) -> _Doc:
-    return _Doc(text, root)
-
-
-def _tag(node: Any) -> str:
-    return str(getattr(node.tag, "value", node.tag) or "")
-
-
-def _is_null(node: Any) -> bool:
-    from ruamel.yaml.nodes import ScalarNode
-
-    return isinstance(node, ScalarNode) and _tag(node) == _CORE + "null" and node.style is None
-
-
-def _is_empty(node: Any) -> bool:
-    return bool(_is_null(node) and node.value == "")
-
-
-def _shared(root: Any) -> set[int]:
-    """ids of nodes that occur more than once (anchored and aliased)."""
-    from ruamel.yaml.nodes import MappingNode, SequenceNode
-
-    seen: set[int] = set()
-    twice: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            twice.add(id(node))
-            continue
-        seen.add(id(node))
-        if isinstance(node, MappingNode):
-            for k, v in node.value:
-                stack.extend((k, v))
-        elif isinstance(node, SequenceNode):
-            stack.extend(node.value)
-    return twice
-
-
-@dataclass
-class _Walk:
-    node: Any
-    key: Any | None
-    done: Path
-    rest: Path
-    flow: bool
-    chain: list[Any]
-
-
-class _Doc:
-    def __init__(self, text: str, root: Any) -> None:
-        self.text = text
-        self.root = root
-        self.shared = _shared(self.root)
-        self.nl = "\r\n" if "\r\n" in text else "\n"
-
-    # positions ----------------------------------------------------------------------------
-
-    def colon_after(self, key: Any) -> int:
-        """Index just after the `:` that follows ``key``."""
-        i = int(key.end_mark.index)
-        while i < len(self.text) and self.text[i] in " \t":
-            i += 1
-        if i < len(self.text) and self.text[i] == ":":
-            return i + 1
-        raise _Refuse("E002", "cannot find the `:` after the key", key.start_mark.index,
-                      "write the key as `key: value`")
-
-    def content_end(self, node: Any, key: Any | None = None) -> int:
-        """Where ``node``'s own text ends (before trailing blank lines and comments)."""
-        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
-        if id(node) in self.shared:
-            raise _Refuse("E002", "an alias or anchor sits where the edit would go",
-                          node.start_mark.index, "write the values out instead of `*alias`")
-        if isinstance(node, ScalarNode):
-            s, e = int(node.start_mark.index), int(node.end_mark.index)
-            if _is_empty(node):
-                if key is None:
-                    raise _Refuse("E002", "an empty list item sits where the edit would go", s,
-                                  "write `null` in the empty item")
-                return self.colon_after(key)
-            if node.style in ("|", ">"):
-                return s + len(self.text[s:e].rstrip())
-            return int(e)
-        if node.flow_style:
-            return int(node.end_mark.index)
-        if isinstance(node, MappingNode):
-            k, v = node.value[-1]
-            return self.content_end(v, k)
-        if isinstance(node, SequenceNode):
-            return self.content_end(node.value[-1])
-        raise _Refuse("E002", "unexpected YAML node", node.start_mark.index, "")
-
-    def line_end(self, i: int) -> int:
-        """Index of the start of the line after the one holding ``i`` (len if none)."""
-        nl = self.text.find("\n", i)
-        return len(self.text) if nl < 0 else nl + 1
-
-    def indent_step(self) -> int:
-        from ruamel.yaml.nodes import MappingNode, SequenceNode
-
-        steps: list[int] = []
-        stack = [self.root]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, MappingNode):
-                for k, v in node.value:
-                    if isinstance(v, MappingNode) and not v.flow_style and v.value \
-                            and not node.flow_style:
-                        d = v.value[0][0].start_mark.column - k.start_mark.column
-                        if d > 0:
-                            steps.append(d)
-                    stack.append(v)
-            elif isinstance(node, SequenceNode):
-                stack.extend(node.value)
-        return min(steps) if steps else 2
-
-    # walking ------------------------------------------------------------------------------
-
-    def walk(self, path: Path) -> _Walk:
-        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
-        node, key, flow = self.root, None, False
-        done: Path = ()
-        chain: list[Any] = []
-        i = 0
-        while i < len(path):
-            part = path[i]
-            if id(node) in self.shared:
-                raise _Refuse("E002", f"`{dotted(done)}` is an anchor or alias",
-                              node.start_mark.index, "write the values out instead of `*alias`")
-            flow = flow or bool(getattr(node, "flow_style", False))
-            if isinstance(node, MappingNode):
-                pairs = [(k, v) for k, v in node.value if _tag(k) != _CORE + "merge"
-                         and isinstance(k, ScalarNode)]
-                found = self._match(pairs, path, i)
-                if found is None:
-                    return _Walk(node, key, done, path[i:], flow, chain)
-                (k, v), used = found
-                chain.append(node)
-                node, key = v, k
-                done = (*done, str(k.value))
-                i += used
-                continue
-            if isinstance(node, SequenceNode):
-                if isinstance(part, int) and 0 <= part < len(node.value):
-                    chain.append(node)
-                    node, key = node.value[part], None
-                    done = (*done, part)
-                    i += 1
-                    continue
-                raise _Refuse("E001", f"`{dotted((*done, part))}`: `{dotted(done)}` is a list "
-                              f"of {len(node.value)} and has no item {part!r}",
-                              node.start_mark.index, "use an index of an item that exists")
-            if _is_null(node):
-                return _Walk(node, key, done, path[i:], flow, chain)
-            raise _Refuse("E001", f"`{dotted(path)}`: `{dotted(done)}` holds a value, not a "
-                          "mapping", node.start_mark.index,
-                          f"set `{dotted(done)}` itself, or check the path")
-        return _Walk(node, key, done, (), flow, chain)
-
-    @staticmethod
-    def _match(pairs: list[tuple[Any, Any]], path: Path,
-               i: int) -> tuple[tuple[Any, Any], int] | None:
-        by_key = {str(k.value): (k, v) for k, v in pairs}
-        if str(path[i]) in by_key:
-            return by_key[str(path[i])], 1
-        # a key that holds dots (search-space paths) written without quotes
-        for j in range(len(path), i + 1, -1):
-            joined = ".".join(str(p) for p in path[i:j])
-            if joined in by_key:
-                return by_key[joined], j - i
-        return None
 
 
 # --- editing -------------------------------------------------------------------------------
@@ -536,18 +193,6 @@ def _at(text: str, index: int) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
-def _get(data: Any, path: Path) -> tuple[bool, Any]:
-    node = data
-    for part in path:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            return False, None
-    return True, node
-
-
 def set_value(text: str, file: str, path: Path, value: Any, diags: Collector) -> Edited | None:
     """``text`` (the content of ``file``) with ``path`` set to ``value``, or None with
     the reason in ``diags`` (Y0xx when the text is not readable YAML, E001, E002)."""
@@ -564,7 +209,7 @@ def set_value(text: str, file: str, path: Path, value: Any, diags: Collector) ->
             diags.add("Y016", "a spec must be a mapping of keys at the top level", file=file,
                       line=1, column=1, hint="start with `specc: 1` and `name: ...`")
         return None
-    had, old = _get(parsed.data, path)
+    had, old = keypath.get(parsed.data, path)
     if had and same(old, value) and tuple(path) in parsed.locations.values:
         loc = parsed.locations.values[tuple(path)]
         at = _index(text, loc.line, loc.column)
@@ -575,7 +220,7 @@ def set_value(text: str, file: str, path: Path, value: Any, diags: Collector) ->
         full = (*w.done, *w.rest)
         notes: list[Diagnostic] = []
         if not w.rest:
-            had, old = _get(parsed.data, full)
+            had, old = keypath.get(parsed.data, full)
             if had and same(old, value):
                 s = w.node.start_mark.index
                 return Edited(text, Change(full, "unchanged", s, "", "", s))

@@ -16,9 +16,11 @@ from specc.spec import dialects, presets
 from specc.spec.diagnostics import Collector, dotted
 from specc.spec.extends import clone, load_tree
 from specc.spec.interpolate import resolve
+from specc.spec.keypath import parse_override_path as parse_override_path  # noqa: PLC0414
+from specc.spec.keypath import split_override as split_override  # noqa: PLC0414
 from specc.spec.locations import Loc, Locations, Path
 from specc.spec.sources import allowed_roots
-from specc.spec.yamlio import MAX_BYTES, parse_scalar
+from specc.spec.yamlio import MAX_BYTES
 
 
 @dataclass
@@ -94,79 +96,6 @@ def reresolve(raw: dict[str, Any], diags: Collector) -> dict[str, Any]:
 
 def _roots(file: str, root: str | Sequence[str] | None) -> tuple[str, ...]:
     return allowed_roots(file, [root] if isinstance(root, str) else list(root or ()))
-
-
-def parse_override_path(text: str) -> Path | None:
-    """``policy.scheduler[0].kwargs.lr`` or ``policy.scheduler.0.kwargs.lr`` -> key path.
-
-    A key that holds dots is quoted, as diagnostics print it:
-    ``hpo.search_space["policy.lora.r"].low`` or ``hpo.search_space."policy.lora.r".low``.
-    """
-    if '"' in text or "'" in text:
-        return _parse_quoted_path(text)
-    parts: list[str | int] = []
-    for raw in text.replace("]", "").replace("[", ".").split("."):
-        if raw == "":
-            return None
-        parts.append(int(raw) if raw.isdigit() else raw)
-    return tuple(parts) if parts else None
-
-
-def _parse_quoted_path(text: str) -> Path | None:
-    parts: list[str | int] = []
-    i, n = 0, len(text)
-    while True:
-        if i < n and text[i] == "[":
-            j = i + 1
-            if j < n and text[j] in "\"'":
-                close = text.find(text[j], j + 1)
-                if close < 0 or close + 1 >= n or text[close + 1] != "]":
-                    return None
-                part: str | int = text[j + 1:close]
-                i = close + 2
-            else:
-                close = text.find("]", j)
-                if close <= j:
-                    return None
-                inner = text[j:close]
-                part = int(inner) if inner.isdigit() else inner
-                i = close + 1
-        elif i < n and text[i] in "\"'":
-            close = text.find(text[i], i + 1)
-            if close < 0:
-                return None
-            part = text[i + 1:close]
-            i = close + 1
-        else:
-            j = i
-            while j < n and text[j] not in ".[":
-                j += 1
-            raw = text[i:j]
-            if any(q in raw for q in "\"']"):
-                return None
-            part = int(raw) if raw.isdigit() else raw
-            i = j
-        if part == "":
-            return None
-        parts.append(part)
-        if i == n:
-            return tuple(parts)
-        if text[i] == ".":
-            i += 1
-            if i == n:
-                return None
-        elif text[i] != "[":
-            return None
-
-
-def split_override(text: str) -> tuple[Path, Any] | None:
-    """``path=value`` -> (key path, value parsed as YAML); None when it is not that shape.
-    `-o` and `specc set` both read their arguments with this."""
-    key, sep, value_text = text.partition("=")
-    path = parse_override_path(key.strip().lstrip("+~"))
-    if not sep or path is None:
-        return None
-    return path, (parse_scalar(value_text) if value_text.strip() else None)
 
 
 def _apply_override(data: dict[str, Any], locs: Locations, ov: str, index: int,

@@ -23,8 +23,9 @@ from typing import Any
 
 from specc.spec.diagnostics import Collector
 from specc.spec.dialects import KL_PATHS, algorithm_of
+from specc.spec.facts import GENERATES, PREFERENCE, ROLLOUTS
 from specc.spec.locations import Loc, Locations, Path
-from specc.spec.models.algorithms import ALGORITHM_BLOCKS, GENERATES
+from specc.spec.models.algorithms import ALGORITHM_BLOCKS
 
 #: Placeholders in preset paths: the selected algorithm's KL/beta coefficient, and the
 #: selected algorithm's block (for keys GRPO and RLOO share).
@@ -91,8 +92,8 @@ SEARCH_SPACES: dict[str, dict[str, dict[str, Any]]] = {
 
 #: Presets written for some algorithms only.
 FITS: dict[str, frozenset[str]] = {
-    "grpo": frozenset({"grpo", "rloo"}),
-    "dpo": frozenset({"dpo", "orpo", "kto"}),
+    "grpo": ROLLOUTS,
+    "dpo": PREFERENCE,
     "generation": GENERATES,
 }
 #: The algorithm's own preset, for `full` and for hints.

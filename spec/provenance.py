@@ -22,31 +22,35 @@ find the values the winning one replaced. Spec layer only (no torch, no Optuna).
 
 from __future__ import annotations
 
-import functools
-import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 
 from specc.spec.catalog.optim import REQUIRED, Signature, lookup_optimizer, lookup_scheduler
 from specc.spec.diagnostics import Collector, dotted
 from specc.spec.dialects import DIALECTS
-from specc.spec.fields import _arms, children, keys_at, leaf
+from specc.spec.fields import keys_at, leaf
 from specc.spec.interpolate import (
     InterpolationError,
-    get_path,
     has_interpolation,
     reference_target,
     references,
 )
-from specc.spec.loader import Loaded, parse_override_path
+from specc.spec.keypath import parse as parse_override_path
+from specc.spec.keypath import value_at as get_path
+from specc.spec.loader import Loaded
 from specc.spec.locations import Loc, Locations, Path
 from specc.spec.models import Spec
-from specc.spec.schema import field_docs
+from specc.spec.provenance_paths import (
+    _field,
+    _field_default,
+    _flat_paths,
+    _plain,
+    describe_dimension,
+    field_doc,
+    parse_path,
+)
 from specc.spec.schema_check import key_hint
 from specc.spec.yamlio import parse
 
@@ -56,6 +60,9 @@ KINDS: tuple[Kind, ...] = ("file", "inherited", "override", "preset", "profile",
                            "default", "absent")
 SEARCH_SPACE: Path = ("hpo", "search_space")
 #: How deep `${...}` references are followed (a cycle is already an R011 error).
+__all__ = ["Explanation", "Origin", "Provenance", "Replaced", "Searched", "Site",
+           "describe_dimension", "field_doc", "parse_path"]
+
 MAX_DEPTH = 8
 _MISSING: Any = object()
 
@@ -443,135 +450,3 @@ class Provenance:
         lines = text.splitlines()
         source = lines[loc.line - 1].rstrip() if 0 < loc.line <= len(lines) else ""
         return Site(loc.file, loc.line, loc.column, source)
-
-
-def _flat_paths(node: Any, prefix: Path) -> list[Path]:
-    """Leaf paths under ``node``: scalars and lists of scalars are leaves."""
-    if isinstance(node, dict):
-        if not node:
-            return [prefix]
-        return [p for k, v in node.items() for p in _flat_paths(v, (*prefix, k))]
-    if isinstance(node, list) and any(isinstance(v, dict | list) for v in node):
-        return [p for i, v in enumerate(node) for p in _flat_paths(v, (*prefix, i))]
-    return [prefix]
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, BaseModel):
-        return node.model_dump(warnings=False)
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, dict):
-        return {k: _plain(v) for k, v in node.items()}
-    return node
-
-
-def _field(path: Path) -> tuple[type[BaseModel] | None, FieldInfo | None]:
-    """The model class that declares the last key of ``path``, and its field."""
-    current: list[tuple[Any, FieldInfo | None]] = [(Spec, None)]
-    for part in path[:-1]:
-        current = [c for t, _ in current for c in children(t, part)]
-        if not current:
-            return None, None
-    last = path[-1] if path else None
-    for t, _ in current:
-        for a in _arms(t):
-            if isinstance(a, type) and issubclass(a, BaseModel) and isinstance(last, str) \
-                    and last in a.model_fields:
-                return a, a.model_fields[last]
-    return None, None
-
-
-def _field_default(found: tuple[type[BaseModel] | None, FieldInfo | None]) -> tuple[Any, bool]:
-    _, fi = found
-    if fi is None:
-        return None, False
-    if fi.default_factory is not None:
-        try:
-            value = fi.default_factory()  # type: ignore[call-arg]
-        except TypeError:
-            return None, False
-        return _plain(value), True
-    if fi.default is PydanticUndefined:
-        return None, False
-    return _plain(fi.default), True
-
-
-@functools.cache
-def _docs(cls: type[BaseModel]) -> dict[str, str]:
-    return field_docs(cls)
-
-
-def field_doc(path: Path) -> str:
-    """The documentation written under the field at ``path`` ("" when none)."""
-    owner, fi = _field(path)
-    if owner is None:
-        return ""
-    doc = _docs(owner).get(str(path[-1]), "")
-    return doc or (fi.description if fi is not None and fi.description else "")
-
-
-_PART = re.compile(r"""\[\s*(?:"([^"]*)"|'([^']*)'|(-?\d+))\s*\]|\.?([^.\[\]]+)""")
-
-
-def parse_path(text: str, data: dict[str, Any] | None = None) -> Path | None:
-    """``policy.scheduler[0].kwargs.lr``, ``policy.scheduler.0.kwargs.lr`` or
-    ``hpo.search_space["policy.optimizer.kwargs.lr"].low`` -> a key path. A search-space
-    key may also be written without quotes when ``data`` has it
-    (``hpo.search_space.policy.optimizer.kwargs.lr``)."""
-    text = text.strip()
-    if not text:
-        return None
-    parts: list[str | int] = []
-    pos = 0
-    while pos < len(text):
-        m = _PART.match(text, pos)
-        if m is None or m.end() == pos:
-            return None
-        quoted = m.group(1) if m.group(1) is not None else m.group(2)
-        if quoted is not None:
-            parts.append(quoted)
-        elif m.group(3) is not None:
-            parts.append(int(m.group(3)))
-        else:
-            name = m.group(4)
-            parts.append(int(name) if name.isdigit() else name)
-        pos = m.end()
-    path = tuple(parts)
-    return _join_space_key(path, data) if data is not None else path
-
-
-def _join_space_key(path: Path, data: dict[str, Any]) -> Path:
-    hpo = data.get("hpo")
-    space = hpo.get("search_space") if isinstance(hpo, dict) else None
-    if path[:2] != SEARCH_SPACE or len(path) < 4 or not isinstance(space, dict):
-        return path
-    rest = [str(p) for p in path[2:]]
-    for end in range(len(rest), 0, -1):
-        key = ".".join(rest[:end])
-        if key in space:
-            return (*SEARCH_SPACE, key, *path[2 + end:])
-    return path
-
-
-def _num(v: Any) -> str:
-    if isinstance(v, float) and math.isfinite(v) and v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
-        return f"{v:.3g}"
-    return str(v)
-
-
-def describe_dimension(dim: dict[str, Any]) -> str:
-    """``float 1e-05..0.02 log``, ``int 1..8 step 2``, ``categorical [4, 8, 16]``."""
-    kind = dim.get("type", "?")
-    if kind == "categorical":
-        text = f"categorical {dim.get('choices')}"
-    else:
-        text = f"{kind} {_num(dim.get('low'))}..{_num(dim.get('high'))}"
-        if dim.get("log"):
-            text += " log"
-        if dim.get("step") not in (None, 1) or (kind == "float" and dim.get("step")):
-            text += f" step {_num(dim.get('step'))}"
-    when = dim.get("when")
-    if isinstance(when, dict) and when:
-        text += " when " + ", ".join(f"{k}={v}" for k, v in when.items())
-    return text

@@ -333,7 +333,7 @@ def test_single_objective_summary(single: Path, single_report: Path) -> None:
 
 
 def test_intermediate_values_are_keyed_by_training_step(single: Path) -> None:
-    from specc.runtime.reportdata import load, resolve
+    from specc.runtime.report.data import load, resolve
 
     data = load(resolve(str(single), None, None))
     stepped = [t for t in data.snapshot.trials if t.intermediate_values]
@@ -420,7 +420,7 @@ def test_importances_need_two_parameters(tmp_path: Path) -> None:
     db = tmp_path / "one.db"
     study = optuna.create_study(storage=f"sqlite:///{db}", study_name="one")
     study.optimize(lambda t: t.suggest_float("lr", 0, 1) ** 2, n_trials=4)
-    from specc.runtime.studyreport import build_report
+    from specc.runtime.report.build import build_report
 
     rep = build_report(storage=f"sqlite:///{db}", output=str(tmp_path / "r"))
     assert rep.notes == {
@@ -536,7 +536,7 @@ def test_errors_are_messages_with_exit_2(argv: Callable[[Path, Path], list[str]]
 
 def test_api() -> None:
     import specc
-    from specc.runtime.reportdata import ReportError
+    from specc.runtime.report.data import ReportError
 
     assert "report" in specc.__all__ and callable(specc.report)
     with pytest.raises(ReportError, match="no such folder"):

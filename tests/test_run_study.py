@@ -399,7 +399,7 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_every_pruner_and_sampler_is_mapped_explicitly() -> None:
     import optuna
 
-    from specc.runtime.study import build_pruner, build_sampler
+    from specc.compiler.sampling import build_pruner, build_sampler
     from specc.spec.models.hpo import Hpo
 
     kinds = {"none": optuna.pruners.NopPruner, "median": optuna.pruners.MedianPruner,
@@ -439,7 +439,7 @@ def test_every_pruner_and_sampler_is_mapped_explicitly() -> None:
 def test_conditional_dimensions_are_ordered_and_suggested_only_when_active() -> None:
     import optuna
 
-    from specc.runtime.study import ordered_dims, suggest
+    from specc.compiler.sampling import ordered_dims, suggest
     from specc.spec.models.hpo import Hpo
 
     hpo = Hpo.model_validate({"search_space": {
@@ -460,7 +460,8 @@ def test_conditional_dimensions_are_ordered_and_suggested_only_when_active() -> 
 
 
 def _loop(study: Any, budget: int) -> Any:
-    from specc.runtime.study import Config, TrialLoop
+    from specc.runtime.loop import TrialLoop
+    from specc.runtime.setup import Config
 
     loop = TrialLoop.__new__(TrialLoop)
     loop.study = study
@@ -525,7 +526,7 @@ def test_dead_workers_are_failed_and_retried(tmp_path: Path) -> None:
 def test_early_stopping_counts_trials_without_improvement() -> None:
     import optuna
 
-    from specc.runtime.study import stale_count
+    from specc.runtime.loop import stale_count
 
     study = optuna.create_study()
     for v in (3.0, 2.0, 2.5, 2.1):
@@ -536,7 +537,8 @@ def test_early_stopping_counts_trials_without_improvement() -> None:
 
 
 def test_timeouts_and_light_imports() -> None:
-    from specc.runtime.study import RunError, parse_timeout
+    from specc.errors import RunError
+    from specc.runtime.setup import parse_timeout
 
     assert parse_timeout(90) == 90 and parse_timeout("30m") == 1800
     assert parse_timeout("2h") == 7200 and parse_timeout("1d") == 86400

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from specc.spec.defaults import storage_url as default_storage
 from specc.tui.files import Stamp, read_spec
-from specc.tui.studydata import default_storage
 
 if TYPE_CHECKING:
     from specc.spec.diagnostics import Diagnostic

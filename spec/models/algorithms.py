@@ -254,7 +254,6 @@ ALGORITHM_BLOCKS: dict[str, type[Loop]] = {
     "ppo": PPO,
 }
 
-#: Algorithms that generate completions and need reward functions.
-GENERATES: frozenset[str] = frozenset({"grpo", "rloo", "rs_sft", "awr", "ppo"})
-#: Algorithms that learn from preference pairs.
-PREFERENCE: frozenset[str] = frozenset({"dpo", "orpo", "kto"})
+# one home for these: spec/facts.py
+from specc.spec.facts import GENERATES as GENERATES  # noqa: E402, PLC0414
+from specc.spec.facts import PREFERENCE as PREFERENCE  # noqa: E402, PLC0414

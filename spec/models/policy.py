@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator
 
+from specc.spec import defaults
 from specc.spec.models.base import (
     Block,
     FreeForm,
@@ -100,8 +101,7 @@ Scheduler = Annotated[
     Discriminator(_scheduler_kind),
 ]
 
-DEFAULT_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-                        "down_proj"]
+DEFAULT_LORA_TARGETS = list(defaults.DEFAULT_LORA_TARGETS)
 
 
 class Lora(Block):

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from specc.spec import keypath
 from specc.spec.diagnostics import Collector
 from specc.spec.locations import Path
 from specc.spec.models import Spec
@@ -40,15 +41,7 @@ class Context:
 
     def written(self, path: Path) -> bool:
         """Whether ``path`` was written in the spec (not a default)."""
-        node: Any = self.data
-        for part in path:
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-                node = node[part]
-            else:
-                return False
-        return True
+        return keypath.has(self.data, path)
 
     def local_path(self, name: str) -> str:
         """Resolve a relative path against the spec file's folder."""

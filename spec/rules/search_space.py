@@ -11,7 +11,7 @@ from typing import Any
 from specc.spec.catalog import optim as catalog
 from specc.spec.diagnostics import Severity
 from specc.spec.fields import Leaf, keys_at, leaf
-from specc.spec.loader import parse_override_path
+from specc.spec.keypath import parse as parse_override_path
 from specc.spec.locations import Path
 from specc.spec.metrics import ALIASES, METRICS
 from specc.spec.models import Spec

@@ -10,17 +10,18 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from specc.spec.catalog.architectures import lookup_architecture
-from specc.spec.models.algorithms import GENERATES
+from specc.spec.defaults import DEFAULT_LORA_TARGETS
+from specc.spec.facts import GENERATES
+from specc.spec.facts import RUNNABLE as RUNNABLE  # noqa: PLC0414
 from specc.spec.models.root import ALGORITHMS
 from specc.spec.scaffold.hardware import HARDWARE, Hardware, HardwareName
 
 ModeName = Literal["local", "cluster"]
 
 #: What `specc run` trains today (the others plan and validate only).
-RUNNABLE: frozenset[str] = frozenset({"sft", "dpo", "orpo", "kto", "grpo", "rloo"})
 #: The built-in model: trained in full (no LoRA) at its own learning rates.
 TINY = "specc:tiny-llama"
-DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+DEFAULT_TARGETS = DEFAULT_LORA_TARGETS
 
 
 @dataclass(frozen=True)

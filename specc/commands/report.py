@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        from specc.runtime.studyreport import ReportError, build_report
+        from specc.runtime.report.build import ReportError, build_report
     except ImportError as e:
         return _missing(e)
 

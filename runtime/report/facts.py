@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-    from specc.runtime.reportdata import StudyData
+    from specc.runtime.report.data import StudyData
 
 
 def describe_distribution(d: Any) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from specc.errors import SpeccError
 from specc.runtime.outputs import REPORT_STEPS, SURPLUS, Ledger, pareto, ranked, reason
 from specc.runtime.storage import StorageError, check_url, display, quiet_optuna
 from specc.spec import storage_url
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 
-class ReportError(ValueError):
+class ReportError(SpeccError, ValueError):
     """The study cannot be reported as asked (missing folder, no such study, no trials)."""
 
 

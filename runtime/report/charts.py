@@ -21,7 +21,7 @@ from specc.runtime.storage import quiet_optuna
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-    from specc.runtime.reportdata import StudyData
+    from specc.runtime.report.data import StudyData
 
 ChartKind = Literal["history", "pareto", "importances", "parallel", "slice", "intermediate",
                     "timeline"]

@@ -6,8 +6,8 @@
 Writes ``report.html`` (every chart interactive, plotly.js inlined once, nothing fetched),
 ``<chart>.png`` beside it (matplotlib) and ``summary.md`` (settings, counts with the reasons
 trials were pruned or failed, the best trial or the Pareto set with its parameters, values
-and spec). The study is only read (:mod:`specc.runtime.reportdata`); the charts come from
-Optuna's visualisation functions (:mod:`specc.runtime.reportcharts`).
+and spec). The study is only read (:mod:`specc.runtime.report.data`); the charts come from
+Optuna's visualisation functions (:mod:`specc.runtime.report.charts`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from specc.runtime.outputs import atomic_write
-from specc.runtime.reportcharts import Chart, draw_html, draw_png, plan
-from specc.runtime.reportdata import ReportError, StudyData, load, resolve
-from specc.runtime.reportfacts import (
+from specc.runtime.report.charts import Chart, draw_html, draw_png, plan
+from specc.runtime.report.data import ReportError, StudyData, load, resolve
+from specc.runtime.report.facts import (
     counts_text,
     duration,
     fmt,
@@ -107,7 +107,7 @@ def build_report(run_dir: str | None = None, *, storage: str | None = None,
                 old.unlink()
     note("writing the PNGs (matplotlib)")
     draw_png(data, charts, out)
-    from specc.runtime.reportpage import render
+    from specc.runtime.report.page import render
 
     html, summary = out / "report.html", out / "summary.md"
     try:

@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from specc.runtime.reportfacts import (
+from specc.runtime.report.facts import (
     counts_text,
     duration,
     fmt,
@@ -25,8 +25,8 @@ from specc.runtime.reportfacts import (
 )
 
 if TYPE_CHECKING:
-    from specc.runtime.reportcharts import Chart
-    from specc.runtime.reportdata import StudyData
+    from specc.runtime.report.charts import Chart
+    from specc.runtime.report.data import StudyData
 
 #: No request of any kind; inline scripts and styles only.
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "

@@ -1,0 +1,327 @@
+"""One worker's loop: fail and retry trials whose worker died, check the stop conditions,
+and run one trial at a time with ``study.optimize(n_trials=1)``. A trial's point is
+compiled by :func:`specc.compiler.trial.compile_trial` (the same description `specc plan`
+shows) and executed by :class:`specc.runtime.trial.Worker`."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from specc.compiler.sampling import (
+    suggest,
+)
+from specc.runtime import outputs
+from specc.runtime.outputs import (
+    INFEASIBLE,
+    REASON,
+    REPORT_STEPS,
+    SAME_AS,
+    SURPLUS,
+    TRIAL_ID,
+    Ledger,
+)
+from specc.runtime.setup import Config, Setup, study_info
+from specc.runtime.storage import (
+    FAILED_TRIAL,
+    WORKER,
+    identity,
+    quiet_optuna,
+    reap_dead_trials,
+    retry,
+)
+
+if TYPE_CHECKING:
+    import optuna
+
+    from specc.compiler.trial import World
+
+
+
+# --- one worker's loop ---------------------------------------------------------------------------
+
+class _Fail(Exception):
+    """End the current trial as FAIL (the reason is already stored)."""
+
+
+class Reporter:
+    """The trial body's reporter: evaluations go to Optuna (pruning) and to the hub."""
+
+    def __init__(self, trial: optuna.Trial, metric: str, single: bool, events: Any) -> None:
+        self.trial = trial
+        self.metric = metric
+        self.single = single
+        self.events = events
+        self.steps: list[int] = []
+
+    def _value(self, metrics: dict[str, float]) -> float | None:
+        from specc.spec.metrics import ALIASES
+
+        for key in (self.metric, ALIASES.get(self.metric), f"eval_{self.metric}"):
+            if key and key in metrics:
+                return float(metrics[key])
+        return None
+
+    def report(self, step: int, metrics: dict[str, float]) -> bool:
+        value = self._value(metrics)
+        self.events.evaluation(self.trial.number, step, value)
+        if value is None or not self.single:
+            return False
+        self.trial.report(value, len(self.steps))
+        self.steps.append(step)
+        return bool(self.trial.should_prune())
+
+    def log(self, step: int, total: int | None, metrics: dict[str, float]) -> None:
+        self.events.progress(self.trial.number, step, total, metrics)
+
+
+class TrialLoop:
+    """Runs trials in this process until a stop condition holds."""
+
+    def __init__(self, setup: Setup, cfg: Config, study: optuna.Study, events: Any) -> None:
+        self.setup = setup
+        self.cfg = cfg
+        self.study = study
+        self.events = events
+        self.output = Path(cfg.output)
+        self.worker: Any = None
+        self.world: World | None = None
+        self.current: int | None = None
+        self.current_id: int | None = None
+        self.started = False
+        self.ran = 0
+
+    # --- stop conditions ---------------------------------------------------------------------
+    def should_stop(self) -> str | None:
+        with quiet_optuna():
+            reap_dead_trials(self.study)
+        trials = self.study.get_trials(deepcopy=False)
+        ledger = Ledger.of(trials)
+        if self.cfg.deadline is not None and time.time() >= self.cfg.deadline:
+            return "timeout"
+        finished = ledger.finished()
+        if self.setup.max_failed is not None:
+            failed = sum(t.state.name == "FAIL" and not t.user_attrs.get(INFEASIBLE)
+                         for t in finished)
+            if failed >= self.setup.max_failed:
+                return f"max_failed_trials: {failed} trials failed"
+        if self.setup.patience is not None:
+            stale = stale_count(finished, self.setup.directions)
+            if stale >= self.setup.patience:
+                return (f"early stopping: no improvement in the last {stale} finished "
+                        "trials")
+        if ledger.waiting():
+            return None
+        if ledger.used >= self.cfg.budget:
+            running = ledger.counts()["RUNNING"]
+            return "budget reached" + (f" ({running} trial(s) still running in other "
+                                       "workers)" if running else "")
+        return None
+
+    def _surplus(self, trial: optuna.Trial) -> bool:
+        """Whether ``trial`` was created after the budget was full (racing workers)."""
+        earlier = sum(
+            1 for t in self.study.get_trials(deepcopy=False)
+            if t.number < trial.number and FAILED_TRIAL not in t.system_attrs
+            and not t.user_attrs.get(SURPLUS))
+        return earlier >= self.cfg.budget
+
+    # --- the loop ----------------------------------------------------------------------------
+    def run(self) -> str:
+        while True:
+            stop = self.should_stop()
+            if stop:
+                return stop
+            self.current = self.current_id = None
+            self.started = False
+            try:
+                with quiet_optuna():
+                    self.study.optimize(self._objective, n_trials=1, catch=(_Fail,))
+            except KeyboardInterrupt:
+                self._interrupted()
+                raise
+            self._finished()
+
+    def _finished(self) -> None:
+        if self.current_id is None:
+            return
+        t = self.study._storage.get_trial(self.current_id)
+        if t.user_attrs.get(SURPLUS):
+            return
+        self.ran += 1
+        state = t.state.name
+        values = list(t.values) if state == "COMPLETE" and t.values else None
+        self.events.trial_end(t.number, state, values, outputs.reason(t))
+        if self.setup.keep_best_n:
+            info = study_info(self.setup, self.cfg)
+            outputs.keep_best(self.study.get_trials(deepcopy=False), info,
+                              self.setup.keep_best_n)
+
+    def _interrupted(self) -> None:
+        """Ctrl-C: the running trial is FAIL "interrupted" and queued to run again."""
+        if self.current_id is None:
+            return
+        from optuna.trial import TrialState
+
+        storage = self.study._storage
+        with contextlib.suppress(Exception), quiet_optuna():
+            t = storage.get_trial(self.current_id)
+            if t.state == TrialState.RUNNING:
+                storage.set_trial_user_attr(t._trial_id, REASON, "interrupted")
+                storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+                t = storage.get_trial(self.current_id)
+            if t.state == TrialState.FAIL and t.user_attrs.get(REASON) == "interrupted":
+                retry(self.study, t, "interrupted", capped=False)
+        if self.started:
+            with contextlib.suppress(Exception):
+                self.events.trial_end(self.current, "FAIL", None, "interrupted")
+
+    def _objective(self, trial: optuna.Trial) -> float | list[float]:
+        self.current, self.current_id = trial.number, trial._trial_id
+        trial.set_user_attr(WORKER, identity())
+        try:
+            return self._body(trial)
+        except KeyboardInterrupt:
+            with contextlib.suppress(Exception):
+                trial.set_user_attr(REASON, "interrupted")
+            raise
+        except (_Fail, _pruned()):
+            raise
+        except Exception as e:  # failure isolation: a bug here fails one trial, not the study
+            why = f"{type(e).__name__}: {e}".strip().splitlines()[0]
+            with contextlib.suppress(Exception):
+                trial.set_user_attr(REASON, why)
+                (self.output / "trials" / str(trial.number)).mkdir(parents=True,
+                                                                    exist_ok=True)
+                with open(self.output / "trials" / str(trial.number) / "log.txt", "a",
+                          encoding="utf-8") as f:
+                    f.write(traceback.format_exc())
+            raise _Fail(why) from e
+
+    def _twin(self, trial: optuna.Trial, tid: str) -> Any:
+        """An earlier complete trial with the same resolved spec (plan's trial id), if any:
+        grids with conditional dimensions and samplers over small categorical spaces
+        propose such repeats, and training one again gives the same run."""
+        from optuna.trial import TrialState
+
+        trial.set_user_attr(TRIAL_ID, tid)
+        done = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        return next((t for t in done if t.user_attrs.get(TRIAL_ID) == tid and t.values
+                     and t.number != trial.number), None)
+
+    def _fail(self, trial: optuna.Trial, why: str) -> _Fail:
+        trial.set_user_attr(REASON, why)
+        return _Fail(why)
+
+    def _body(self, trial: optuna.Trial) -> float | list[float]:
+        from specc.compiler.tracking import RunRef
+        from specc.compiler.trial import compile_trial
+
+        setup, comp = self.setup, self.setup.compiled
+        system_attrs = self.study._storage.get_trial_system_attrs(trial._trial_id)
+        if FAILED_TRIAL not in system_attrs and self._surplus(trial):
+            trial.set_user_attr(SURPLUS, True)
+            if setup.grid is not None:  # give the grid point back to the grid
+                self.study._storage.set_trial_system_attr(trial._trial_id, "grid_id", -1)
+            raise self._fail(trial, "surplus: the budget was already taken by other workers")
+        point = suggest(trial, setup.dims)
+        if self.world is None:
+            from specc.runtime.trial import detect_world
+
+            self.world = detect_world()
+        # the one compiled description of this trial: what `specc plan` shows for the point
+        desc = compile_trial(comp.file, comp.raw, point, number=trial.number,
+                             run=RunRef(str(self.output), self.cfg.study_name, trial.number),
+                             world=self.world)
+        data = desc.data or {}
+        tdir = outputs.trial_dir(self.output, trial.number)
+        outputs.atomic_write(tdir / "spec.yaml", outputs.dump_yaml(data))
+        self.started = True
+        self.events.trial_start(trial.number, point)
+        if desc.model is None or not desc.feasible:
+            trial.set_user_attr(INFEASIBLE, True)
+            shown = "; ".join(f"{e.code} {e.message}" for e in desc.errors[:3]) or \
+                "invalid spec"
+            raise self._fail(trial, f"infeasible: {shown}")
+        twin = self._twin(trial, desc.id)
+        if twin is not None:  # the same run again: its result, not a second training
+            trial.set_user_attr(SAME_AS, twin.number)
+            with open(tdir / "log.txt", "a", encoding="utf-8") as f:
+                f.write(f"same resolved spec as trial {twin.number} (a point that differs "
+                        "only in inactive dimensions, or a repeat): its values are copied, "
+                        "nothing is trained\n")
+            values = [float(v) for v in twin.values]
+            return values[0] if len(values) == 1 else values
+        if self.worker is None:
+            from specc.runtime.trial import Worker
+
+            _quiet_hf()
+            self.worker = Worker()
+        single = len(setup.directions) == 1 and not setup.single_run
+        reporter = Reporter(trial, setup.objectives[0], single, self.events)
+        from specc.runtime.trial import TrialInfo
+
+        info = TrialInfo(RunRef(str(self.output), self.cfg.study_name, trial.number), point,
+                         data, tdir / "spec.yaml")
+        result = self.worker.run_trial(desc, reporter, save=setup.save, info=info)
+        if reporter.steps:
+            trial.set_user_attr(REPORT_STEPS, reporter.steps)
+        trial.set_user_attr("specc_steps", int(result.steps))
+        if result.state == "COMPLETE":
+            values = [float(v) for v in (result.values or [])]
+            if len(values) != len(setup.directions) or not all(map(math.isfinite, values)):
+                raise self._fail(trial, f"trial returned objective values {result.values}")
+            return values[0] if len(values) == 1 else values
+        if result.state == "PRUNED":
+            import optuna
+
+            trial.set_user_attr(REASON, result.reason or "pruned")
+            raise optuna.TrialPruned(result.reason or "pruned")
+        raise self._fail(trial, result.reason or "failed")
+
+
+def _quiet_hf() -> None:
+    """No per-trial download/loading progress bars from transformers and datasets: the
+    study's display shows progress, the trial's log.txt the details."""
+    for module, name in (("transformers.utils.logging", "disable_progress_bar"),
+                         ("datasets", "disable_progress_bars")):
+        with contextlib.suppress(Exception):
+            getattr(importlib.import_module(module), name)()
+
+
+def _pruned() -> type[Exception]:
+    import optuna
+
+    return optuna.TrialPruned
+
+
+def stale_count(finished: Sequence[optuna.trial.FrozenTrial], directions: list[str]) -> int:
+    """Finished trials since the last one that improved the best (one objective) or joined
+    the Pareto front (several), in completion order."""
+    sg = outputs.signs(directions)
+    order = sorted(finished, key=lambda t: (t.datetime_complete or t.datetime_start, t.number))
+    best: list[list[float]] = []
+    stale = 0
+    for t in order:
+        vals = list(t.values) if t.state.name == "COMPLETE" and t.values else None
+        if vals is None or not all(map(math.isfinite, vals)):
+            stale += 1
+            continue
+        if len(directions) == 1:
+            improved = not best or sg[0] * vals[0] < sg[0] * best[0][0]
+            if improved:
+                best = [vals]
+        else:
+            improved = not any(outputs.dominates(b, vals, sg) or b == vals for b in best)
+            if improved:
+                best = [b for b in best if not outputs.dominates(vals, b, sg)] + [vals]
+        stale = 0 if improved else stale + 1
+    return stale
+
+
