@@ -65,7 +65,7 @@ def test_bash_completes_subcommands_formats_options_and_files(tmp_path: Path) ->
         "text", "json", "github", "sarif"]
     assert _bash_complete(path, "specc", "validate", "--format", "s") == ["sarif"]
     assert _bash_complete(path, "specc", "plan", "--format", "j") == ["json"]
-    assert _bash_complete(path, "specc", "validate", "--st") == ["--strict"]
+    assert _bash_complete(path, "specc", "validate", "--stri") == ["--strict"]
     assert "examples/quickstart.yaml" in _bash_complete(path, "specc", "validate",
                                                         "examples/qu")
     assert _bash_complete(path, "specc", "completion", "z") == ["zsh"]
@@ -90,7 +90,7 @@ def test_fish_completes_with_its_own_engine(tmp_path: Path) -> None:
 
     assert complete("specc va") == ["validate"]
     assert sorted(complete("specc validate --format ")) == ["github", "json", "sarif", "text"]
-    assert complete("specc validate --st") == ["--strict"]
+    assert complete("specc validate --stri") == ["--strict"]
     assert "examples/quickstart.yaml" in complete("specc validate examples/qu")
 
 
