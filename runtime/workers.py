@@ -25,11 +25,14 @@ from specc.runtime.setup import (
 from specc.runtime.storage import (
     quiet_optuna,
 )
+from specc.runtime.storage_safety import StorageProblem, as_problem, is_storage_error
 
 if TYPE_CHECKING:
+    from specc.spec.diagnostics import Diagnostic
 
-    pass
-
+#: What a worker that failed sends back: a storage problem's diagnostics, a run error's
+#: message, or (a bug) the traceback, which the parent keeps in a log file, not on screen.
+Failure = tuple[str, Any]
 
 
 # --- several local worker processes --------------------------------------------------------------
@@ -49,7 +52,7 @@ def _run_workers(setup: Setup, cfg: Config, hub: Hub) -> str | None:
     for p in procs:
         p.start()
     reasons: dict[int, str | None] = {}
-    errors: list[str] = []
+    errors: list[tuple[int, Failure]] = []
     interrupted = False
     grace_until: float | None = None
     while True:
@@ -78,20 +81,47 @@ def _run_workers(setup: Setup, cfg: Config, hub: Hub) -> str | None:
     if interrupted or any(p.exitcode == 130 for p in procs):
         raise KeyboardInterrupt
     if errors:
-        raise RuntimeError("a worker process failed:\n" + "\n".join(errors))
+        _raise_failure(errors, cfg)
     last = [r for r in reasons.values() if r]  # in the order the workers ended
     return last[-1] if last else None
 
 
 def _handle(event: tuple[Any, ...], hub: Hub, reasons: dict[int, str | None],
-            errors: list[str]) -> None:
+            errors: list[tuple[int, Failure]]) -> None:
     if event[0] == "worker_done":
         _, index, reason, error = event
         reasons[index] = reason
         if error:
-            errors.append(error)
+            errors.append((index, error))
         return
     hub.dispatch(event)
+
+
+def _raise_failure(errors: list[tuple[int, Failure]], cfg: Config) -> None:
+    """Raise what the workers' failures mean, as the single-process run would: a storage
+    problem (its diagnostics, once), a run error, or -- for a bug -- a RunError naming the
+    log file that holds each worker's traceback."""
+    from pathlib import Path
+
+    from specc.errors import RunError
+
+    storage: list[Diagnostic] = []
+    for _, (kind, payload) in errors:
+        if kind == "storage":
+            storage.extend(d for d in payload if d not in storage)
+    if storage:
+        raise StorageProblem(storage)
+    for _, (kind, payload) in errors:
+        if kind == "run":
+            raise RunError(str(payload))
+    log = Path(cfg.output) / "worker-errors.log"
+    with contextlib.suppress(OSError):
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("".join(f"--- worker {i} ---\n{tb}\n" for i, (_, tb) in errors),
+                       encoding="utf-8")
+    index, (_, tb) = errors[0]
+    last = next((line for line in reversed(str(tb).splitlines()) if line.strip()), "")
+    raise RunError(f"worker process {index} failed: {last} (tracebacks: {log})")
 
 
 def _worker_main(cfg: Config, q: Any) -> None:
@@ -109,8 +139,17 @@ def _worker_main(cfg: Config, q: Any) -> None:
         q.close()
         q.join_thread()
         sys.exit(130)
-    except BaseException:
-        q.put(("worker_done", cfg.index, None, traceback.format_exc()))
+    except BaseException as e:
+        from specc.errors import RunError
+
+        failure: Failure
+        if is_storage_error(e):
+            failure = ("storage", as_problem(e, cfg.storage).diagnostics)
+        elif isinstance(e, RunError):
+            failure = ("run", str(e))
+        else:
+            failure = ("bug", traceback.format_exc())
+        q.put(("worker_done", cfg.index, None, failure))
         q.close()
         q.join_thread()
         sys.exit(1)

@@ -311,3 +311,30 @@ def test_report_on_damaged_or_missing_storage_is_a_diagnostic(tmp_path: Path) ->
         assert proc.returncode == 2, proc.stderr
         assert "Traceback" not in proc.stderr, proc.stderr
         assert "error" in proc.stderr
+
+
+def test_a_worker_processes_failure_comes_back_as_a_diagnostic_not_a_traceback(
+        tmp_path: Path) -> None:
+    """What `--workers N` does with a worker's failure: a storage problem is the same
+    T001 the single-process run gives, a run error its message, and a bug a one-line
+    RunError whose traceback is kept in the output folder, never printed."""
+    from specc.errors import RunError
+    from specc.runtime.setup import Config
+    from specc.runtime.storage_safety import as_problem
+    from specc.runtime.workers import _raise_failure
+
+    cfg = Config(file="s.yaml", overrides=[], output=str(tmp_path), storage="sqlite:///x.db",
+                 study_name="s", budget=2, workers=2)
+    problem = as_problem(OSError("disk I/O error"), cfg.storage)
+    with pytest.raises(StorageProblem) as got:
+        _raise_failure([(0, ("storage", problem.diagnostics)),
+                        (1, ("storage", problem.diagnostics))], cfg)
+    assert [d.code for d in got.value.diagnostics] == ["T001"]  # once, not per worker
+    with pytest.raises(RunError, match="cannot read timeout"):
+        _raise_failure([(1, ("run", "cannot read timeout 'x'"))], cfg)
+    tb = 'Traceback (most recent call last):\n  File "x.py", line 1\nZeroDivisionError: boom\n'
+    with pytest.raises(RunError) as bug:
+        _raise_failure([(1, ("bug", tb))], cfg)
+    assert "worker process 1 failed: ZeroDivisionError: boom" in str(bug.value)
+    assert "Traceback" not in str(bug.value)
+    assert "ZeroDivisionError: boom" in (tmp_path / "worker-errors.log").read_text()
