@@ -144,9 +144,9 @@ def _accept_dialects(schema: dict[str, Any]) -> None:
     from specc.spec.dialects.schema import seed002_schema, trl_cli_schema
 
     props = schema.get("properties", {})
-    if schema.get("additionalProperties") is not False:
-        return
-    del schema["additionalProperties"]  # closed by the arms below
+    # closed by the arms below: validate refuses a root key that neither specc nor NeMo RL
+    # declares (NeMo RL's declared root keys are in `props` by now)
+    schema.pop("additionalProperties", None)
     own: dict[str, Any] = {k: {} for k in props}
     arms = [{"title": "specc spec", "properties": own, "additionalProperties": False},
             trl_cli_schema(schema), seed002_schema(schema)]
