@@ -110,8 +110,9 @@ def test_every_algorithm_has_an_example() -> None:
     for path in SPECS:
         result = _validate(path)
         spec = result.checked[0].spec
-        if spec is not None and spec.selected() is not None:
-            selected.setdefault(spec.selected(), []).append(_rel(path))
+        algorithm = spec.selected() if spec is not None else None
+        if algorithm is not None:
+            selected.setdefault(algorithm, []).append(_rel(path))
     missing = [a for a in ("sft", "dpo", "orpo", "kto", "grpo", "rloo", "rs_sft", "awr", "ppo")
                if a not in selected]
     assert not missing, f"no example selects {missing}; have {selected}"

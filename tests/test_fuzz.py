@@ -347,7 +347,7 @@ JUNK: list[str] = [
 # (a) hypothesis strategies
 # --------------------------------------------------------------------------------------------
 
-SETTINGS = {
+SETTINGS: dict[str, Any] = {
     "deadline": None,
     "derandomize": True,
     "database": None,

@@ -73,6 +73,7 @@ def test_lowered_configs_construct(path: Path, tmp_path: Path) -> None:
         config.pop("tf32", None)
         with warnings.catch_warnings():
             warnings.simplefilter("error", FutureWarning)  # a deprecated name fails here
+            assert low.config_class is not None
             _resolve(low.config_class)(**config)
         if low.peft is not None:
             LoraConfig(**low.peft)

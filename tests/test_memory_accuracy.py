@@ -12,6 +12,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,7 @@ def test_quick_subset_covers_the_algorithms() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("cfg", QUICK, ids=[c.name for c in QUICK])
-def test_estimate_matches_measured_peak(cfg: object) -> None:
+def test_estimate_matches_measured_peak(cfg: Any) -> None:
     result = bench.run_config(cfg, "cpu")
     low, high = bench.TARGET_EACH
     assert result.measured_bytes > 0

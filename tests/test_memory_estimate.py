@@ -32,13 +32,15 @@ from specc.spec.catalog.architectures import (
     architecture_from_config,
     lookup_architecture,
 )
-from specc.spec.catalog.gpus import lookup_gpu
+from specc.spec.catalog.gpus import GPU, lookup_gpu
 from specc.spec.catalog.optim import lookup_optimizer, optimizer_state_bytes
 
-LLAMA_8B = lookup_architecture("meta-llama/Llama-3.1-8B-Instruct")
-assert LLAMA_8B is not None
-A100_80 = lookup_gpu("A100-80GB")
-assert A100_80 is not None
+_LLAMA_8B = lookup_architecture("meta-llama/Llama-3.1-8B-Instruct")
+assert _LLAMA_8B is not None
+LLAMA_8B: Architecture = _LLAMA_8B
+_A100_80 = lookup_gpu("A100-80GB")
+assert _A100_80 is not None
+A100_80: GPU = _A100_80
 
 
 def _inputs(**overrides: Any) -> MemoryInputs:
@@ -373,7 +375,8 @@ def test_activation_term_matches_saved_tensors(
     config = _small_llama_config()
     arch = architecture_from_config(config.to_dict())
     assert arch is not None
-    model = transformers.AutoModelForCausalLM.from_config(config).to(getattr(torch, precision))
+    model = transformers.AutoModelForCausalLM.from_config(  # type: ignore[no-untyped-call]
+        config).to(getattr(torch, precision))
     targets = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
     if lora:
         model = peft.get_peft_model(model, peft.LoraConfig(
@@ -402,7 +405,8 @@ def test_total_brackets_the_measured_peak(
     from torch.distributed._tools import mem_tracker
     torch.manual_seed(0)
     config = _small_llama_config(vocab)
-    model = transformers.AutoModelForCausalLM.from_config(config).to(getattr(torch, precision))
+    model = transformers.AutoModelForCausalLM.from_config(  # type: ignore[no-untyped-call]
+        config).to(getattr(torch, precision))
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     batch, seq = 2, 256

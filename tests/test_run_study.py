@@ -16,8 +16,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -74,7 +75,7 @@ def write_spec(path: Path, *, name: str = "tiny", steps: int = 4, hpo: bool = Tr
 
 
 @pytest.fixture(scope="session", autouse=True)
-def specc_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def specc_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One cache folder (the materialised tiny model) for the whole session."""
     cache = Path(os.environ.get("SPECC_TEST_CACHE") or tmp_path_factory.mktemp("specc-cache"))
     old = os.environ.get("SPECC_CACHE")
@@ -98,7 +99,7 @@ def specc_run(*args: str, cwd: Path | None = None,
 
 
 def results(out: Path) -> dict[str, Any]:
-    return json.loads((out / "results.json").read_text())
+    return cast(dict[str, Any], json.loads((out / "results.json").read_text()))
 
 
 def finished(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -347,12 +348,12 @@ def test_orphaned_running_trial_without_worker_is_recovered(tmp_path: Path) -> N
         def now(cls, tz: Any = None) -> Any:
             return later
 
-    old = st.datetime
-    st.datetime = Clock  # type: ignore[misc]
+    old = st.datetime  # type: ignore[attr-defined]
+    st.datetime = Clock  # type: ignore[attr-defined]
     try:
         assert st.reap_dead_trials(study) == [orphan.number]
     finally:
-        st.datetime = old  # type: ignore[misc]
+        st.datetime = old  # type: ignore[attr-defined]
     assert [t.state.name for t in study.trials] == ["FAIL", "WAITING"]
 
 
@@ -416,6 +417,7 @@ def test_every_pruner_and_sampler_is_mapped_explicitly() -> None:
     assert isinstance(build_pruner(Hpo()), optuna.pruners.NopPruner)  # default: none
     median = build_pruner(Hpo.model_validate(
         {"pruner": {"type": "median", "n_startup_trials": 2, "n_warmup_steps": 1}}))
+    assert isinstance(median, optuna.pruners.MedianPruner)
     assert median._n_startup_trials == 2 and median._n_warmup_steps == 1
     two = Hpo.model_validate({"pruner": {"type": "median"},
                               "objectives": [{"metric": "eval_loss"},
@@ -562,10 +564,11 @@ def test_best_spec_is_standalone(tmp_path: Path) -> None:
     (tmp_path / "specs" / "data" / "train.jsonl").write_text("{}\n")
     out = tmp_path / "runs" / "x"
     out.mkdir(parents=True)
-    data = {"name": "x", "output_dir": "runs/x", "extends": "base.yaml", "hpo": {"n_trials": 3},
-            "policy": {"model_name": "specc:tiny-llama"},
-            "data": {"train": {"path": "data/train.jsonl"},
-                     "validation": {"path": "specc:arith-prefs"}}}
+    data: dict[str, Any] = {
+        "name": "x", "output_dir": "runs/x", "extends": "base.yaml", "hpo": {"n_trials": 3},
+        "policy": {"model_name": "specc:tiny-llama"},
+        "data": {"train": {"path": "data/train.jsonl"},
+                 "validation": {"path": "specc:arith-prefs"}}}
     best = best_spec(data, spec_dir=str(tmp_path / "specs"), output=out, hpo=True)
     assert "hpo" not in best and "extends" not in best
     assert best["name"] == "x-best" and best["output_dir"] == "runs/x/best"

@@ -276,8 +276,9 @@ def test_wandb_offline_run_per_trial_with_spec_config(tmp_path: Path,
 
     def record(*args: Any, **kwargs: Any) -> Any:  # the run as it is closed
         run = wandb.run
+        assert run is not None
         seen.append({"name": run.name, "project": run.project, "group": run.group,
-                     "config": run.config.as_dict()["specc"],
+                     "config": run.config.as_dict()["specc"],  # type: ignore[no-untyped-call]
                      "objective": run.summary["specc/objective/eval_loss"]})
         return finish(*args, **kwargs)
 
@@ -309,6 +310,7 @@ def test_mlflow_run_per_trial_with_spec_params(tmp_path: Path,
     summary = specc.run(str(path), output=str(tmp_path / "out"), progress=False)
     client = mlflow.MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name("e")
+    assert experiment is not None
     runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])}
     assert sorted(runs) == ["r-trial-0", "r-trial-1"]
     for trial in summary.trials:

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import optuna
 import pytest
@@ -259,13 +259,14 @@ T0 = dt.datetime(2025, 1, 1, 12, 0, 0)
 
 def make_study(url: str, name: str = "quickstart") -> None:
     """A finished study written by Optuna directly: complete, pruned and failed trials."""
-    from optuna.distributions import FloatDistribution
+    from optuna.distributions import BaseDistribution, FloatDistribution
     from optuna.trial import FrozenTrial, TrialState
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(storage=url, study_name=name, direction="minimize")
-    dists = {"policy.optimizer.kwargs.lr": FloatDistribution(1e-5, 2e-2, log=True),
-             "dpo.reference_policy_kl_penalty": FloatDistribution(0.05, 0.5)}
+    dists: dict[str, BaseDistribution] = {
+        "policy.optimizer.kwargs.lr": FloatDistribution(1e-5, 2e-2, log=True),
+        "dpo.reference_policy_kl_penalty": FloatDistribution(0.05, 0.5)}
     rows = [
         (TrialState.COMPLETE, 0.52, [0.70, 0.61, 0.52], None, 3e-4, 0.2, 95),
         (TrialState.COMPLETE, 0.41, [0.66, 0.50, 0.41], None, 1e-3, 0.3, 101),
@@ -419,7 +420,7 @@ def test_journal_storage_is_read(tmp_path: Path) -> None:
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
     snap = StudyReader(f"journal:{path}", "j").read()
     assert snap.counts["COMPLETE"] == 3 and snap.directions == ("maximize",)
-    assert snap.best[0].values == (max(t.value for t in study.trials),)
+    assert snap.best[0].values == (max(cast(float, t.value) for t in study.trials),)
 
 
 def test_sqlite_is_opened_read_only() -> None:
