@@ -84,7 +84,8 @@ def check(ctx: Context) -> None:
 
 def _no_effect(ctx: Context, key: str, path: Path, dims: dict[str, Any], at: Path) -> None:
     """W003: searching a setting that does nothing wastes the budget."""
-    from specc.spec.models.algorithms import ALGORITHM_BLOCKS, GENERATES
+    from specc.spec.facts import GENERATES
+    from specc.spec.models.algorithms import ALGORITHM_BLOCKS
 
     algo = ctx.algorithm
     why = None
