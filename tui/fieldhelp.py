@@ -17,7 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from specc.spec.fields import _arms, children, leaf
-from specc.spec.keypath import render as dotted  # the editor imports it from here
+from specc.spec.keypath import render as dotted
 from specc.spec.models import Spec
 from specc.spec.schema import field_docs
 from specc.tui.keypath import Path
