@@ -29,8 +29,9 @@ def _override(tmp_path: Path, ov: str) -> tuple[dict[str, Any], list[str]]:
     spec = tmp_path / "s.yaml"
     spec.write_text("a:\n  b: 1\n  l: [{x: 1}]\nn: null\n")
     diags = Collector()
-    loaded = load(str(spec), diags, overrides=[ov])
-    return loaded.data, [f"{d.code} {d.message} | {d.hint}" for d in diags.items]
+    data = load(str(spec), diags, overrides=[ov]).data
+    assert data is not None
+    return data, [f"{d.code} {d.message} | {d.hint}" for d in diags.items]
 
 
 @pytest.mark.parametrize(("ov", "message"), [
