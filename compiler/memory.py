@@ -373,6 +373,7 @@ def needs_reference_model(inp: MemoryInputs) -> bool:
     """
     if inp.lora_enabled:
         return False
+    # not facts.PREFERENCE: which algorithms keep a reference model (ORPO has none)
     if inp.algorithm in {"dpo", "kto"}:
         return not inp.precompute_ref_log_probs
     if inp.algorithm in {"grpo", "rloo"}:

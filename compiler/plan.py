@@ -14,8 +14,8 @@ from specc.compiler.trial import TrialDescription, compile_trial
 from specc.compiler.validate import validate_one
 from specc.spec import defaults
 from specc.spec.diagnostics import Collector, Diagnostic, Severity
+from specc.spec.facts import GENERATES
 from specc.spec.models import Spec
-from specc.spec.models.algorithms import GENERATES
 from specc.spec.models.policy import RUNNABLE_BACKENDS
 
 DEFAULT_PREVIEW = 5

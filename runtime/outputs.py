@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specc.runtime.storage import FAILED_TRIAL, RETRY_HISTORY, RETRY_REASON, WORKER
+from specc.spec import keypath
 from specc.spec.atomic import write_atomic
 
 if TYPE_CHECKING:
@@ -309,9 +310,7 @@ def best_spec(data: dict[str, Any], *, spec_dir: str, output: Path,
 
     out = {k: copy_tree(v) for k, v in data.items() if k not in ("hpo", "extends", "defaults")}
     for keys in _PATH_KEYS:
-        node: Any = out
-        for k in keys[:-1]:
-            node = node.get(k) if isinstance(node, dict) else None
+        node = keypath.value_at(out, keys[:-1])
         if not isinstance(node, dict):
             continue
         value = node.get(keys[-1])

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from specc.spec import keypath
 from specc.spec.diagnostics import Collector
 from specc.spec.loader import Loaded, load, parse_override_path
 from specc.spec.locations import Path
@@ -88,7 +89,8 @@ def check_file(
 
 def _without(data: dict[str, Any], paths: list[Path], ints: list[Path]) -> dict[str, Any]:
     """``data`` without ``paths`` and with the floats at ``ints`` as ints (copied along
-    those paths only; ``data`` is not changed)."""
+    those paths only; ``data`` is not changed). Not `keypath.set_value`: each mapping or
+    list on the way is copied, not written in place."""
     if not paths and not ints:
         return data
     out = dict(data)
@@ -140,33 +142,10 @@ def _repair(data: dict[str, Any], rounds: int = 4) -> tuple[Spec, dict[str, Any]
                 path = data_path(work, tuple(err["loc"]), err["type"])
                 if err["type"] == "missing" or not path:
                     continue
-                if _delete(work, path):
+                if keypath.delete(work, path):  # a list item becomes None: indices stay
                     if err["type"] != "extra_forbidden":
                         removed.add(path)
                     progress = True
             if not progress:
                 return None
     return None
-
-
-def _has(node: Any, part: str | int) -> bool:
-    if isinstance(node, dict):
-        return part in node
-    return isinstance(node, list) and isinstance(part, int) and part < len(node)
-
-
-def _delete(data: Any, path: Path) -> bool:
-    node = data
-    for part in path[:-1]:
-        if _has(node, part):
-            node = node[part]
-        else:
-            return False
-    last = path[-1]
-    if isinstance(node, dict) and last in node:
-        del node[last]
-        return True
-    if isinstance(node, list) and isinstance(last, int) and last < len(node):
-        node[last] = None  # keep indices stable; the next round removes the list if needed
-        return True
-    return False

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from specc.spec import keypath
 from specc.spec.diagnostics import Collector, dotted
 from specc.spec.locations import Path
 
@@ -409,6 +410,8 @@ def _to_text(v: Any) -> str:
 
 
 def _split(ref: str) -> list[str | int]:
+    """A reference's key path. OmegaConf's grammar, not `keypath.parse`'s: only dots
+    separate, empty segments are skipped and brackets or quotes are part of a key."""
     parts: list[str | int] = []
     for raw in ref.split("."):
         if raw == "":
@@ -418,31 +421,27 @@ def _split(ref: str) -> list[str | int]:
 
 
 def _get(data: Any, path: Path, default: Any = None) -> Any:
+    """`keypath.get`, except that an index also names a mapping's string key, as OmegaConf
+    reads ``${x.0}`` against ``x: {"0": ...}``."""
     node = data
     for part in path:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, dict) and isinstance(part, int) and str(part) in node:
-            node = node[str(part)]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
+        key = str(part) if isinstance(part, int) and isinstance(node, dict) and \
+            part not in node else part
+        found, node = keypath.get(node, (key,))
+        if not found:
             return default
     return node
 
 
 def _set(data: Any, path: Path, value: Any) -> None:
-    node = _get(data, path[:-1])
-    last = path[-1]
-    if isinstance(node, dict):
-        node[last] = value
-    elif isinstance(node, list) and isinstance(last, int):
-        node[last] = value
+    """Write a resolved value back at ``path`` (found by `_get`, so its parent exists)."""
+    keypath.set_value(_get(data, path[:-1]), path[-1:], value)
 
 
 def _missing_hint(data: Any, target: Path) -> str:
     import difflib
 
+    # not `keypath.get`: it stops at the first mapping without the key, to name it
     node = data
     for i, part in enumerate(target):
         if isinstance(node, dict) and part in node:
@@ -462,6 +461,3 @@ def resolve(data: dict[str, Any], diags: Collector) -> set[Path]:
     """Resolve all interpolations in ``data`` in place; return paths that failed."""
     return Resolver(data, diags).resolve_all()
 
-
-get_path = _get
-set_path = _set

@@ -16,7 +16,9 @@ from specc.spec import dialects, presets
 from specc.spec.diagnostics import Collector, dotted
 from specc.spec.extends import clone, load_tree
 from specc.spec.interpolate import resolve
+from specc.spec.keypath import get as get_value
 from specc.spec.keypath import parse_override_path as parse_override_path  # noqa: PLC0414
+from specc.spec.keypath import set_value
 from specc.spec.keypath import split_override as split_override  # noqa: PLC0414
 from specc.spec.locations import Loc, Locations, Path
 from specc.spec.sources import allowed_roots
@@ -108,37 +110,28 @@ def _apply_override(data: dict[str, Any], locs: Locations, ov: str, index: int,
                   hint="for example `-o policy.optimizer.kwargs.lr=1e-5`")
         return
     path, value = split
-    node: Any = data
-    for i, part in enumerate(path[:-1]):
-        nxt = node.get(part) if isinstance(node, dict) else (
-            node[part] if isinstance(node, list) and isinstance(part, int)
-            and 0 <= part < len(node) else None)
-        if nxt is None:
-            if not isinstance(node, dict):
-                diags.add("R020", f"override `{ov}`: `{dotted(path[: i + 1])}` is not a mapping "
-                          "or list index that exists", file=file, line=1, column=1,
-                          hint="check the path")
-                return
-            nxt = {}
-            node[part] = nxt
-        elif not isinstance(nxt, dict | list):
-            diags.add("R020", f"override `{ov}`: `{dotted(path[: i + 1])}` holds a value, not a "
-                      "mapping", file=file, line=1, column=1, hint="check the path")
-            return
-        node = nxt
-    last = path[-1]
-    if isinstance(node, list):
-        if not isinstance(last, int) or not 0 <= last < len(node):
-            diags.add("R020", f"override `{ov}`: list index out of range", file=file, line=1,
-                      column=1, hint="check the index")
-            return
-        node[last] = value
-    else:
-        node[last] = value
+    if not set_value(data, path, value):
+        problem, hint = _override_problem(data, path)
+        diags.add("R020", f"override `{ov}`: {problem}", file=file, line=1, column=1,
+                  hint=hint)
+        return
     loc = Loc(file, 1, len(key) + 2, 1, len(ov) + 1)
     locs.drop_subtree(path)
     locs.values[path] = loc
     locs.keys[path] = Loc(file, 1, 1, 1, len(key) + 1)
+
+
+def _override_problem(data: dict[str, Any], path: Path) -> tuple[str, str]:
+    """Why `set_value` could not write ``path`` (the mappings it creates on the way are
+    there now, so the first step that is missing or a scalar is the one that stopped it)."""
+    for i in range(1, len(path)):
+        found, node = get_value(data, path[:i])
+        if not found:
+            return f"`{dotted(path[:i])}` is not a mapping or list index that exists", \
+                "check the path"
+        if not isinstance(node, dict | list):
+            return f"`{dotted(path[:i])}` holds a value, not a mapping", "check the path"
+    return "list index out of range", "check the index"
 
 
 def source_texts(file: str, overrides: list[str] | None = None,

@@ -21,6 +21,7 @@ import io
 import math
 from typing import Any
 
+from specc.spec import keypath
 from specc.spec.diagnostics import Collector
 from specc.spec.dialects import KL_PATHS, algorithm_of
 from specc.spec.facts import GENERATES, PREFERENCE, ROLLOUTS
@@ -189,8 +190,9 @@ def _substitute(key: str, algorithm: str | None) -> str | None:
     return key
 
 
-def _norm(key: str) -> tuple[str, ...]:
-    return tuple(key.replace("]", "").replace("[", ".").split("."))
+def _norm(key: str) -> Path | None:
+    """A search-space key as a key path, so `a[0].b` and `a.0.b` are one key."""
+    return keypath.parse(key)
 
 
 def apply(data: dict[str, Any], locs: Locations, diags: Collector, file: str = "") -> None:

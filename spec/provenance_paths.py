@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from specc.spec import keypath
 from specc.spec.fields import _arms, children
 from specc.spec.locations import Path
 from specc.spec.models import Spec
@@ -91,33 +91,14 @@ def field_doc(path: Path) -> str:
     return doc or (fi.description if fi is not None and fi.description else "")
 
 
-_PART = re.compile(r"""\[\s*(?:"([^"]*)"|'([^']*)'|(-?\d+))\s*\]|\.?([^.\[\]]+)""")
-
-
 def parse_path(text: str, data: dict[str, Any] | None = None) -> Path | None:
     """``policy.scheduler[0].kwargs.lr``, ``policy.scheduler.0.kwargs.lr`` or
-    ``hpo.search_space["policy.optimizer.kwargs.lr"].low`` -> a key path. A search-space
-    key may also be written without quotes when ``data`` has it
+    ``hpo.search_space["policy.optimizer.kwargs.lr"].low`` -> a key path (`keypath.parse`).
+    A search-space key may also be written without quotes when ``data`` has it
     (``hpo.search_space.policy.optimizer.kwargs.lr``)."""
-    text = text.strip()
-    if not text:
+    path = keypath.parse(text.strip())
+    if path is None:
         return None
-    parts: list[str | int] = []
-    pos = 0
-    while pos < len(text):
-        m = _PART.match(text, pos)
-        if m is None or m.end() == pos:
-            return None
-        quoted = m.group(1) if m.group(1) is not None else m.group(2)
-        if quoted is not None:
-            parts.append(quoted)
-        elif m.group(3) is not None:
-            parts.append(int(m.group(3)))
-        else:
-            name = m.group(4)
-            parts.append(int(name) if name.isdigit() else name)
-        pos = m.end()
-    path = tuple(parts)
     return _join_space_key(path, data) if data is not None else path
 
 

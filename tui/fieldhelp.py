@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from specc.spec.fields import _arms, children, leaf
+from specc.spec.keypath import render as dotted
 from specc.spec.models import Spec
 from specc.spec.schema import field_docs
 from specc.tui.keypath import Path
@@ -39,13 +40,6 @@ class FieldHelp:
 @functools.cache
 def _docs(cls: type[BaseModel]) -> dict[str, str]:
     return field_docs(cls)
-
-
-def dotted(path: Path) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
 
 
 def describe(path: Path) -> FieldHelp | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from specc.spec import keypath
 from specc.spec.locations import Loc, Locations, Path
 
 
@@ -64,26 +65,17 @@ class Tree:
                 or self.locs.values.get(()) or Loc(self.file, 1, 1))
 
     def has(self, new: Path) -> bool:
-        node: Any = self.data
-        for part in new:
-            if not isinstance(node, dict) or part not in node:
-                return False
-            node = node[part]
-        return True
+        return keypath.has(self.data, new)
 
     def get(self, new: Path, default: Any = None) -> Any:
-        node: Any = self.data
-        for part in new:
-            if not isinstance(node, dict) or part not in node:
-                return default
-            node = node[part]
-        return node
+        return keypath.value_at(self.data, new, default)
 
     def put(self, new: Path, value: Any, old: Path | None, *, subtree: bool = False) -> None:
         """Set ``new`` to ``value``, located at ``old`` (a path in the user's file; None:
         the file's start). Mappings on the way are created and located at ``old`` too
         unless an earlier value already placed them. ``subtree`` carries the locations of
-        everything under ``old`` to the same place under ``new``."""
+        everything under ``old`` to the same place under ``new``. Not `keypath.set_value`:
+        a scalar on the way is replaced by a mapping, and each new mapping is located."""
         node = self.data
         for i, part in enumerate(new[:-1]):
             nxt = node.get(str(part))

@@ -24,6 +24,7 @@ from typing import Any
 from specc.spec.diagnostics import Collector
 from specc.spec.dialects.hpo_objectives import evaluation, objectives
 from specc.spec.dialects.rewrite import Writer, forget, remove, replace
+from specc.spec.facts import ROLLOUTS
 from specc.spec.locations import Loc, Locations, Path
 from specc.spec.models.algorithms import ALGORITHM_BLOCKS
 
@@ -123,7 +124,7 @@ def spec_path(name: str, algorithm: str | None) -> str | None:
     if target is None:
         return None
     kl = KL_PATHS.get(algorithm or "", "loss_fn.reference_policy_kl_penalty")
-    group = algorithm if algorithm in ("grpo", "rloo") else "grpo"
+    group = algorithm if algorithm in ROLLOUTS else "grpo"
     return target.format(kl=kl, group=group)
 
 

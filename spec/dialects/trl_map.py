@@ -17,6 +17,7 @@ from specc.spec.catalog.trl_fields import REWARD_FUNCS
 from specc.spec.diagnostics import Collector
 from specc.spec.dialects import trl_table as T
 from specc.spec.dialects.rewrite import Tree
+from specc.spec.facts import ROLLOUTS
 from specc.spec.locations import Path
 
 _OPTIMS = {hf: qual for qual, hf in reversed(HF_OPTIM_NAMES.items())}
@@ -280,7 +281,7 @@ class Mapper:
             self.mapped.append("gradient_accumulation_steps -> policy.train_global_batch_size "
                                f"({m} x {g}" + (f" x {self.world} GPUs" if self.world > 1
                                                 else "") + ")")
-        if self.algo not in ("grpo", "rloo"):
+        if self.algo not in ROLLOUTS:  # TRL's generation-batch fields
             for n in ("generation_batch_size", "steps_per_generation"):
                 if n in fields:
                     self.ignore(fields[n])

@@ -64,7 +64,7 @@ def check(ctx: Context) -> None:
                       hint="seed 003: alpha = 2 x r is standard; change it only when "
                       "experimenting")
     _lr(ctx)
-    if algo in ("grpo", "rloo") and spec.loss_fn is not None and algo == "grpo":
+    if algo == "grpo" and spec.loss_fn is not None:  # seed 003's advice is for GRPO
         kl = spec.loss_fn.reference_policy_kl_penalty
         if kl > 0.1:
             ctx.diags.add("A004", f"GRPO KL beta {kl:g} > 0.1 keeps the policy very close to "

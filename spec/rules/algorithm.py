@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from specc.spec.models.algorithms import GENERATES
+from specc.spec.facts import GENERATES
 from specc.spec.models.root import ALGORITHMS
 from specc.spec.rules.context import Context
 
@@ -39,6 +39,7 @@ def check(ctx: Context) -> None:
     if algo not in GENERATES and spec.reward is not None and spec.reward.functions:
         ctx.diags.add("W003", f"`reward` has no effect: `{algo}` does not generate", path=(
             "reward",), on_key=True, hint="remove `reward:` or pick grpo/rloo")
+    # not GENERATES: the algorithms that read `loss_fn` (RS-SFT and AWR generate, do not)
     if algo not in ("grpo", "rloo", "ppo") and ctx.written(("loss_fn",)):
         ctx.diags.add("W003", f"`loss_fn` has no effect: it configures GRPO/RLOO/PPO, the "
                       f"algorithm is `{algo}`", path=("loss_fn",), on_key=True,

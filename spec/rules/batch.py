@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from specc.spec.diagnostics import Severity
+from specc.spec.facts import ROLLOUTS
 from specc.spec.parallel import Parallel, parallel
 from specc.spec.rules.context import Context
 
@@ -106,7 +107,7 @@ def check(ctx: Context) -> None:
 
 def _grpo(ctx: Context) -> None:
     algo = ctx.algorithm
-    if algo not in ("grpo", "rloo"):
+    if algo not in ROLLOUTS:
         return
     block = ctx.spec.grpo if algo == "grpo" else ctx.spec.rloo
     if block is None or ctx.spec.layout != "specc":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from specc.spec.diagnostics import Collector, dotted
-from specc.spec.models.algorithms import GENERATES
+from specc.spec.facts import GENERATES
 from specc.spec.models.logger import CARRIED_LOGGER_KEYS
 from specc.spec.models.policy import NEMO_POLICY_BLOCKS
 from specc.spec.rules.context import Context

@@ -84,7 +84,8 @@ def check(ctx: Context) -> None:
 
 def _no_effect(ctx: Context, key: str, path: Path, dims: dict[str, Any], at: Path) -> None:
     """W003: searching a setting that does nothing wastes the budget."""
-    from specc.spec.models.algorithms import ALGORITHM_BLOCKS, GENERATES
+    from specc.spec.facts import GENERATES
+    from specc.spec.models.algorithms import ALGORITHM_BLOCKS
 
     algo = ctx.algorithm
     why = None
@@ -113,7 +114,7 @@ def _path_hint(ctx: Context, path: Path) -> str:
         if leaf(Spec, path[: i - 1]) is not None:
             options = keys_at(Spec, path[: i - 1])
             close = difflib.get_close_matches(str(path[i - 1]), options, n=1)
-            if close:
+            if close:  # spelled as a search-space key (dots only), not keypath.render
                 fixed = ".".join(str(p) for p in (*path[: i - 1], close[0], *path[i:]))
                 return f"did you mean `{fixed}`?"
             return f"`{'.'.join(map(str, path[: i - 1])) or 'the spec'}` has: " + ", ".join(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from specc.spec.models.algorithms import GENERATES, PREFERENCE
+from specc.spec.facts import GENERATES, PREFERENCE, ROLLOUTS
 from specc.spec.scaffold.tables import ALGORITHMS_INFO, Choice
 from specc.spec.scaffold.text import Block, Entry, Item, Items, Key
 
@@ -78,7 +78,7 @@ def _lora(c: Choice) -> list[Entry]:
 
 
 def _generation(c: Choice) -> list[Entry]:
-    focused = c.algorithm in ("rs_sft", "awr")
+    focused = c.algorithm in ("rs_sft", "awr")  # not a fact: seed 003's cooler sampling
     return [
         Key("max_new_tokens", c.hw.max_new_tokens,
             "completion length limit, inside max_total_sequence_length"),
@@ -122,7 +122,7 @@ def algorithm_block(c: Choice) -> list[Entry]:
             Key("precompute_ref_log_probs", True, "reference log-probs once up front: no "
                 "reference model in memory while training"),
         ]
-    elif a in ("grpo", "rloo"):
+    elif a in ROLLOUTS:
         gens = 8 if c.hw.accelerator else 4
         prompts = c.global_batch // 4
         out += [

@@ -6,7 +6,7 @@ import re
 import textwrap
 
 from specc.spec import presets
-from specc.spec.models.algorithms import GENERATES
+from specc.spec.facts import GENERATES
 from specc.spec.scaffold.blocks import (
     algorithm_block,
     data_block,

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from specc.spec.catalog.architectures import lookup_architecture
 from specc.spec.defaults import DEFAULT_LORA_TARGETS
-from specc.spec.facts import GENERATES
+from specc.spec.facts import FACTS, GENERATES
 from specc.spec.facts import RUNNABLE as RUNNABLE  # noqa: PLC0414
 from specc.spec.models.root import ALGORITHMS
 from specc.spec.scaffold.hardware import HARDWARE, Hardware, HardwareName
@@ -122,7 +122,7 @@ ALGORITHMS_INFO: dict[str, Algo] = {
 #: The objective each algorithm's search optimises (what `specc run` reports).
 OBJECTIVES: dict[str, tuple[str, str, str]] = {
     **{a: ("eval_loss", "minimize", "validation loss, the seed guides' first signal")
-       for a in ("sft", "dpo", "orpo", "kto")},
+       for a in FACTS if a not in GENERATES},
     **{a: ("eval_reward", "maximize", "mean reward on the validation prompts (seed 004: "
            "\"reward\", maximize)") for a in sorted(GENERATES)},
 }

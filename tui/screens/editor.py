@@ -236,14 +236,15 @@ class EditorScreen(Screen[None]):
 
     @on(TextArea.SelectionChanged, "#spec")
     def _cursor_moved(self) -> None:
-        from specc.tui.fieldhelp import describe, dotted  # the spec models: not at start
+        from specc.spec.keypath import render
+        from specc.tui.fieldhelp import describe  # the spec models: not at start
 
         row, col = self.editor.cursor_location
         path = key_path(self.editor.text, row, col)
         here = str(self.app.session.file)
         on_line = [d for d in self.problems.diagnostics
                    if d.line == row + 1 and (not d.file or d.file == here)]
-        self.query_one(FieldHelpPanel).show(describe(path), dotted(path), on_line)
+        self.query_one(FieldHelpPanel).show(describe(path), render(path), on_line)
 
     def action_next_problem(self, step: int = 1) -> None:
         """Move the cursor to the next (``step`` 1) or previous (-1) located problem."""
