@@ -141,6 +141,8 @@ _ALL = [
     _c("W005", "warning", "`data.validation` unused under cross-validation"),
     _c("W006", "warning", "path that validate cannot check on this machine"),
     _c("W007", "warning", "optimizer NeMo RL imports that specc cannot check"),
+    _c("W008", "warning", "key in a NeMo RL block that NeMo RL neither declares nor reads"),
+    _c("W009", "warning", "null where NeMo RL declares a value of another type"),
     # --- advice ------------------------------------------------------------------------------
     _c("A001", "warning", "DPO/ORPO beta outside the recommended range"),
     _c("A002", "info", "LoRA alpha is not 2 x r"),

@@ -39,14 +39,67 @@ KEY_ALIASES: dict[str, str] = {
 }
 
 
+def closest_key(key: str, allowed: list[str]) -> str | None:
+    """The key ``key`` was probably meant to be: another tool's name for it, else the
+    nearest spelling among ``allowed``; None when nothing is close."""
+    alias = KEY_ALIASES.get(key)
+    if alias and alias.split(".")[0].split(":")[0] in allowed:
+        return alias
+    close = _closest(key, tuple(allowed))
+    return close[0] if close else None
+
+
+def misspelt_key(key: str, allowed: list[str]) -> str | None:
+    """The key ``key`` is a misspelling of: another tool's name for it, or a key within a
+    couple of edits (case, `_` and `-` aside; one edit for keys of 4 letters or fewer).
+    Stricter than :func:`closest_key`, whose nearest spelling may be a different word."""
+    alias = KEY_ALIASES.get(key)
+    if alias and alias.split(".")[0].split(":")[0] in allowed:
+        return alias
+    return _misspelt(key, tuple(allowed))
+
+
+@functools.lru_cache(maxsize=8192)
+def _misspelt(key: str, allowed: tuple[str, ...]) -> str | None:
+    def norm(k: str) -> str:
+        return k.lower().replace("_", "").replace("-", "")
+
+    mine = norm(key)
+    limit = 1 if len(mine) <= 4 else 2
+    best: tuple[int, str] | None = None
+    for k in allowed:
+        d = _edits(mine, norm(k), limit)
+        if d <= limit and (best is None or d < best[0]):
+            best = (d, k)
+    return best[1] if best else None
+
+
+def _edits(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance (insert, delete, substitute, swap neighbours),
+    or ``limit + 1`` as soon as it must exceed ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
 def key_hint(key: str, allowed: list[str], *, otherwise: str = "remove it") -> str:
     """The hint for an unknown ``key`` among ``allowed``: "did you mean" (other tools'
     names first), else the known keys."""
-    alias = KEY_ALIASES.get(key)
-    close = [alias] if alias and alias.split(".")[0].split(":")[0] in allowed else \
-        _closest(key, tuple(allowed))
+    close = closest_key(key, allowed)
     if close:
-        return f"did you mean `{close[0]}`?"
+        return f"did you mean `{close}`?"
     if allowed:
         return ("known keys here: " + ", ".join(f"`{k}`" for k in allowed[:12])
                 + (", ..." if len(allowed) > 12 else ""))
@@ -54,6 +107,8 @@ def key_hint(key: str, allowed: list[str], *, otherwise: str = "remove it") -> s
 
 
 ExtraKeys = Callable[[Path], list[str]]
+
+
 @functools.lru_cache(maxsize=8192)
 def _closest(key: str, allowed: tuple[str, ...]) -> list[str]:
     """difflib's nearest match, remembered: a corpus repeats the same unknown keys."""

@@ -21,6 +21,17 @@ _SCALAR = {"int": {"type": "integer"}, "float": {"type": "number"}, "str": {"typ
            "bool": {"type": "boolean"}, "none": {"type": "null"}, "any": {}}
 
 
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A NeMo RL-only value may be null (validate's W009: NeMo RL's configs write null for
+    "unset" where a TypedDict says `int`), so the schema takes it too."""
+    if not schema or schema.get("type") == "null":
+        return schema
+    arms = schema.get("anyOf")
+    if arms is not None and any(a.get("type") == "null" for a in arms):
+        return schema
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
 def _def_name(ref: str) -> str:
     return "NemoRL." + ref.rpartition(":")[2] + "." + ref.partition(":")[0].rsplit(".", 1)[-1]
 
@@ -43,7 +54,8 @@ def to_json(t: Any, defs: dict[str, Any]) -> dict[str, Any]:
     name = _def_name(ref)
     if name not in defs:
         defs[name] = {}  # recursion guard
-        props = {k: to_json(f.type, defs) for k, f in cat.catalog().fields(ref).items()}
+        props = {k: _or_null(to_json(f.type, defs))
+                 for k, f in cat.catalog().fields(ref).items()}
         defs[name] = {"type": "object", "title": ref.rpartition(":")[2],
                       "description": f"Declared by NeMo RL ({ref}).",
                       "properties": props, "additionalProperties": True}
@@ -95,6 +107,7 @@ def add_nemo(schema: dict[str, Any], root: type[BaseModel]) -> None:
                 rest = {k: v for k, v in mine.items() if k not in keep and k != "default"}
                 props[key] = {**keep, "anyOf": [rest, theirs]}
             else:
-                props[key] = {**theirs, "description": f"NeMo RL ({cat.catalog().stamp}); "
+                props[key] = {**_or_null(theirs), "description": f"NeMo RL "
+                              f"({cat.catalog().stamp}); "
                               "specc carries it through."}
         target["additionalProperties"] = True

@@ -20,7 +20,7 @@ from specc.spec.fields import _arms
 from specc.spec.interpolate import env_unknown
 from specc.spec.locations import Path
 from specc.spec.nemo import catalog as cat
-from specc.spec.schema_check import KEY_ALIASES
+from specc.spec.schema_check import closest_key, key_hint, misspelt_key
 
 Specc = list[Any]  # specc annotations reachable at a path (empty: specc has none)
 
@@ -67,7 +67,9 @@ def walk(data: dict[str, Any], diags: Collector, root: type[BaseModel] | None) -
     c = cat.catalog()
     masters = c.masters_for(data)
     out = Walked(masters[0], _master_key(c, masters[0], data), masters=masters)
-    _Walker(diags, out).mapping(data, (), [root] if root else [], c.master_type(masters))
+    walker = _Walker(diags, out)
+    walker.mapping(data, (), [root] if root else [], c.master_type(masters))
+    walker.settle(nemo_config=walker.nemo_content or bool(out.carried) or root is None)
     return out
 
 
@@ -195,6 +197,11 @@ class _Walker:
         self.diags = diags
         self.out = out
         self.cat = cat.catalog()
+        #: Unknown keys in NeMo RL blocks that misspell nothing: W008 in a NeMo RL config,
+        #: S001 in a specc spec (decided when the walk is done, see :meth:`settle`).
+        self.dead: list[tuple[str, Path, list[str]]] = []
+        #: Whether the document holds a block only NeMo RL reads (it is a NeMo RL config).
+        self.nemo_content = False
 
     def mapping(self, node: dict[str, Any], path: Path, specc: Specc, nemo: Any) -> None:
         if specc and nemo is not None:
@@ -217,6 +224,7 @@ class _Walker:
                 if below:  # specc acts on the key: pydantic checks the value
                     self.descend(value, p, below, n_child, check=False)
                 else:      # specc carries it open: NeMo RL's type (if any) decides inside
+                    self.nemo_content |= n_child is not None
                     self.descend(value, p, [], n_child, check=True)
                 continue
             if closed:
@@ -243,13 +251,34 @@ class _Walker:
             theirs = (cat.keys(nemo) if nemo is not None else []) + (
                 self.cat.extra_keys(str(path[-1])) if path else [])
             allowed = own + [k for k in theirs if k not in own]
-            self.unknown(str(key), p, allowed)
+            self.unknown(str(key), p, allowed, in_nemo=nemo is not None)
 
-    def unknown(self, key: str, path: Path, allowed: list[str]) -> None:
+    def unknown(self, key: str, path: Path, allowed: list[str], *, in_nemo: bool) -> None:
         parent = path[:-1]
         where = f"in `{dotted(parent)}`" if parent else "at the top level"
+        if in_nemo and misspelt_key(key, allowed) is None:
+            self.dead.append((key, path, allowed))
+            return
         self.diags.add("S001", f"unknown key `{key}` {where}", path=path,
-                       hint=union_hint(key, allowed), on_key=True)
+                       hint=key_hint(key, allowed), on_key=True)
+
+    def settle(self, *, nemo_config: bool) -> None:
+        """Report the keys that misspell nothing. In a NeMo RL config (it carries keys only
+        NeMo RL reads) they are settings NeMo RL drops, W008: NeMo RL's own example configs
+        carry them, and they are no typo. In a specc spec they stay unknown keys, S001."""
+        for key, path, allowed in self.dead:
+            parent = path[:-1]
+            where = f"in `{dotted(parent)}`" if parent else "at the top level"
+            if not nemo_config:
+                self.diags.add("S001", f"unknown key `{key}` {where}", path=path,
+                               hint=key_hint(key, allowed), on_key=True)
+                continue
+            near = closest_key(key, allowed)
+            self.diags.add("W008", f"`{key}` {where} has no effect: NeMo RL "
+                           f"{self.cat.version} neither declares nor reads it", path=path,
+                           hint=(f"if you meant `{near}`, rename it; otherwise " if near
+                                 else "") + "remove it (NeMo RL ignores it), or check that "
+                           "the NeMo RL you run reads it", on_key=True)
 
     def descend(self, value: Any, path: Path, specc: Specc, nemo: Any, *, check: bool) -> None:
         if isinstance(value, float) and value.is_integer() and specc and _int_only(specc):
@@ -271,6 +300,14 @@ class _Walker:
 
     def wrong(self, value: Any, path: Path, nemo: Any) -> None:
         declared = cat.describe(nemo)
+        if value is None:
+            # NeMo RL's configs write null for "leave unset" where a TypedDict says `int`;
+            # specc does not act on the key, so it is said, not refused
+            self.diags.add("W009", f"`{dotted(path)}` is null where NeMo RL declares "
+                           f"`{declared}`", path=path,
+                           hint=f"write a value of type `{declared}`, or remove the key if "
+                           "null means unset")
+            return
         lits = [x for a in cat.arms(nemo) if isinstance(a, dict) and "literal" in a
                 for x in a["literal"]]
         shown = _show(value)
@@ -285,18 +322,6 @@ class _Walker:
             return
         self.diags.add("S002", f"`{dotted(path)}` must be `{declared}` (NeMo RL declares it "
                        f"so); got {shown}", path=path, hint=f"write a value of type `{declared}`")
-
-
-def union_hint(key: str, allowed: list[str]) -> str:
-    alias = KEY_ALIASES.get(key)
-    close = [alias] if alias and alias in allowed else \
-        difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean `{close[0]}`?"
-    if allowed:
-        return ("known keys here: " + ", ".join(f"`{k}`" for k in allowed[:12])
-                + (", ..." if len(allowed) > 12 else ""))
-    return "remove it"
 
 
 def _show(value: Any) -> str:

@@ -103,3 +103,28 @@ def test_nemo_backends_validate_and_plan_but_do_not_run(tmp_path: Path, backend:
     assert build_plan(str(path), diags=diags, for_run=True) is None
     (n015,) = [d for d in diags if d.code == "N015"]
     assert (n015.path, n015.line) == ("policy.generation.backend", 7)
+
+
+_BASE = ("grpo: {num_prompts_per_step: 8, num_generations_per_prompt: 4, max_num_steps: 10}\n"
+         "reward: {functions: [{name: specc.rewards:exact_match}]}\n"
+         "policy:\n  model_name: Qwen/Qwen2.5-1.5B\n  train_global_batch_size: 32\n"
+         "  train_micro_batch_size: 4\n")
+
+
+@pytest.mark.parametrize(("extra", "code"), [
+    # a NeMo RL config (it carries a block only NeMo RL reads): a key NeMo RL drops is W008
+    ("  sequence_packing: {enabled: false, sequence_length_round: 64}\n", "W008"),
+    # the same unknown-to-both key in a specc spec (nothing NeMo RL-only): still an error
+    ("  sequence_length_round: 64\n", "S001"),
+    # a misspelling of a NeMo RL key is an error in a NeMo RL config too
+    ("  sequence_packing: {enabled: false}\n  dtensor_cfg: {enabled: true, "
+     "tensor_paralel_size: 1}\n", "S001"),
+])
+def test_dead_keys_warn_in_nemo_configs_and_typos_stay_errors(
+        tmp_path: Path, extra: str, code: str) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(_BASE + extra)
+    found = [d for d in validate_files([str(spec)]).diagnostics
+             if d.code in ("W008", "S001")]
+    assert [d.code for d in found] == [code], [(d.code, d.message) for d in found]
+    assert found[0].line >= 7
