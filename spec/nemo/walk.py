@@ -19,6 +19,7 @@ from specc.spec.diagnostics import Collector, dotted
 from specc.spec.fields import _arms
 from specc.spec.interpolate import env_unknown
 from specc.spec.locations import Path
+from specc.spec.models.policy import NEMO_POLICY_BLOCKS, NEMO_TOP_BLOCKS
 from specc.spec.nemo import catalog as cat
 from specc.spec.schema_check import closest_key, key_hint, misspelt_key
 
@@ -58,6 +59,12 @@ class Walked:
             return []
         extra = cat.catalog().extra_keys(str(parent[-1])) if parent else []
         return cat.keys(t) + [k for k in extra if k not in cat.keys(t)]
+
+
+#: The blocks specc declares but carries for NeMo RL (R030): one present makes the document a
+#: NeMo RL config, as does any key only NeMo RL declares.
+_CARRIED_BLOCKS: frozenset[Path] = frozenset(
+    {("policy", b) for b in NEMO_POLICY_BLOCKS} | {(b,) for b in NEMO_TOP_BLOCKS})
 
 
 def walk(data: dict[str, Any], diags: Collector, root: type[BaseModel] | None) -> Walked:
@@ -224,7 +231,7 @@ class _Walker:
                 if below:  # specc acts on the key: pydantic checks the value
                     self.descend(value, p, below, n_child, check=False)
                 else:      # specc carries it open: NeMo RL's type (if any) decides inside
-                    self.nemo_content |= n_child is not None
+                    self.nemo_content |= p in _CARRIED_BLOCKS
                     self.descend(value, p, [], n_child, check=True)
                 continue
             if closed:

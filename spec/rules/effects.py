@@ -7,14 +7,13 @@ from typing import TYPE_CHECKING
 from specc.spec.diagnostics import Collector, dotted
 from specc.spec.facts import GENERATES
 from specc.spec.models.logger import CARRIED_LOGGER_KEYS
-from specc.spec.models.policy import NEMO_POLICY_BLOCKS
+from specc.spec.models.policy import NEMO_POLICY_BLOCKS, NEMO_TOP_BLOCKS
 from specc.spec.rules.context import Context
 
 if TYPE_CHECKING:
     from specc.spec.locations import Path
     from specc.spec.nemo.walk import Walked
 
-_NEMO_TOP = ("checkpointing", "env")
 _LORA_KEYS = ("r", "alpha", "dropout", "target_modules", "bias", "use_rslora",
               "modules_to_save")
 
@@ -59,7 +58,7 @@ def check(ctx: Context) -> None:
                       hint="remove `data.validation`, or `hpo.evaluation.cross_validation` to "
                       "score trials on it")
     carried = [f"policy.{k}" for k in NEMO_POLICY_BLOCKS if getattr(spec.policy, k) is not None]
-    carried += [k for k in _NEMO_TOP if getattr(spec, k) is not None]
+    carried += [k for k in NEMO_TOP_BLOCKS if getattr(spec, k) is not None]
     if spec.logger is not None:
         carried += ["logger." + ".".join(k) for k in CARRIED_LOGGER_KEYS
                     if ctx.written(("logger", *k)) and _asks(spec.logger, k)]
