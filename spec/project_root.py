@@ -40,3 +40,13 @@ def inside(path: str, root: str) -> bool:
     """Whether ``path`` (resolved: symlinks followed) lies in ``root`` or is it."""
     real, base = os.path.realpath(path), os.path.realpath(root)
     return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def shown(path: str) -> str:
+    """``path`` as a diagnostic prints it: ``./rel`` when it lies in the working folder
+    (so the same message reads the same on every machine and checkout), else absolute."""
+    here = os.getcwd()
+    if not inside(path, here):
+        return path
+    rel = os.path.relpath(os.path.realpath(path), os.path.realpath(here))
+    return "./" if rel == "." else "./" + rel.replace(os.sep, "/")

@@ -50,6 +50,14 @@ def test_generated_docs_are_current(generated: dict[Path, str]) -> None:
     assert out_of_date == [], f"out of date: {[str(p) for p in out_of_date]}; run `make docs`"
 
 
+def test_generated_docs_do_not_depend_on_where_the_checkout_lives(
+        generated: dict[Path, str]) -> None:
+    # CI checks out elsewhere: a page quoting this machine's absolute path goes stale there
+    here = {str(ROOT), os.path.realpath(ROOT)}
+    leaking = [str(p) for p, text in generated.items() if any(h in text for h in here)]
+    assert leaking == []
+
+
 def test_every_code_has_a_page_listed_in_the_index() -> None:
     index = (PAGES / "README.md").read_text()
     for code, info in CODES.items():

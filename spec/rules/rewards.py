@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from specc.spec.project_root import find_root, inside
+from specc.spec.project_root import find_root, inside, shown
 from specc.spec.reward_policy import (
     file_path,
     in_stdlib_dir,
@@ -41,16 +41,16 @@ def check(ctx: Context) -> None:
             target = file_path(ref, spec_dir)
             if not inside(target, root):
                 ctx.diags.add("N021", f"reward file `{ref.target}` is outside the project "
-                              f"root {root}", path=path,
+                              f"root {shown(root)}", path=path,
                               hint="keep reward code inside the project (a folder with "
                               "`.git`, `pyproject.toml` or `.specc`), or widen it with "
                               "--root DIR")
             elif not os.path.isfile(target) or not target.endswith(".py"):
                 ctx.diags.add("N022", f"reward file `{ref.target}` does not exist "
-                              f"({target})", path=path,
+                              f"({shown(target)})", path=path,
                               hint="the path is relative to the spec's folder")
             elif not ctx.point:
-                ctx.diags.add("N024", f"`specc run` will import reward file {target}, "
+                ctx.diags.add("N024", f"`specc run` will import reward file {shown(target)}, "
                               f"function `{ref.function}`", path=path)
             continue
         if stdlib_module(ref.target):
@@ -71,7 +71,7 @@ def check(ctx: Context) -> None:
             if local is not None:
                 rel = os.path.relpath(local, spec_dir) if inside(local, spec_dir) else local
                 ctx.diags.add("N023", f"reward module `{ref.target}` is not installed; "
-                              f"`specc run` never imports {local} from the working "
+                              f"`specc run` never imports {shown(local)} from the working "
                               "directory or the spec's folder", path=path,
                               hint=f"name the file explicitly: `./{rel}:{ref.function}`"
                               if rel.endswith(".py") else "install the package "
@@ -83,4 +83,4 @@ def check(ctx: Context) -> None:
             continue
         if not ctx.point:
             ctx.diags.add("N024", f"`specc run` will import installed module `{ref.target}` "
-                          f"from {origin}, function `{ref.function}`", path=path)
+                          f"from {shown(origin)}, function `{ref.function}`", path=path)
