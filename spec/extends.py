@@ -25,10 +25,10 @@ MAX_EXTENDS_DEPTH = 32
 def clone(v: Any) -> Any:
     """A deep copy of plain YAML data (mappings, lists, scalars), much faster than
     ``copy.deepcopy``."""
-    if isinstance(v, dict):
-        return {k: clone(x) for k, x in v.items()}
+    if isinstance(v, dict):  # scalars are copied inline: most nodes are leaves
+        return {k: clone(x) if isinstance(x, dict | list) else x for k, x in v.items()}
     if isinstance(v, list):
-        return [clone(x) for x in v]
+        return [clone(x) if isinstance(x, dict | list) else x for x in v]
     return v
 
 

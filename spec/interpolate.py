@@ -217,12 +217,11 @@ class Resolver:
     def _walk(self, node: Any, path: Path) -> None:
         items: Any = node.items() if isinstance(node, dict) else enumerate(node) \
             if isinstance(node, list) else ()
-        for k, v in list(items):
-            p = (*path, k)
+        for k, v in list(items):  # the path is built only where it is used
             if isinstance(v, dict | list):
-                self._walk(v, p)
-            elif has_interpolation(v):
-                self._resolve_at(p)
+                self._walk(v, (*path, k))
+            elif isinstance(v, str) and "${" in v:
+                self._resolve_at((*path, k))
 
     def _resolve_at(self, path: Path) -> Any:
         value = _get(self.data, path)

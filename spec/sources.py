@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -32,9 +33,27 @@ ROOT_MARKERS = (".git", "pyproject.toml", ".specc")
 _Stamp = tuple[int, int, int, int]
 
 
+#: Project roots found in the last second, by the folder asked about: a corpus of files
+#: in a few folders walks up once per folder, and a long-lived process (the TUI) never
+#: sees a marker added or removed more than a second late.
+_ROOTS: dict[str, tuple[float, str]] = {}
+_ROOTS_TTL_S = 1.0
+
+
 def project_root(spec_file: str) -> str:
     """The real path of ``spec_file``'s project root (see the module docstring)."""
-    start = os.path.realpath(os.path.dirname(os.path.abspath(spec_file)) or ".")
+    folder = os.path.dirname(os.path.abspath(spec_file)) or "."
+    now = time.monotonic()
+    hit = _ROOTS.get(folder)
+    if hit is None or now - hit[0] > _ROOTS_TTL_S:
+        if len(_ROOTS) > 4096:
+            _ROOTS.clear()
+        hit = _ROOTS[folder] = (now, _walk_up(folder))
+    return hit[1]
+
+
+def _walk_up(folder: str) -> str:
+    start = os.path.realpath(folder)
     here = start
     while True:
         if any(os.path.lexists(os.path.join(here, m)) for m in ROOT_MARKERS):

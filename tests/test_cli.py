@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -179,3 +180,26 @@ def test_output_folders_are_made_when_missing(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "cannot write" in done.stderr
+
+
+def test_a_subcommand_builds_only_its_own_parser_and_help_lists_them_all(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from specc.cli import BUILTIN, _parser
+    from specc.commands import MODULES
+
+    one = _parser("validate")
+    sub = next(a for a in one._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(sub.choices) == ["validate"]
+    with pytest.raises(SystemExit) as e:
+        main(["validate", "--help"])
+    assert e.value.code == 0
+    assert "--stdin-filename" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in (*BUILTIN, *MODULES))
+    with pytest.raises(SystemExit) as e:
+        main(["valdate", "x.yaml"])
+    assert e.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

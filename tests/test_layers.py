@@ -70,3 +70,26 @@ def test_no_top_level_compiler_or_runtime_package() -> None:
         capture_output=True, text=True, check=True, cwd="/",
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_validate_scans_no_installed_distributions_and_leaves_pydantic_plugins_alone(
+) -> None:
+    # building specc's models skips pydantic's plugin loader (it imports importlib.metadata
+    # and reads every distribution's entry points): a tenth of a cold `specc validate`
+    files = [str(p) for p in sorted(EXAMPLES.glob("*.yaml"))]
+    code = (
+        "import contextlib, io, os\n"
+        "from specc.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()): main(['validate', *{files!r}])\n"
+        "assert 'PYDANTIC_DISABLE_PLUGINS' not in os.environ\n"
+    )
+    mods = _modules_after(code)
+    assert "specc.compiler.validate" in mods
+    assert "importlib.metadata" not in mods
+    assert "pydantic.plugin._loader" not in mods
+    # a model of the user's own, built afterwards, goes through the real loader
+    after = _modules_after("import specc.spec.models\nfrom pydantic import BaseModel\n"
+                           "class Mine(BaseModel):\n    x: int\nassert Mine(x=1).x == 1\n"
+                           "from pydantic.plugin import _loader\n"
+                           "assert hasattr(_loader, 'entry_points')\n")
+    assert "pydantic.plugin._loader" in after

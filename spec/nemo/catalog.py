@@ -37,6 +37,7 @@ class Catalog:
         self.commit: str = raw["commit"]
         self.masters: dict[str, str] = raw["masters"]
         self.types: dict[str, Any] = raw["types"]
+        self._master_types: dict[tuple[str, ...], Type] = {}
         self.generation_backends: tuple[str, ...] = tuple(raw.get("generation_backends", ()))
         #: Keys NeMo RL's code reads from a block (by the block's key) that no TypedDict
         #: declares; accepted as carried, with any type.
@@ -113,9 +114,13 @@ class Catalog:
 
     def master_type(self, names: list[str]) -> Type:
         """The union of the named MasterConfigs (`*`: all of them)."""
-        refs = list(self.masters.values()) if names == [UNION_MASTER] else \
-            [self.masters[n] for n in names]
-        return {"union": [{"ref": r} for r in refs]} if len(refs) > 1 else {"ref": refs[0]}
+        hit = self._master_types.get(tuple(names))
+        if hit is None:  # one object per question, so `child`'s memo sees it again
+            refs = list(self.masters.values()) if names == [UNION_MASTER] else \
+                [self.masters[n] for n in names]
+            hit = self._master_types[tuple(names)] = {"union": [{"ref": r} for r in refs]} \
+                if len(refs) > 1 else {"ref": refs[0]}
+        return hit
 
     def masters_for(self, data: dict[str, Any]) -> list[str]:
         """The MasterConfigs a document's top-level blocks fit, best first: every one whose
@@ -169,9 +174,23 @@ def is_mapping(t: Type) -> bool:
                for a in arms(t))
 
 
+#: Memo of :func:`child` by the identity of ``t`` (every ``t`` a walk holds comes from the
+#: catalog or from this memo, so the same question recurs for every file; each entry keeps
+#: ``t`` alive so its id is never reused) and the key (every list index is alike).
+_CHILD_MEMO: dict[tuple[int, str | int], tuple[Type, Type | None]] = {}
+
+
 def child(t: Type, key: str | int) -> Type | None:
     """The type of ``key`` inside a value of type ``t``; None when ``t`` declares no such
-    key (an unknown key)."""
+    key (an unknown key). The result is shared: callers must not change it."""
+    memo_key = (id(t), key if isinstance(key, str) else 0)
+    hit = _CHILD_MEMO.get(memo_key)
+    if hit is None:
+        hit = _CHILD_MEMO[memo_key] = (t, _child(t, key))
+    return hit[1]
+
+
+def _child(t: Type, key: str | int) -> Type | None:
     found: list[Type] = []
     cat = catalog()
     for a in arms(t):
@@ -211,7 +230,16 @@ def accepts(t: Type, value: Any) -> bool:
     """Whether a scalar/list/mapping ``value`` has NeMo RL type ``t`` at its top level
     (pydantic's lax mode, as NeMo RL's `TypeAdapter` checks: `8.0` is an int, `"1e-5"` a
     float). Mapping contents and list items are checked by the caller, key by key."""
+    if isinstance(value, dict | list):  # by shape alone: memoised like `child`
+        memo_key = (id(t), type(value))
+        hit = _ACCEPTS_MEMO.get(memo_key)
+        if hit is None:
+            hit = _ACCEPTS_MEMO[memo_key] = (t, any(_accepts_arm(a, value) for a in arms(t)))
+        return hit[1]
     return any(_accepts_arm(a, value) for a in arms(t))
+
+
+_ACCEPTS_MEMO: dict[tuple[int, type], tuple[Type, bool]] = {}
 
 
 def _accepts_arm(a: Type, v: Any) -> bool:

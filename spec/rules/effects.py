@@ -89,9 +89,11 @@ def nemo_notes(nemo: Walked, diags: Collector, carried: list[Path] | None = None
 
     stamp = catalog().stamp
     paths = list(carried or [])
-    for p in nemo.carried:
-        if not any(p[: len(q)] == q for q in paths):
+    seen = set(paths)
+    for p in nemo.carried:  # keep a path unless one already kept is a prefix of it
+        if not any(p[:k] in seen for k in range(len(p) + 1)):
             paths.append(p)
+            seen.add(p)
     if paths:
         _carried(paths, diags, stamp)
     if nemo.env:
