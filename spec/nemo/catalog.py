@@ -230,16 +230,22 @@ def accepts(t: Type, value: Any) -> bool:
     """Whether a scalar/list/mapping ``value`` has NeMo RL type ``t`` at its top level
     (pydantic's lax mode, as NeMo RL's `TypeAdapter` checks: `8.0` is an int, `"1e-5"` a
     float). Mapping contents and list items are checked by the caller, key by key."""
-    if isinstance(value, dict | list):  # by shape alone: memoised like `child`
-        memo_key = (id(t), type(value))
+    # memoised like `child`: a mapping or list by its shape alone, a scalar by its value
+    shaped = isinstance(value, dict | list)
+    memo_key = (id(t), type(value), None if shaped else value)
+    try:
         hit = _ACCEPTS_MEMO.get(memo_key)
-        if hit is None:
-            hit = _ACCEPTS_MEMO[memo_key] = (t, any(_accepts_arm(a, value) for a in arms(t)))
-        return hit[1]
-    return any(_accepts_arm(a, value) for a in arms(t))
+    except TypeError:  # an unhashable scalar (no YAML scalar is, but be safe)
+        return any(_accepts_arm(a, value) for a in arms(t))
+    if hit is None:
+        hit = (t, any(_accepts_arm(a, value) for a in arms(t)))
+        if len(_ACCEPTS_MEMO) < _ACCEPTS_MEMO_MAX:
+            _ACCEPTS_MEMO[memo_key] = hit
+    return hit[1]
 
 
-_ACCEPTS_MEMO: dict[tuple[int, type], tuple[Type, bool]] = {}
+_ACCEPTS_MEMO: dict[tuple[int, type, Any], tuple[Type, bool]] = {}
+_ACCEPTS_MEMO_MAX = 200_000
 
 
 def _accepts_arm(a: Type, v: Any) -> bool:

@@ -122,10 +122,13 @@ def _models(annotations: Specc) -> list[type[BaseModel]]:
 _CHILD_MEMO: dict[tuple[tuple[int, ...], str | int], tuple[Specc, tuple[bool, Specc]]] = {}
 
 
-def _specc_child(annotations: Specc, key: str | int) -> tuple[bool, Specc]:
+def _specc_child(annotations: Specc, key: str | int,
+                 ids: tuple[int, ...] | None = None) -> tuple[bool, Specc]:
     """(whether specc declares ``key`` here, the annotations below it that specc acts on).
-    The result is shared: callers must not change it."""
-    memo_key = (tuple(map(id, annotations)), key if isinstance(key, str) else 0)
+    ``ids`` is ``annotations``' identities when the caller has them. The result is shared:
+    callers must not change it."""
+    memo_key = (tuple(map(id, annotations)) if ids is None else ids,
+                key if isinstance(key, str) else 0)
     hit = _CHILD_MEMO.get(memo_key)
     if hit is None:
         hit = _CHILD_MEMO[memo_key] = (annotations, _specc_child_uncached(annotations, key))
@@ -256,11 +259,12 @@ class _Walker:
         if specc and nemo is not None:
             self.out.nemo_at[path] = nemo
         closed, is_open = _flags(specc)
+        ids = tuple(map(id, specc))
         for key, value in node.items():
             p = (*path, key)
             if key == "_override_" and isinstance(value, bool):
                 continue  # NeMo RL's config loader: replace the parent's block, not merge
-            declared, below = _specc_child(specc, key)
+            declared, below = _specc_child(specc, key, ids)
             n_child = cat.child(nemo, key) if nemo is not None else None
             if declared and below and n_child is not None and not _shape_ok(below, value) \
                     and cat.accepts(n_child, value):
