@@ -21,7 +21,7 @@ from specc.runtime import outputs
 from specc.runtime.outputs import (
     INFEASIBLE,
     REASON,
-    REPORT_STEPS,
+    RESUMED_FROM,
     SAME_AS,
     SURPLUS,
     TRIAL_ID,
@@ -30,6 +30,7 @@ from specc.runtime.outputs import (
 from specc.runtime.setup import Config, Setup, study_info
 from specc.runtime.storage import (
     FAILED_TRIAL,
+    RETRY_HISTORY,
     WORKER,
     identity,
     quiet_optuna,
@@ -73,7 +74,7 @@ class Reporter:
         self.events.evaluation(self.trial.number, step, value)
         if value is None or not self.single:
             return False
-        self.trial.report(value, len(self.steps))
+        self.trial.report(value, step)  # keyed by the training step
         self.steps.append(step)
         return bool(self.trial.should_prune())
 
@@ -158,10 +159,10 @@ class TrialLoop:
         state = t.state.name
         values = list(t.values) if state == "COMPLETE" and t.values else None
         self.events.trial_end(t.number, state, values, outputs.reason(t))
-        if self.setup.keep_best_n:
-            info = study_info(self.setup, self.cfg)
-            outputs.keep_best(self.study.get_trials(deepcopy=False), info,
-                              self.setup.keep_best_n)
+        info = study_info(self.setup, self.cfg)
+        hpo = self.setup.hpo
+        outputs.keep_best(self.study.get_trials(deepcopy=False), info,
+                          hpo.keep_best_n if hpo is not None else None)
 
     def _interrupted(self) -> None:
         """Ctrl-C: the running trial is FAIL "interrupted" and queued to run again."""
@@ -215,6 +216,33 @@ class TrialLoop:
         return next((t for t in done if t.user_attrs.get(TRIAL_ID) == tid and t.values
                      and t.number != trial.number), None)
 
+    def _resume(self, trial: optuna.Trial, desc: Any, system_attrs: dict[str, Any],
+                reporter: Reporter) -> str | None:
+        """The last complete checkpoint of this trial's earlier attempts (a retry of a
+        trial whose worker died), when checkpointing is on and the attempts ran the same
+        resolved spec; the earlier attempts' reports up to that step are reported again,
+        so the pruner sees the whole curve."""
+        from specc.runtime import checkpoints
+
+        history = system_attrs.get(RETRY_HISTORY) or []
+        if not history or desc.folds is not None or checkpoints.enabled(desc.model) is None:
+            return None
+        by_number = {t.number: t for t in self.study.get_trials(deepcopy=False)}
+        earlier = [by_number[n] for n in reversed(history) if n in by_number
+                   and by_number[n].user_attrs.get(TRIAL_ID) == desc.id]
+        found = checkpoints.resume_point(
+            outputs.trial_dir(self.output, t.number) / "hf" for t in earlier)
+        if found is None:
+            return None
+        step, path = found
+        trial.set_user_attr(RESUMED_FROM, {"step": step, "checkpoint": str(path)})
+        source = next(t for t in earlier if path.is_relative_to(
+            outputs.trial_dir(self.output, t.number)))
+        for at, value in sorted(outputs.intermediate(source).items()):
+            if at <= step and reporter.single and math.isfinite(value):
+                trial.report(value, at)
+        return str(path)
+
     def _fail(self, trial: optuna.Trial, why: str) -> _Fail:
         trial.set_user_attr(REASON, why)
         return _Fail(why)
@@ -263,15 +291,15 @@ class TrialLoop:
 
             _quiet_hf()
             self.worker = Worker()
-        single = len(setup.directions) == 1 and not setup.single_run
+        single = len(setup.directions) == 1
         reporter = Reporter(trial, setup.objectives[0], single, self.events)
         from specc.runtime.trial import TrialInfo
 
         info = TrialInfo(RunRef(str(self.output), self.cfg.study_name, trial.number), point,
                          data, tdir / "spec.yaml")
-        result = self.worker.run_trial(desc, reporter, save=setup.save, info=info)
-        if reporter.steps:
-            trial.set_user_attr(REPORT_STEPS, reporter.steps)
+        resume = self._resume(trial, desc, system_attrs, reporter)
+        result = self.worker.run_trial(desc, reporter, save=setup.save, info=info,
+                                       resume=resume)
         trial.set_user_attr("specc_steps", int(result.steps))
         if result.state == "COMPLETE":
             values = [float(v) for v in (result.values or [])]
@@ -323,5 +351,6 @@ def stale_count(finished: Sequence[optuna.trial.FrozenTrial], directions: list[s
                 best = [b for b in best if not outputs.dominates(vals, b, sg)] + [vals]
         stale = 0 if improved else stale + 1
     return stale
+
 
 

@@ -33,6 +33,8 @@ REASON = "reason"
 SURPLUS = "specc_surplus"
 INFEASIBLE = "specc_infeasible"
 REPORT_STEPS = "specc_report_steps"
+#: A retried trial that resumed from a checkpoint of an earlier attempt: {step, checkpoint}.
+RESUMED_FROM = "specc_resumed_from"
 #: The hash of the trial's resolved spec (`specc plan`'s trial id).
 TRIAL_ID = "specc_trial_id"
 #: A trial whose resolved spec equals an earlier complete trial's: its number (the
@@ -163,13 +165,20 @@ def _params(t: FrozenTrial) -> dict[str, Any]:
     return dict(t.params)
 
 
-def trial_entry(t: FrozenTrial, output: Path, ledger: Ledger) -> dict[str, Any]:
-    state = t.state.name
-    steps = t.user_attrs.get(REPORT_STEPS) or []
-    intermediate = {}
+def intermediate(t: FrozenTrial) -> dict[int, float]:
+    """A trial's reported values by training step (studies of specc before 0.x reported
+    them by index, with the steps in a user attr)."""
+    steps = t.user_attrs.get(REPORT_STEPS)
+    out = {}
     for i, v in sorted(t.intermediate_values.items()):
         key = steps[i] if isinstance(steps, list) and i < len(steps) else i
-        intermediate[str(key)] = _num(v)
+        out[int(key)] = float(v)
+    return out
+
+
+def trial_entry(t: FrozenTrial, output: Path, ledger: Ledger) -> dict[str, Any]:
+    state = t.state.name
+    intermediate_values = {str(k): _num(v) for k, v in intermediate(t).items()}
     duration = None
     if t.datetime_start and t.datetime_complete:
         duration = round((t.datetime_complete - t.datetime_start).total_seconds(), 3)
@@ -179,12 +188,14 @@ def trial_entry(t: FrozenTrial, output: Path, ledger: Ledger) -> dict[str, Any]:
         "params": _params(t),
         "values": [_num(v) for v in t.values] if state == "COMPLETE" and t.values else None,
         "reason": reason(t, ledger) if state in ("PRUNED", "FAIL") else None,
-        "intermediate": intermediate,
+        "intermediate": intermediate_values,
         "duration_s": duration,
         "trial_dir": str(trial_dir(output, t.number)),
     }
     if t.user_attrs.get(INFEASIBLE):
         entry["infeasible"] = True
+    if isinstance(t.user_attrs.get(RESUMED_FROM), dict):
+        entry["resumed_from_step"] = t.user_attrs[RESUMED_FROM].get("step")
     if isinstance(t.user_attrs.get(SAME_AS), int):
         entry["same_as"] = t.user_attrs[SAME_AS]
     worker = t.user_attrs.get(WORKER)
@@ -340,19 +351,27 @@ def write_best(info: StudyInfo, data: dict[str, Any], number: int,
     return path
 
 
-def keep_best(trials: Sequence[FrozenTrial], info: StudyInfo, n: int) -> list[int]:
-    """Delete the saved adapters/models of all but the best ``n`` trials (in this output
-    folder); returns the numbers kept."""
+def keep_best(trials: Sequence[FrozenTrial], info: StudyInfo, n: int | None) -> list[int]:
+    """Delete the saved adapters/models (``n`` set) and checkpoints of all but the best
+    ``n`` trials (in this output folder; ``n`` None: checkpoints of every COMPLETE trial
+    are kept); returns the numbers kept. The checkpoints of every attempt of a trial that
+    is still running or waiting for a retry stay: the retry resumes from them."""
+    from specc.runtime.checkpoints import remove_all
+
     ledger = Ledger.of(trials)
-    keep = [t.number for t in ranked(ledger.complete(), info.directions)[:n]]
+    best = ranked(ledger.complete(), info.directions)
+    keep = [t.number for t in (best[:n] if n is not None else best)]
     root = info.output / "trials"
     if not root.is_dir():
         return keep
-    running = {t.number for t in trials if t.state.name in ("RUNNING", "WAITING")}
+    active = {a.number for attempts in ledger.slots.values()
+              if attempts[-1].state.name in ("RUNNING", "WAITING") for a in attempts}
+    active |= {t.number for t in trials if t.state.name in ("RUNNING", "WAITING")}
     for d in root.iterdir():
-        if not d.name.isdigit() or int(d.name) in keep or int(d.name) in running:
+        if not d.name.isdigit() or int(d.name) in keep or int(d.name) in active:
             continue
-        for sub in ("adapter", "model"):
+        remove_all(d / "hf")
+        for sub in ("adapter", "model") if n is not None else ():
             if (d / sub).exists():
                 shutil.rmtree(d / sub, ignore_errors=True)
     return keep

@@ -143,6 +143,7 @@ _ALL = [
     _c("W007", "warning", "optimizer NeMo RL imports that specc cannot check"),
     _c("W008", "warning", "key in a NeMo RL block that NeMo RL neither declares nor reads"),
     _c("W009", "warning", "null where NeMo RL declares a value of another type"),
+    _c("W020", "warning", "`checkpointing.checkpoint_dir` is not used"),
     # --- advice ------------------------------------------------------------------------------
     _c("A001", "warning", "DPO/ORPO beta outside the recommended range"),
     _c("A002", "info", "LoRA alpha is not 2 x r"),

@@ -1,0 +1,92 @@
+"""Checkpoints inside a trial (`checkpointing` block): `kill -9` in the middle of a single
+run, then the same command continues from the last checkpoint and ends where an
+uninterrupted run ends (real CLI processes, real TRL DPO trainer on the tiny model)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_run_study import TINY, env, results, specc_cache, specc_run
+
+pytestmark = pytest.mark.slow
+__all__ = ["specc_cache"]
+
+CHECKPOINTING = ("checkpointing: {enabled: true, save_period: 10, keep_top_k: 1, "
+                 "metric_name: 'val:loss', higher_is_better: false}\n")
+
+
+def _spec(path: Path, steps: int = 40) -> Path:
+    text = TINY.format(name="ck", steps=steps).replace("val_period: 2", "val_period: 10")
+    path.write_text(text + CHECKPOINTING)
+    return path
+
+
+def _logged(trial: Path) -> list[dict[str, Any]]:
+    path = trial / "metrics.jsonl"
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        with contextlib.suppress(ValueError):  # a line being written
+            rows.append(json.loads(line))
+    return rows
+
+
+def _ckpts(folder: Path) -> list[int]:
+    from specc.runtime.checkpoints import checkpoints
+
+    return [s for s, _ in checkpoints(folder)]
+
+
+def test_kill_9_mid_run_resumes_from_the_last_checkpoint(tmp_path: Path) -> None:
+    spec = _spec(tmp_path / "spec.yaml")
+    plain = specc_run(str(spec), "--output", str(tmp_path / "plain"), "--quiet")
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    want = results(tmp_path / "plain")["best"]["value"]
+    trainer = json.loads((tmp_path / "plain" / "trials" / "0" / "trainer.json").read_text())
+    assert trainer["config"]["save_strategy"] == "steps"
+    assert trainer["config"]["save_steps"] == 10
+    # keep_top_k: 1 by eval_loss (plus the latest, kept for resuming)
+    assert len(_ckpts(tmp_path / "plain" / "trials" / "0" / "hf")) <= 2
+
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "specc", "run", str(spec), "--output", str(out), "--quiet"]
+    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    first = out / "trials" / "0"
+    deadline = time.time() + 240
+    while not (_ckpts(first / "hf") and any(r["kind"] == "log" and r["step"] >= 15
+                                            for r in _logged(first))):
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.time() < deadline, "timed out waiting for step 15"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    last = max(_ckpts(first / "hf"))
+    assert 10 <= last < 40
+
+    again = specc_run(str(spec), "--output", str(out), "--quiet")
+    assert again.returncode == 0, again.stdout + again.stderr
+    data = results(out)
+    [trial] = data["trials"]
+    assert trial["state"] == "COMPLETE" and trial["number"] == 1
+    assert trial["attempts"] == [{"number": 0, "state": "FAIL", "reason": "worker died"}]
+    assert trial["resumed_from_step"] == last
+    steps = [r["step"] for r in _logged(out / "trials" / "1") if r["kind"] == "log"]
+    assert steps[0] == last + 1 and max(steps) == 40  # continued, not from step 1
+    assert "resuming from" in (out / "trials" / "1" / "log.txt").read_text()
+    # the study sees the whole curve: the first attempt's reports up to the checkpoint
+    assert [int(k) for k in trial["intermediate"]] == [10, 20, 30, 40]
+    got = trial["values"][0]
+    assert abs(got - want) < 1e-3 * max(1.0, abs(want)), (got, want)
+    # the dead attempt's checkpoints went once the retry finished
+    assert _ckpts(first / "hf") == []
