@@ -60,6 +60,7 @@ class Reporter:
         self.single = single
         self.events = events
         self.steps: list[int] = []
+        self.warnings: list[str] = []
 
     def _value(self, metrics: dict[str, float]) -> float | None:
         from specc.spec.metrics import ALIASES
@@ -81,6 +82,12 @@ class Reporter:
     def log(self, step: int, total: int | None, metrics: dict[str, float]) -> None:
         self.events.progress(self.trial.number, step, total, metrics)
 
+    def warn(self, step: int, text: str) -> None:
+        """A health rule's warning: on the study's display and in the trial's attrs."""
+        self.warnings.append(text)
+        self.trial.set_user_attr(outputs.HEALTH_WARNINGS, list(self.warnings))
+        self.events.message(f"trial {self.trial.number}: {text}")
+
 
 class TrialLoop:
     """Runs trials in this process until a stop condition holds."""
@@ -97,6 +104,9 @@ class TrialLoop:
         self.current_id: int | None = None
         self.started = False
         self.ran = 0
+        from specc.spec.study_spec import spec_hash, study_keys
+
+        self.spec_hash = spec_hash(study_keys(setup.compiled.raw, [n for n, _ in setup.dims]))
 
     # --- stop conditions ---------------------------------------------------------------------
     def should_stop(self) -> str | None:
@@ -186,6 +196,7 @@ class TrialLoop:
     def _objective(self, trial: optuna.Trial) -> float | list[float]:
         self.current, self.current_id = trial.number, trial._trial_id
         trial.set_user_attr(WORKER, identity())
+        trial.set_user_attr(outputs.TRIAL_SPEC_HASH, self.spec_hash)
         try:
             return self._body(trial)
         except KeyboardInterrupt:
@@ -310,6 +321,8 @@ class TrialLoop:
             import optuna
 
             trial.set_user_attr(REASON, result.reason or "pruned")
+            if (result.reason or "").startswith("health:"):
+                trial.set_user_attr(outputs.HEALTH, result.reason)
             raise optuna.TrialPruned(result.reason or "pruned")
         raise self._fail(trial, result.reason or "failed")
 

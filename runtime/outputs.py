@@ -41,6 +41,14 @@ TRIAL_ID = "specc_trial_id"
 #: values were copied, nothing was trained).
 SAME_AS = "specc_same_as"
 
+#: A trial a health rule stopped (PRUNED): the rule's reason; and the warnings it logged.
+HEALTH, HEALTH_WARNINGS = "specc_health", "specc_health_warnings"
+#: The spec hash a trial ran with (:mod:`specc.spec.study_spec`).
+TRIAL_SPEC_HASH = "specc_spec_hash"
+#: Study user attrs: what the study was made from.
+SPEC_HASH, SPEC_KEYS, SPEC_HASHES = "specc_spec_hash", "specc_spec_keys", "specc_spec_hashes"
+SPEC_NAME, ALGORITHM = "specc_spec_name", "specc_algorithm"
+
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 
 
@@ -194,6 +202,10 @@ def trial_entry(t: FrozenTrial, output: Path, ledger: Ledger) -> dict[str, Any]:
     }
     if t.user_attrs.get(INFEASIBLE):
         entry["infeasible"] = True
+    if t.user_attrs.get(HEALTH_WARNINGS):
+        entry["health_warnings"] = list(t.user_attrs[HEALTH_WARNINGS])
+    if isinstance(t.user_attrs.get(TRIAL_SPEC_HASH), str):
+        entry["spec_hash"] = t.user_attrs[TRIAL_SPEC_HASH]
     if isinstance(t.user_attrs.get(RESUMED_FROM), dict):
         entry["resumed_from_step"] = t.user_attrs[RESUMED_FROM].get("step")
     if isinstance(t.user_attrs.get(SAME_AS), int):
@@ -262,6 +274,8 @@ class StudyInfo:
     budget: int
     output: Path
     single_run: bool
+    #: The hash of the spec this run resumed the study with (None: not known).
+    spec_hash: str | None = None
 
 
 def results(trials: Sequence[FrozenTrial], info: StudyInfo,
@@ -283,12 +297,22 @@ def results(trials: Sequence[FrozenTrial], info: StudyInfo,
     if stop_reason:
         out["stop_reason"] = stop_reason
     by_number = {e["number"]: e for e in entries}
-    best = ranked(ledger.complete(), info.directions)
+    complete = ledger.complete()
+    if info.spec_hash is not None:
+        out["spec_hash"] = info.spec_hash
+        groups: dict[str, list[int]] = {}
+        for e in entries:
+            groups.setdefault(e.get("spec_hash") or "unknown", []).append(e["number"])
+        if len(groups) > 1:  # resumed with --allow-changed: the best is the current spec's
+            out["spec_hashes"] = groups
+            complete = [t for t in complete
+                        if t.user_attrs.get(TRIAL_SPEC_HASH) in (None, info.spec_hash)]
+    best = ranked(complete, info.directions)
     if len(info.directions) == 1:
         out["best"] = _best_entry(by_number[best[0].number]) if best else None
     else:
         out["pareto"] = [_best_entry(by_number[t.number])
-                         for t in pareto(ledger.complete(), info.directions)]
+                         for t in pareto(complete, info.directions)]
     return out
 
 
@@ -320,6 +344,9 @@ def best_spec(data: dict[str, Any], *, spec_dir: str, output: Path,
     from specc.compiler.space import copy_tree
 
     out = {k: copy_tree(v) for k, v in data.items() if k not in ("hpo", "extends", "defaults")}
+    hpo_block = data.get("hpo")
+    if hpo and isinstance(hpo_block, dict) and isinstance(hpo_block.get("health"), dict):
+        out["health"] = copy_tree(hpo_block["health"])  # the thresholds the trial ran with
     for keys in _PATH_KEYS:
         node = keypath.value_at(out, keys[:-1])
         if not isinstance(node, dict):

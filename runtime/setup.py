@@ -29,6 +29,7 @@ from specc.runtime.storage import (
 )
 from specc.runtime.storage_safety import StorageProblem
 from specc.spec.storage_url import is_journal
+from specc.spec.study_spec import spec_hash, study_keys
 
 if TYPE_CHECKING:
     import optuna
@@ -233,7 +234,9 @@ def study_info(setup: Setup, cfg: Config) -> outputs.StudyInfo:
     return outputs.StudyInfo(name=cfg.study_name, storage=display(cfg.storage),
                              directions=setup.directions, objectives=setup.objectives,
                              budget=cfg.budget, output=Path(cfg.output),
-                             single_run=setup.single_run)
+                             single_run=setup.single_run,
+                             spec_hash=spec_hash(study_keys(setup.compiled.raw,
+                                                            [n for n, _ in setup.dims])))
 
 
 @contextlib.contextmanager

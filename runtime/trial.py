@@ -296,7 +296,8 @@ class Worker:
         total = desc.derived.total_steps if desc.derived else None
         callback = TrialCallback(reporter, desc.health, trial_dir / "metrics.jsonl",
                                  total, metric=desc.objectives[0],
-                                 tags={"fold": fold.index} if fold else None)
+                                 tags={"fold": fold.index} if fold else None,
+                                 algorithm=str(algo))
         tracking = lowered.tracking
         tracker = None
         if info is not None and tracking is not None and tracking.backends:

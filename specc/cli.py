@@ -115,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="total trials of the study, across restarts (default: hpo.n_trials)")
     r.add_argument("--quiet", "-q", action="store_true",
                    help="no live progress; print the summary only")
+    r.add_argument("--new-study", action="store_true",
+                   help="the spec changed since the study began: start a fresh study beside "
+                   "it (name and output folder suffixed with the new spec's hash)")
+    r.add_argument("--allow-changed", action="store_true",
+                   help="the spec changed since the study began: add the new trials to it "
+                   "anyway (each records its spec hash; results.json keeps them apart)")
 
     t = sub.add_parser("tui", help="edit a spec with live diagnostics, see its plan, follow "
                        "its study (a terminal app)",
@@ -263,7 +269,8 @@ def _run(args: argparse.Namespace) -> int:
         summary = run_study(args.file, overrides=list(args.override), output=args.output,
                             storage=args.storage, workers=args.workers,
                             study_name=args.study_name, n_trials=args.n_trials,
-                            progress=not args.quiet)
+                            progress=not args.quiet, new_study=args.new_study,
+                            allow_changed=args.allow_changed)
     except SpecError as e:
         texts = e.texts or _texts(args.file, args.override)
         render("text", e.diagnostics, texts, [args.file], sys.stderr)

@@ -13,6 +13,7 @@ from specc.spec.models.base import (
     PositiveFloat,
     PositiveInt,
 )
+from specc.spec.models.health import Health
 
 Scalar = bool | int | float | str | None
 SamplerType = Literal["grid", "random", "tpe", "cmaes", "gp", "qmc", "nsga2"]
@@ -183,19 +184,6 @@ class Evaluation(Block):
     trial)."""
 
 
-class Health(Block):
-    """The seed guide's warning signs that stop a trial (seed 003 section 7)."""
-
-    max_grad_norm: PositiveFloat = 10.0
-    """Stop when the gradient norm exceeds this."""
-    max_kl: PositiveFloat = 0.3
-    """Stop when the KL to the reference exceeds this (RL algorithms)."""
-    min_entropy: NonNegFloat = 1.0
-    """Stop when the policy entropy falls below this (RL algorithms)."""
-    stop_on_nan: bool = True
-    """Stop on NaN or infinite loss."""
-
-
 class Hpo(Block):
     """A hyperparameter search: an Optuna study whose trials are training runs."""
 
@@ -230,6 +218,7 @@ class Hpo(Block):
     evaluation: Evaluation = Field(default_factory=Evaluation)
     """Per-trial training length and reporting."""
     health: Health = Field(default_factory=Health)
-    """Warning signs that stop a trial."""
+    """Warning signs that stop a trial, for the search's trials (over the top-level
+    `health`)."""
     search_space: dict[str, Dimension] = Field(default_factory=dict)
     """Dotted paths into this spec mapped to distributions."""

@@ -24,6 +24,7 @@ from specc.spec.models.base import FreeForm, NemoBlock
 from specc.spec.models.checkpointing import Checkpointing
 from specc.spec.models.data import Data, Reward
 from specc.spec.models.hardware import Cluster, Hardware
+from specc.spec.models.health import Health
 from specc.spec.models.hpo import Hpo
 from specc.spec.models.logger import Logger
 from specc.spec.models.policy import Policy
@@ -84,6 +85,8 @@ class Spec(NemoBlock):
     """What each trial must fit."""
     hpo: Hpo | None = None
     """Hyperparameter search; without it the spec is one training run."""
+    health: Health | None = None
+    """Warning signs that stop the run or are logged (`hpo.health` wins in a search)."""
     checkpointing: Checkpointing | None = None
     """Checkpoints while training, and resuming a trial from its last one (NeMo RL's
     keys)."""
