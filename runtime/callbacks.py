@@ -139,7 +139,11 @@ class TrialCallback(TrainerCallback):
         self._health(step, numeric, control, logged=False)
         if self.stop_reason is not None:
             return
-        if self.reporter.report(step, numeric):
+        from specc.spec.objective import is_name
+
+        # an expression may combine evaluation and training metrics: the latest of each
+        seen = numeric if self.metric is None or is_name(self.metric) else dict(self.last)
+        if self.reporter.report(step, seen):
             self.pruned = True
             shown = ", ".join(f"{k}={v:.4g}" for k, v in numeric.items()
                               if k == self.metric) or "below the pruner's threshold"

@@ -64,6 +64,10 @@ def resume_point(folders: Iterable[Path]) -> tuple[int, Path] | None:
 
 def metric_key(name: str) -> str:
     """The trainer's name for a checkpoint metric (NeMo RL's `val:loss` is `eval_loss`)."""
+    from specc.spec.metrics import ALIASES
+
+    if name in ALIASES:
+        return ALIASES[name]
     if ":" in name:
         kind, _, rest = name.partition(":")
         if kind == "val":

@@ -64,6 +64,10 @@ class Reporter:
 
     def _value(self, metrics: dict[str, float]) -> float | None:
         from specc.spec.metrics import ALIASES
+        from specc.spec.objective import is_name, value_of
+
+        if not is_name(self.metric):
+            return value_of(self.metric, metrics)
 
         for key in (self.metric, ALIASES.get(self.metric), f"eval_{self.metric}"):
             if key and key in metrics:

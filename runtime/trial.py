@@ -34,6 +34,7 @@ from specc.runtime.trainer_class import cached_trainer, import_qualname, set_thr
 from specc.spec.builtins import BUILTIN_PREFIX
 from specc.spec.catalog.optim import lookup_optimizer
 from specc.spec.facts import GENERATES
+from specc.spec.objective import value_of
 
 __all__ = ["Reporter", "TrialInfo", "TrialResult", "Worker"]
 
@@ -265,7 +266,7 @@ class Worker:
         no_validation = desc.split("validation") is None or \
             desc.split("validation").source is None  # type: ignore[union-attr]
         for name in desc.objectives:
-            value = metrics.get(name)
+            value = value_of(name, metrics)  # a metric, or an expression of metrics
             if value is None or not math.isfinite(value):
                 why = "was never reported" if value is None else f"is {value}"
                 hint = " (no validation data?)" if name.startswith("eval_") and \

@@ -174,6 +174,7 @@ _ALL = [
     _c("H015", "error", "multi-objective study needs a multi-objective sampler"),
     _c("H016", "warning", "grid budget differs from the number of grid points"),
     _c("H017", "error", "objective needs validation data"),
+    _c("H018", "error", "objective is neither a metric name nor a safe expression"),
     # --- editing in place (`specc set`) -------------------------------------------------------
     _c("E001", "error", "path cannot be set: it runs through a value or a missing list item"),
     _c("E002", "error", "value cannot be edited in place (anchor, alias or unusual layout)"),

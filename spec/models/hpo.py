@@ -91,7 +91,10 @@ class Objective(Block):
     """A metric the study optimises."""
 
     metric: str = "eval_loss"
-    """Metric name the algorithm reports (e.g. `eval_loss`, `eval_reward`)."""
+    """A metric the trial reports (`eval_loss`, `eval_reward`, one reward function's
+    `eval_rewards/<fn>/mean`, `eval_rewards/accuracies`), or an expression of them with
+    numbers, `+ - * /`, `min`, `max`, `abs` (`eval_rewards/exact_match/mean - 0.01 *
+    completion_length`; division with spaces). Parsed, never run."""
     direction: Literal["minimize", "maximize"] = "minimize"
     """Whether lower or higher is better."""
 

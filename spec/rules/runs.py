@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from specc.spec.health import BY_FIELD
+from specc.spec.metrics import ALIASES, METRICS
+from specc.spec.objective import ObjectiveError, parse, reward_components
 from specc.spec.rules.context import Context
 
 
@@ -54,3 +57,48 @@ def _unwatched(ctx: Context, at: tuple[str, ...], node: dict[str, Any], algo: st
                       f"watches {watched} only", path=(*at, key), on_key=True,
                       hint=f"remove it; an instruct model's {rule.what} under {algo} is no "
                       "sign of trouble" if rule.what in ("entropy", "kl") else "remove it")
+
+
+def reported(ctx: Context) -> frozenset[str]:
+    """The metrics a trial of this spec reports: the algorithm's, and for reward functions
+    each one's `rewards/<fn>/mean|std` (TRL logs them beside the weighted sum)."""
+    algo = ctx.algorithm
+    out = METRICS.get(str(algo), frozenset()) if algo else frozenset()
+    reward = ctx.spec.reward
+    if reward is not None and reward.functions:
+        out = out | reward_components([f.name for f in reward.functions])
+    if "completion_length" in out:  # TRL's own name for it
+        out = out | {"completions/mean_length", "eval_completions/mean_length"}
+    return out
+
+
+def check_objectives(ctx: Context) -> None:
+    """H018 for an objective that does not parse (or is not a safe expression), H007 for a
+    metric it reads that the algorithm does not report, H017 for an `eval_` metric without
+    validation data."""
+    hpo, algo = ctx.spec.hpo, ctx.algorithm
+    if hpo is None or not algo:
+        return
+    known = reported(ctx)
+    for i, obj in enumerate(hpo.objectives):
+        at = ("hpo", "objectives", i, "metric")
+        try:
+            names = parse(obj.metric).names
+        except ObjectiveError as e:
+            ctx.diags.add("H018", str(e), path=at,
+                          hint="e.g. `eval_rewards/accuracy/mean - 0.1 * completion_length`; "
+                          "write division with spaces (`a / b`)")
+            continue
+        for name in names:
+            if name not in known:
+                alias = ALIASES.get(name)
+                close = [alias] if alias in known else difflib.get_close_matches(
+                    name, sorted(known), n=1)
+                ctx.diags.add("H007", f"`{algo}` does not report `{name}`", path=at,
+                              hint=f"did you mean `{close[0]}`?" if close else
+                              "reported: " + ", ".join(sorted(known)))
+            elif name.startswith("eval_") and ctx.spec.data.validation is None \
+                    and hpo.evaluation.cross_validation is None:
+                ctx.diags.add("H017", f"`{name}` is computed on validation data, and "
+                              "`data.validation` is not set", path=at,
+                              hint="add `data: {validation: {path: ..., split: validation}}`")
