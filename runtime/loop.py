@@ -117,9 +117,16 @@ class TrialLoop:
         with quiet_optuna():
             reap_dead_trials(self.study)
         trials = self.study.get_trials(deepcopy=False)
-        ledger = Ledger.of(trials)
+        ledger = Ledger.of(trials, infeasible_in_budget=self.setup.grid is not None)
         if self.cfg.deadline is not None and time.time() >= self.cfg.deadline:
             return "timeout"
+        run = infeasible_run(trials)
+        cap = self.setup.hpo.max_infeasible_in_a_row if self.setup.hpo else None
+        if cap is not None and len(run) >= cap:
+            last = run[-1].user_attrs.get(REASON, "infeasible")
+            return (f"{len(run)} infeasible points in a row (max_infeasible_in_a_row: "
+                    f"{cap}): the sampler keeps proposing points that cannot run; last: "
+                    f"{last}. Narrow the search space")
         finished = ledger.finished()
         if self.setup.max_failed is not None:
             failed = sum(t.state.name == "FAIL" and not t.user_attrs.get(INFEASIBLE)
@@ -141,10 +148,12 @@ class TrialLoop:
 
     def _surplus(self, trial: optuna.Trial) -> bool:
         """Whether ``trial`` was created after the budget was full (racing workers)."""
+        counted = self.setup.grid is not None
         earlier = sum(
             1 for t in self.study.get_trials(deepcopy=False)
             if t.number < trial.number and FAILED_TRIAL not in t.system_attrs
-            and not t.user_attrs.get(SURPLUS))
+            and not t.user_attrs.get(SURPLUS)
+            and (counted or not t.user_attrs.get(INFEASIBLE)))
         return earlier >= self.cfg.budget
 
     # --- the loop ----------------------------------------------------------------------------
@@ -291,7 +300,12 @@ class TrialLoop:
             trial.set_user_attr(INFEASIBLE, True)
             shown = "; ".join(f"{e.code} {e.message}" for e in desc.errors[:3]) or \
                 "invalid spec"
-            raise self._fail(trial, f"infeasible: {shown}")
+            trial.set_user_attr(REASON, f"infeasible: {shown}")
+            import optuna
+
+            # PRUNED without a report: samplers rank it below every trial that ran (TPE
+            # puts it among the bad points) and move away; it takes no place in n_trials
+            raise optuna.TrialPruned(f"infeasible: {shown}")
         twin = self._twin(trial, desc.id)
         if twin is not None:  # the same run again: its result, not a second training
             trial.set_user_attr(SAME_AS, twin.number)
@@ -344,6 +358,19 @@ def _pruned() -> type[Exception]:
     import optuna
 
     return optuna.TrialPruned
+
+
+def infeasible_run(trials: Sequence[optuna.trial.FrozenTrial]) -> list[Any]:
+    """The infeasible points at the end of the study, in a row (by number, finished
+    trials only)."""
+    done = sorted((t for t in trials if t.state.name in outputs.FINISHED
+                   and not t.user_attrs.get(SURPLUS)), key=lambda t: t.number)
+    run: list[Any] = []
+    for t in reversed(done):
+        if not t.user_attrs.get(INFEASIBLE):
+            break
+        run.insert(0, t)
+    return run
 
 
 def stale_count(finished: Sequence[optuna.trial.FrozenTrial], directions: list[str]) -> int:

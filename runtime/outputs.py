@@ -93,17 +93,22 @@ class Ledger:
 
     A slot is one unit of ``n_trials``: an original trial plus the retries of it (a retry
     carries ``failed_trial``, the original's number). Trials marked surplus (created by a
-    worker after the budget was full) belong to no slot."""
+    worker after the budget was full) belong to no slot, nor (``infeasible_in_budget``
+    False) do infeasible points: recorded, never trained, not charged to the budget."""
 
     slots: dict[int, list[FrozenTrial]] = field(default_factory=dict)
     surplus: list[FrozenTrial] = field(default_factory=list)
+    infeasible: list[FrozenTrial] = field(default_factory=list)
 
     @classmethod
-    def of(cls, trials: Sequence[FrozenTrial]) -> Ledger:
+    def of(cls, trials: Sequence[FrozenTrial], *, infeasible_in_budget: bool = True) -> Ledger:
         led = cls()
         for t in sorted(trials, key=lambda t: t.number):
             if t.user_attrs.get(SURPLUS):
                 led.surplus.append(t)
+                continue
+            if not infeasible_in_budget and t.user_attrs.get(INFEASIBLE):
+                led.infeasible.append(t)
                 continue
             root = int(t.system_attrs.get(FAILED_TRIAL, t.number))
             led.slots.setdefault(root, []).append(t)
@@ -276,14 +281,18 @@ class StudyInfo:
     single_run: bool
     #: The hash of the spec this run resumed the study with (None: not known).
     spec_hash: str | None = None
+    #: Whether infeasible points take places of the budget (a grid: each point once).
+    infeasible_in_budget: bool = True
 
 
 def results(trials: Sequence[FrozenTrial], info: StudyInfo,
             stop_reason: str | None = None) -> dict[str, Any]:
-    ledger = Ledger.of(trials)
-    shown = ledger.shown()
+    ledger = Ledger.of(trials, infeasible_in_budget=info.infeasible_in_budget)
+    shown = sorted([*ledger.shown(), *ledger.infeasible], key=lambda t: t.number)
     entries = [trial_entry(t, info.output, ledger) for t in shown]
     counts = ledger.counts()
+    if ledger.infeasible:
+        counts["infeasible"] = len(ledger.infeasible)  # recorded, outside the budget
     out: dict[str, Any] = {
         "study": info.name,
         "storage": info.storage,

@@ -236,7 +236,8 @@ def study_info(setup: Setup, cfg: Config) -> outputs.StudyInfo:
                              budget=cfg.budget, output=Path(cfg.output),
                              single_run=setup.single_run,
                              spec_hash=spec_hash(study_keys(setup.compiled.raw,
-                                                            [n for n, _ in setup.dims])))
+                                                            [n for n, _ in setup.dims])),
+                             infeasible_in_budget=setup.grid is not None)
 
 
 @contextlib.contextmanager

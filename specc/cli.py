@@ -7,8 +7,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from specc import __version__
+
+if TYPE_CHECKING:
+    from specc.runtime.study import RunSummary
 
 FORMATS = ("text", "json", "github", "sarif")
 
@@ -115,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="total trials of the study, across restarts (default: hpo.n_trials)")
     r.add_argument("--quiet", "-q", action="store_true",
                    help="no live progress; print the summary only")
+    r.add_argument("--no-report", action="store_true",
+                   help="do not write the study's report (`specc report`'s output in "
+                   "<output>/report/) when it ends")
     r.add_argument("--new-study", action="store_true",
                    help="the spec changed since the study began: start a fresh study beside "
                    "it (name and output folder suffixed with the new spec's hash)")
@@ -312,7 +319,26 @@ def _run(args: argparse.Namespace) -> int:
     print(f"results: {summary.output / 'results.json'}")
     if (summary.output / "best.yaml").exists():
         print(f"best spec: {summary.output / 'best.yaml'}")
+    if not args.no_report:
+        _write_report(summary, args.storage)
     return 0
+
+
+def _write_report(summary: RunSummary, storage: str | None) -> None:
+    """The study's report (`specc report`'s output) once it ends; a report that cannot be
+    written is a note, not a failed run."""
+    try:
+        from specc.runtime.report.build import ReportError, build_report
+    except ImportError as e:  # the `report` extra is not installed
+        print(f"report not written: {e} (install specc-llm[report])", file=sys.stderr)
+        return
+    try:
+        rep = build_report(str(summary.output), storage=storage, study=summary.study,
+                           say=lambda msg: None)
+    except (ReportError, ImportError, OSError) as e:
+        print(f"report not written: {e}", file=sys.stderr)
+        return
+    print(f"report: {rep.html}")
 
 
 def _tui(args: argparse.Namespace) -> int:

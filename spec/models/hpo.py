@@ -218,6 +218,10 @@ class Hpo(Block):
     """Keep the adapters of the best N trials."""
     max_failed_trials: PositiveInt | None = None
     """Stop the study after this many failed trials."""
+    max_infeasible_in_a_row: PositiveInt | None = 25
+    """End the study when the sampler proposes this many infeasible points in a row
+    (infeasible points are recorded, never trained, and not counted in `n_trials`; null:
+    no limit)."""
     evaluation: Evaluation = Field(default_factory=Evaluation)
     """Per-trial training length and reporting."""
     health: Health = Field(default_factory=Health)
