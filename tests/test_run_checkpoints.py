@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from test_run_study import TINY, env, results, specc_cache, specc_run
 
-pytestmark = pytest.mark.slow
 __all__ = ["specc_cache"]
 
 CHECKPOINTING = ("checkpointing: {enabled: true, save_period: 10, keep_top_k: 1, "
@@ -47,6 +46,7 @@ def _ckpts(folder: Path) -> list[int]:
     return [s for s, _ in checkpoints(folder)]
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_resumes_from_the_last_checkpoint(tmp_path: Path) -> None:
     spec = _spec(tmp_path / "spec.yaml")
     plain = specc_run(str(spec), "--output", str(tmp_path / "plain"), "--quiet")
@@ -57,6 +57,8 @@ def test_kill_9_mid_run_resumes_from_the_last_checkpoint(tmp_path: Path) -> None
     assert trainer["config"]["save_steps"] == 10
     # keep_top_k: 1 by eval_loss (plus the latest, kept for resuming)
     assert len(_ckpts(tmp_path / "plain" / "trials" / "0" / "hf")) <= 2
+    # best.yaml (the final full training) checkpoints the same way
+    assert "checkpointing" in (tmp_path / "plain" / "best.yaml").read_text()
 
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "specc", "run", str(spec), "--output", str(out), "--quiet"]
@@ -90,3 +92,39 @@ def test_kill_9_mid_run_resumes_from_the_last_checkpoint(tmp_path: Path) -> None
     assert abs(got - want) < 1e-3 * max(1.0, abs(want)), (got, want)
     # the dead attempt's checkpoints went once the retry finished
     assert _ckpts(first / "hf") == []
+
+
+def _fake_checkpoint(folder: Path, step: int) -> None:
+    path = folder / f"checkpoint-{step}"
+    path.mkdir(parents=True)
+    for name in ("optimizer.pt", "scheduler.pt"):
+        (path / name).write_bytes(b"")
+    (path / "trainer_state.json").write_text(json.dumps({"global_step": step,
+                                                         "log_history": []}))
+
+
+def test_keep_best_n_keeps_checkpoints_of_the_best_and_of_pending_retries(
+        tmp_path: Path) -> None:
+    import optuna
+
+    from specc.runtime.outputs import StudyInfo, keep_best
+    from specc.runtime.storage import retry
+
+    study = optuna.create_study()
+    for v in (1.0, 0.5, 2.0):
+        study.add_trial(optuna.trial.create_trial(value=v))
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+    dead = optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL)
+    study.add_trial(dead)
+    retry(study, study.trials[4], "worker died")  # trial 5 waits to resume from 4's
+    for n in range(5):
+        _fake_checkpoint(tmp_path / "trials" / str(n) / "hf", 10)
+    # a checkpoint cut short by a kill (no trainer_state.json) is never resumed from
+    (tmp_path / "trials" / "0" / "hf" / "checkpoint-20").mkdir()
+    assert _ckpts(tmp_path / "trials" / "0" / "hf") == [10]
+    info = StudyInfo("s", "mem", ["minimize"], ["eval_loss"], 6, tmp_path, False)
+    assert keep_best(study.trials, info, None) == [1, 0, 2]
+    assert [n for n in range(5) if _ckpts(tmp_path / "trials" / str(n) / "hf")] == \
+        [0, 1, 2, 4]  # the FAIL trial 3 lost its checkpoints, the retried 4 kept them
+    assert keep_best(study.trials, info, 1) == [1]
+    assert [n for n in range(5) if _ckpts(tmp_path / "trials" / str(n) / "hf")] == [1, 4]

@@ -10,9 +10,9 @@ from specc.spec.models.base import Block, NonNegFloat, PositiveFloat, PositiveIn
 
 
 class Thresholds(Block):
-    """Thresholds of the health rules; unset: the rule's default for the algorithm (see
-    the reference's health table). `max_*`/`min_*` stop a trial (PRUNED, with the reason),
-    `warn_*` log a warning and let it train."""
+    """Thresholds of the health rules; unset: the rule's default (in each field's
+    description), for the algorithms the rule watches. `max_*`/`min_*` stop a trial
+    (PRUNED, with the reason), `warn_*` log a warning and let it train."""
 
     max_grad_norm: PositiveFloat | None = None
     """Stop when the gradient norm stays above this (default 10; every algorithm)."""
