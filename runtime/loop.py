@@ -238,7 +238,9 @@ class TrialLoop:
         trial.set_user_attr(TRIAL_ID, tid)
         done = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         return next((t for t in done if t.user_attrs.get(TRIAL_ID) == tid and t.values
-                     and t.number != trial.number), None)
+                     and t.number != trial.number  # and trained under the same study spec
+                     and t.user_attrs.get(outputs.TRIAL_SPEC_HASH) in (None, self.spec_hash)),
+                    None)
 
     def _resume(self, trial: optuna.Trial, desc: Any, system_attrs: dict[str, Any],
                 reporter: Reporter) -> str | None:
@@ -339,7 +341,7 @@ class TrialLoop:
             import optuna
 
             trial.set_user_attr(REASON, result.reason or "pruned")
-            if (result.reason or "").startswith("health:"):
+            if "health: " in (result.reason or ""):
                 trial.set_user_attr(outputs.HEALTH, result.reason)
             raise optuna.TrialPruned(result.reason or "pruned")
         raise self._fail(trial, result.reason or "failed")
