@@ -86,3 +86,28 @@ def test_changed_spec_is_refused_then_allowed_and_best_yaml_is_the_trials_own(
     [folder] = [p for p in tmp_path.iterdir() if p.name.startswith("out-")]
     assert results(folder)["study"] == f"tiny-{folder.name.removeprefix('out-')}"
     assert len(db_states(out / "study.db")) == 3  # the old study is untouched
+
+
+def test_pruner_report_counts_become_training_steps() -> None:
+    """Trials report at training steps (10, 20, 30 with val_period 10); the spec counts
+    reports: `n_warmup_steps: 2` still spares the first two reports."""
+    import optuna
+
+    from specc.compiler.sampling import build_pruner
+    from specc.runtime.setup import pruner_in_steps
+    from specc.spec.models.hpo import Hpo
+
+    hpo = Hpo.model_validate({"pruner": {"type": "median", "n_startup_trials": 1,
+                                         "n_warmup_steps": 2}})
+    study = optuna.create_study(pruner=build_pruner(pruner_in_steps(hpo, 10)))
+    for _ in range(2):
+        t = study.ask()
+        for step in (10, 20, 30):
+            t.report(1.0, step)
+        study.tell(t, 1.0)
+    bad = study.ask()
+    verdicts = []
+    for step in (10, 20, 30):
+        bad.report(5.0, step)
+        verdicts.append(bad.should_prune())
+    assert verdicts == [False, False, True]
