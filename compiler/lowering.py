@@ -43,7 +43,8 @@ COMMON_FIELDS: tuple[str, ...] = (
     "adam_epsilon", "optim", "max_grad_norm", "max_steps", "num_train_epochs",
     "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "bf16", "fp16", "tf32",
     "activation_checkpointing", "eval_strategy", "eval_steps", "logging_steps", "save_strategy",
-    "seed", "data_seed", "report_to", "run_name", "use_cpu", "dataloader_num_workers",
+    "save_steps", "seed", "data_seed", "report_to", "run_name", "use_cpu",
+    "dataloader_num_workers",
 )
 
 #: Algorithm-specific config fields, per algorithm.
@@ -190,7 +191,12 @@ def _common(spec: Spec, d: Derived, output_dir: str, cfg: _Config, out: Lowered)
     else:
         cfg.put("eval_strategy", "no")
     cfg.put("logging_steps", period or 10)
-    cfg.put("save_strategy", "no")
+    ckpt = spec.checkpointing
+    if ckpt is not None and ckpt.enabled:  # kept under the trial folder: <output_dir>/checkpoint-N
+        cfg.put("save_strategy", "steps")
+        cfg.put("save_steps", ckpt.period(period))
+    else:
+        cfg.put("save_strategy", "no")
     seed = block.seed if block is not None else 42
     cfg.put("seed", seed)
     cfg.put("data_seed", seed)

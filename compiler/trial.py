@@ -19,7 +19,7 @@ from specc.compiler.fit import check_context_length, check_memory, estimate_spec
 from specc.compiler.lowering import Lowered, lower
 from specc.compiler.tracking import RunRef
 from specc.spec.facts import FACTS, keep_columns
-from specc.spec.models.hpo import Health
+from specc.spec.models.health import Health
 from specc.spec.rules import Context
 
 if TYPE_CHECKING:
@@ -150,6 +150,13 @@ def objective_metrics(spec: Spec) -> list[str]:
     return [base if base == "reward" else f"train_{base}"]
 
 
+def run_health(spec: Spec) -> Health:
+    """The health settings a trial runs with: `hpo.health` when written, else `health`."""
+    if spec.hpo is not None and "health" in spec.hpo.model_fields_set:
+        return spec.hpo.health
+    return spec.health or Health()
+
+
 def point_checks(ctx: Context) -> None:
     """The checks a concrete point gets beyond the rules: context length and memory."""
     check_context_length(ctx)
@@ -182,7 +189,7 @@ def compile_trial(file: str, raw: dict[str, Any], point: space.Point, *, number:
         derived=derived, memory=est.to_dict() if est else None, trainer=lowered,
         data=data, model=spec, file=file, errors=tuple(errors),
         objectives=tuple(objective_metrics(spec)),
-        health=spec.hpo.health if spec.hpo is not None else Health(),
+        health=run_health(spec),
         folds=cv.n_folds if cv is not None else None,
         launch=Launch(),
         datasets=(DataSplit("train", spec.data.train, columns),

@@ -83,14 +83,17 @@ def plan(file: str, overrides: list[str] | None = None, *, preview: int | None =
 def run(file: str, overrides: list[str] | None = None, *, output: str | None = None,
         storage: str | None = None, workers: int | None = None, study_name: str | None = None,
         n_trials: int | None = None, callbacks: Sequence[Any] | None = None,
-        progress: bool = True) -> RunSummary:
+        progress: bool = True, new_study: bool = False,
+        allow_changed: bool = False) -> RunSummary:
     """Run the study of ``file`` (or its single training run) and return a
-    :class:`~specc.runtime.study.RunSummary`. See :func:`specc.runtime.study.run_study`."""
+    :class:`~specc.runtime.study.RunSummary`. See :func:`specc.runtime.study.run_study`
+    (``new_study`` / ``allow_changed``: a study resumed with a changed spec)."""
     from specc.runtime.study import run_study
 
     return run_study(file, overrides=overrides, output=output, storage=storage,
                      workers=workers, study_name=study_name, n_trials=n_trials,
-                     callbacks=callbacks, progress=progress)
+                     callbacks=callbacks, progress=progress, new_study=new_study,
+                     allow_changed=allow_changed)
 
 
 def report(run_dir: str | None = None, *, storage: str | None = None,

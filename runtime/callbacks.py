@@ -1,9 +1,14 @@
 """The trainer callback of a trial: metric history, progress, pruning reports and the seed
-guide's warning signs (NaN/Inf loss, gradient norm, KL, entropy)."""
+guide's warning signs (:mod:`specc.spec.health`: NaN/Inf at once; gradient norm for every
+algorithm, KL and entropy for policy-gradient RL, DPO's reward margin, each after
+`patience` logged steps in a row). A rule that stops the trial makes it PRUNED with a
+``health: ...`` reason; a warning rule is logged (the trial's log, the study's display)
+once and training goes on."""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from pathlib import Path
@@ -11,7 +16,8 @@ from typing import Any, Protocol
 
 from transformers import TrainerCallback
 
-from specc.spec.models.hpo import Health
+from specc.spec.health import FINITE, RULES, HealthRule
+from specc.spec.models.health import Health
 
 
 class Reporter(Protocol):
@@ -32,8 +38,13 @@ class TrialCallback(TrainerCallback):
 
     def __init__(self, reporter: Reporter, health: Health, history: Path,
                  total_steps: int | None, metric: str | None = None, *,
-                 tags: dict[str, int] | None = None) -> None:
+                 tags: dict[str, int] | None = None, algorithm: str | None = None) -> None:
         self.reporter = reporter
+        self.rules: list[tuple[HealthRule, float]] = [
+            (r, t) for r in RULES if (t := r.threshold(health, algorithm)) is not None]
+        self.streak: dict[str, int] = {}
+        self.warned: set[str] = set()
+        self.health_reason: str | None = None
         self.tags = dict(tags or {})  # added to every metrics.jsonl line (e.g. the fold)
         self.health = health
         self.history = history.open("a", encoding="utf-8")
@@ -75,25 +86,44 @@ class TrialCallback(TrainerCallback):
         self.last.update(numeric)
         self._memory()
         self.reporter.log(step, self.total, numeric)
-        reason = self._warning_sign(numeric)
-        if reason and self.stop_reason is None:
-            self.stop_reason = f"health: {reason} at step {step}"
+        self._health(step, numeric, control, logged=True)
+
+    def _health(self, step: int, m: dict[str, float], control: Any, *, logged: bool) -> None:
+        if self.stop_reason is not None:
+            return
+        reason = self._warning_sign(step, m, logged)
+        if reason:
+            self.stop_reason = self.health_reason = f"health: {reason}"
+            self.pruned = True  # the sampler learns from it (a FAIL it would ignore)
             control.should_training_stop = True
 
-    def _warning_sign(self, m: dict[str, float]) -> str | None:
-        h = self.health
-        for key in ("loss", "eval_loss"):
-            if key in m and h.stop_on_nan and not math.isfinite(m[key]):
-                return f"{key} is {m[key]}"
-        g = m.get("grad_norm")
-        if g is not None and (not math.isfinite(g) or g > h.max_grad_norm):
-            return f"grad_norm {g:.4g} > {h.max_grad_norm:g}"
-        kl = m.get("kl")
-        if kl is not None and kl > h.max_kl:
-            return f"kl {kl:.4g} > {h.max_kl:g}"
-        ent = m.get("entropy")
-        if ent is not None and ent < h.min_entropy:
-            return f"entropy {ent:.4g} < {h.min_entropy:g}"
+    def _warning_sign(self, step: int, m: dict[str, float], logged: bool) -> str | None:
+        if self.health.stop_on_nan:
+            for key in FINITE:
+                if key in m and not math.isfinite(m[key]):
+                    return f"{key} is {m[key]} at step {step}"
+        if not logged:
+            return None
+        patience = self.health.patience
+        for rule, threshold in self.rules:
+            value = next((m[k] for k in rule.metrics if k in m), None)
+            if value is None or not math.isfinite(value):
+                continue
+            run = self.streak.get(rule.field, 0) + 1 if rule.bad(value, threshold) else 0
+            self.streak[rule.field] = run
+            if run < patience:
+                continue
+            shown = rule.shown(value, threshold)
+            window = f" for {run} logged steps" if patience > 1 else ""
+            if rule.stops:
+                return f"{shown}{window} (to step {step})"
+            if rule.field not in self.warned:
+                self.warned.add(rule.field)
+                warn = getattr(self.reporter, "warn", None)
+                text = f"health warning: {shown}{window} (to step {step})"
+                logging.getLogger("specc.trial").warning("%s", text)
+                if warn is not None:
+                    warn(step, text)
         return None
 
     def on_evaluate(self, args: Any, state: Any, control: Any,
@@ -106,12 +136,14 @@ class TrialCallback(TrainerCallback):
         self.last_eval = numeric
         self.last_eval_step = step
         self.last.update(numeric)
-        reason = self._warning_sign(numeric)
-        if reason and self.stop_reason is None:
-            self.stop_reason = f"health: {reason} at step {step}"
-            control.should_training_stop = True
+        self._health(step, numeric, control, logged=False)
+        if self.stop_reason is not None:
             return
-        if self.reporter.report(step, numeric) and self.stop_reason is None:
+        from specc.spec.objective import is_name
+
+        # an expression may combine evaluation and training metrics: the latest of each
+        seen = numeric if self.metric is None or is_name(self.metric) else dict(self.last)
+        if self.reporter.report(step, seen):
             self.pruned = True
             shown = ", ".join(f"{k}={v:.4g}" for k, v in numeric.items()
                               if k == self.metric) or "below the pruner's threshold"

@@ -21,7 +21,7 @@ from specc.runtime import outputs
 from specc.runtime.outputs import (
     INFEASIBLE,
     REASON,
-    REPORT_STEPS,
+    RESUMED_FROM,
     SAME_AS,
     SURPLUS,
     TRIAL_ID,
@@ -30,6 +30,7 @@ from specc.runtime.outputs import (
 from specc.runtime.setup import Config, Setup, study_info
 from specc.runtime.storage import (
     FAILED_TRIAL,
+    RETRY_HISTORY,
     WORKER,
     identity,
     quiet_optuna,
@@ -59,9 +60,14 @@ class Reporter:
         self.single = single
         self.events = events
         self.steps: list[int] = []
+        self.warnings: list[str] = []
 
     def _value(self, metrics: dict[str, float]) -> float | None:
         from specc.spec.metrics import ALIASES
+        from specc.spec.objective import is_name, value_of
+
+        if not is_name(self.metric):
+            return value_of(self.metric, metrics)
 
         for key in (self.metric, ALIASES.get(self.metric), f"eval_{self.metric}"):
             if key and key in metrics:
@@ -73,12 +79,18 @@ class Reporter:
         self.events.evaluation(self.trial.number, step, value)
         if value is None or not self.single:
             return False
-        self.trial.report(value, len(self.steps))
+        self.trial.report(value, step)  # keyed by the training step
         self.steps.append(step)
         return bool(self.trial.should_prune())
 
     def log(self, step: int, total: int | None, metrics: dict[str, float]) -> None:
         self.events.progress(self.trial.number, step, total, metrics)
+
+    def warn(self, step: int, text: str) -> None:
+        """A health rule's warning: on the study's display and in the trial's attrs."""
+        self.warnings.append(text)
+        self.trial.set_user_attr(outputs.HEALTH_WARNINGS, list(self.warnings))
+        self.events.message(f"trial {self.trial.number}: {text}")
 
 
 class TrialLoop:
@@ -96,15 +108,25 @@ class TrialLoop:
         self.current_id: int | None = None
         self.started = False
         self.ran = 0
+        from specc.spec.study_spec import spec_hash, study_keys
+
+        self.spec_hash = spec_hash(study_keys(setup.compiled.raw, [n for n, _ in setup.dims]))
 
     # --- stop conditions ---------------------------------------------------------------------
     def should_stop(self) -> str | None:
         with quiet_optuna():
             reap_dead_trials(self.study)
         trials = self.study.get_trials(deepcopy=False)
-        ledger = Ledger.of(trials)
+        ledger = Ledger.of(trials, infeasible_in_budget=self.setup.grid is not None)
         if self.cfg.deadline is not None and time.time() >= self.cfg.deadline:
             return "timeout"
+        run = infeasible_run(trials)
+        cap = self.setup.hpo.max_infeasible_in_a_row if self.setup.hpo else None
+        if cap is not None and len(run) >= cap:
+            last = run[-1].user_attrs.get(REASON, "infeasible")
+            return (f"{len(run)} infeasible points in a row (max_infeasible_in_a_row: "
+                    f"{cap}): the sampler keeps proposing points that cannot run; last: "
+                    f"{last}. Narrow the search space")
         finished = ledger.finished()
         if self.setup.max_failed is not None:
             failed = sum(t.state.name == "FAIL" and not t.user_attrs.get(INFEASIBLE)
@@ -126,10 +148,12 @@ class TrialLoop:
 
     def _surplus(self, trial: optuna.Trial) -> bool:
         """Whether ``trial`` was created after the budget was full (racing workers)."""
+        counted = self.setup.grid is not None
         earlier = sum(
             1 for t in self.study.get_trials(deepcopy=False)
             if t.number < trial.number and FAILED_TRIAL not in t.system_attrs
-            and not t.user_attrs.get(SURPLUS))
+            and not t.user_attrs.get(SURPLUS)
+            and (counted or not t.user_attrs.get(INFEASIBLE)))
         return earlier >= self.cfg.budget
 
     # --- the loop ----------------------------------------------------------------------------
@@ -158,10 +182,10 @@ class TrialLoop:
         state = t.state.name
         values = list(t.values) if state == "COMPLETE" and t.values else None
         self.events.trial_end(t.number, state, values, outputs.reason(t))
-        if self.setup.keep_best_n:
-            info = study_info(self.setup, self.cfg)
-            outputs.keep_best(self.study.get_trials(deepcopy=False), info,
-                              self.setup.keep_best_n)
+        info = study_info(self.setup, self.cfg)
+        hpo = self.setup.hpo
+        outputs.keep_best(self.study.get_trials(deepcopy=False), info,
+                          hpo.keep_best_n if hpo is not None else None)
 
     def _interrupted(self) -> None:
         """Ctrl-C: the running trial is FAIL "interrupted" and queued to run again."""
@@ -185,6 +209,7 @@ class TrialLoop:
     def _objective(self, trial: optuna.Trial) -> float | list[float]:
         self.current, self.current_id = trial.number, trial._trial_id
         trial.set_user_attr(WORKER, identity())
+        trial.set_user_attr(outputs.TRIAL_SPEC_HASH, self.spec_hash)
         try:
             return self._body(trial)
         except KeyboardInterrupt:
@@ -213,7 +238,36 @@ class TrialLoop:
         trial.set_user_attr(TRIAL_ID, tid)
         done = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         return next((t for t in done if t.user_attrs.get(TRIAL_ID) == tid and t.values
-                     and t.number != trial.number), None)
+                     and t.number != trial.number  # and trained under the same study spec
+                     and t.user_attrs.get(outputs.TRIAL_SPEC_HASH) in (None, self.spec_hash)),
+                    None)
+
+    def _resume(self, trial: optuna.Trial, desc: Any, system_attrs: dict[str, Any],
+                reporter: Reporter) -> str | None:
+        """The last complete checkpoint of this trial's earlier attempts (a retry of a
+        trial whose worker died), when checkpointing is on and the attempts ran the same
+        resolved spec; the earlier attempts' reports up to that step are reported again,
+        so the pruner sees the whole curve."""
+        from specc.runtime import checkpoints
+
+        history = system_attrs.get(RETRY_HISTORY) or []
+        if not history or desc.folds is not None or checkpoints.enabled(desc.model) is None:
+            return None
+        by_number = {t.number: t for t in self.study.get_trials(deepcopy=False)}
+        earlier = [by_number[n] for n in reversed(history) if n in by_number
+                   and by_number[n].user_attrs.get(TRIAL_ID) == desc.id]
+        found = checkpoints.resume_point(
+            outputs.trial_dir(self.output, t.number) / "hf" for t in earlier)
+        if found is None:
+            return None
+        step, path = found
+        trial.set_user_attr(RESUMED_FROM, {"step": step, "checkpoint": str(path)})
+        source = next(t for t in earlier if path.is_relative_to(
+            outputs.trial_dir(self.output, t.number)))
+        for at, value in sorted(outputs.intermediate(source).items()):
+            if at <= step and reporter.single and math.isfinite(value):
+                trial.report(value, at)
+        return str(path)
 
     def _fail(self, trial: optuna.Trial, why: str) -> _Fail:
         trial.set_user_attr(REASON, why)
@@ -248,7 +302,12 @@ class TrialLoop:
             trial.set_user_attr(INFEASIBLE, True)
             shown = "; ".join(f"{e.code} {e.message}" for e in desc.errors[:3]) or \
                 "invalid spec"
-            raise self._fail(trial, f"infeasible: {shown}")
+            trial.set_user_attr(REASON, f"infeasible: {shown}")
+            import optuna
+
+            # PRUNED without a report: samplers rank it below every trial that ran (TPE
+            # puts it among the bad points) and move away; it takes no place in n_trials
+            raise optuna.TrialPruned(f"infeasible: {shown}")
         twin = self._twin(trial, desc.id)
         if twin is not None:  # the same run again: its result, not a second training
             trial.set_user_attr(SAME_AS, twin.number)
@@ -263,15 +322,15 @@ class TrialLoop:
 
             _quiet_hf()
             self.worker = Worker()
-        single = len(setup.directions) == 1 and not setup.single_run
+        single = len(setup.directions) == 1
         reporter = Reporter(trial, setup.objectives[0], single, self.events)
         from specc.runtime.trial import TrialInfo
 
         info = TrialInfo(RunRef(str(self.output), self.cfg.study_name, trial.number), point,
                          data, tdir / "spec.yaml")
-        result = self.worker.run_trial(desc, reporter, save=setup.save, info=info)
-        if reporter.steps:
-            trial.set_user_attr(REPORT_STEPS, reporter.steps)
+        resume = self._resume(trial, desc, system_attrs, reporter)
+        result = self.worker.run_trial(desc, reporter, save=setup.save, info=info,
+                                       resume=resume)
         trial.set_user_attr("specc_steps", int(result.steps))
         if result.state == "COMPLETE":
             values = [float(v) for v in (result.values or [])]
@@ -282,6 +341,8 @@ class TrialLoop:
             import optuna
 
             trial.set_user_attr(REASON, result.reason or "pruned")
+            if "health: " in (result.reason or ""):
+                trial.set_user_attr(outputs.HEALTH, result.reason)
             raise optuna.TrialPruned(result.reason or "pruned")
         raise self._fail(trial, result.reason or "failed")
 
@@ -299,6 +360,19 @@ def _pruned() -> type[Exception]:
     import optuna
 
     return optuna.TrialPruned
+
+
+def infeasible_run(trials: Sequence[optuna.trial.FrozenTrial]) -> list[Any]:
+    """The infeasible points at the end of the study, in a row (by number, finished
+    trials only)."""
+    done = sorted((t for t in trials if t.state.name in outputs.FINISHED
+                   and not t.user_attrs.get(SURPLUS)), key=lambda t: t.number)
+    run: list[Any] = []
+    for t in reversed(done):
+        if not t.user_attrs.get(INFEASIBLE):
+            break
+        run.insert(0, t)
+    return run
 
 
 def stale_count(finished: Sequence[optuna.trial.FrozenTrial], directions: list[str]) -> int:
@@ -323,5 +397,6 @@ def stale_count(finished: Sequence[optuna.trial.FrozenTrial], directions: list[s
                 best = [b for b in best if not outputs.dominates(vals, b, sg)] + [vals]
         stale = 0 if improved else stale + 1
     return stale
+
 
 

@@ -33,11 +33,21 @@ REASON = "reason"
 SURPLUS = "specc_surplus"
 INFEASIBLE = "specc_infeasible"
 REPORT_STEPS = "specc_report_steps"
+#: A retried trial that resumed from a checkpoint of an earlier attempt: {step, checkpoint}.
+RESUMED_FROM = "specc_resumed_from"
 #: The hash of the trial's resolved spec (`specc plan`'s trial id).
 TRIAL_ID = "specc_trial_id"
 #: A trial whose resolved spec equals an earlier complete trial's: its number (the
 #: values were copied, nothing was trained).
 SAME_AS = "specc_same_as"
+
+#: A trial a health rule stopped (PRUNED): the rule's reason; and the warnings it logged.
+HEALTH, HEALTH_WARNINGS = "specc_health", "specc_health_warnings"
+#: The spec hash a trial ran with (:mod:`specc.spec.study_spec`).
+TRIAL_SPEC_HASH = "specc_spec_hash"
+#: Study user attrs: what the study was made from.
+SPEC_HASH, SPEC_KEYS, SPEC_HASHES = "specc_spec_hash", "specc_spec_keys", "specc_spec_hashes"
+SPEC_NAME, ALGORITHM = "specc_spec_name", "specc_algorithm"
 
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 
@@ -83,17 +93,22 @@ class Ledger:
 
     A slot is one unit of ``n_trials``: an original trial plus the retries of it (a retry
     carries ``failed_trial``, the original's number). Trials marked surplus (created by a
-    worker after the budget was full) belong to no slot."""
+    worker after the budget was full) belong to no slot, nor (``infeasible_in_budget``
+    False) do infeasible points: recorded, never trained, not charged to the budget."""
 
     slots: dict[int, list[FrozenTrial]] = field(default_factory=dict)
     surplus: list[FrozenTrial] = field(default_factory=list)
+    infeasible: list[FrozenTrial] = field(default_factory=list)
 
     @classmethod
-    def of(cls, trials: Sequence[FrozenTrial]) -> Ledger:
+    def of(cls, trials: Sequence[FrozenTrial], *, infeasible_in_budget: bool = True) -> Ledger:
         led = cls()
         for t in sorted(trials, key=lambda t: t.number):
             if t.user_attrs.get(SURPLUS):
                 led.surplus.append(t)
+                continue
+            if not infeasible_in_budget and t.user_attrs.get(INFEASIBLE):
+                led.infeasible.append(t)
                 continue
             root = int(t.system_attrs.get(FAILED_TRIAL, t.number))
             led.slots.setdefault(root, []).append(t)
@@ -163,13 +178,20 @@ def _params(t: FrozenTrial) -> dict[str, Any]:
     return dict(t.params)
 
 
-def trial_entry(t: FrozenTrial, output: Path, ledger: Ledger) -> dict[str, Any]:
-    state = t.state.name
-    steps = t.user_attrs.get(REPORT_STEPS) or []
-    intermediate = {}
+def intermediate(t: FrozenTrial) -> dict[int, float]:
+    """A trial's reported values by training step (studies of specc before 0.x reported
+    them by index, with the steps in a user attr)."""
+    steps = t.user_attrs.get(REPORT_STEPS)
+    out = {}
     for i, v in sorted(t.intermediate_values.items()):
         key = steps[i] if isinstance(steps, list) and i < len(steps) else i
-        intermediate[str(key)] = _num(v)
+        out[int(key)] = float(v)
+    return out
+
+
+def trial_entry(t: FrozenTrial, output: Path, ledger: Ledger) -> dict[str, Any]:
+    state = t.state.name
+    intermediate_values = {str(k): _num(v) for k, v in intermediate(t).items()}
     duration = None
     if t.datetime_start and t.datetime_complete:
         duration = round((t.datetime_complete - t.datetime_start).total_seconds(), 3)
@@ -179,12 +201,18 @@ def trial_entry(t: FrozenTrial, output: Path, ledger: Ledger) -> dict[str, Any]:
         "params": _params(t),
         "values": [_num(v) for v in t.values] if state == "COMPLETE" and t.values else None,
         "reason": reason(t, ledger) if state in ("PRUNED", "FAIL") else None,
-        "intermediate": intermediate,
+        "intermediate": intermediate_values,
         "duration_s": duration,
         "trial_dir": str(trial_dir(output, t.number)),
     }
     if t.user_attrs.get(INFEASIBLE):
         entry["infeasible"] = True
+    if t.user_attrs.get(HEALTH_WARNINGS):
+        entry["health_warnings"] = list(t.user_attrs[HEALTH_WARNINGS])
+    if isinstance(t.user_attrs.get(TRIAL_SPEC_HASH), str):
+        entry["spec_hash"] = t.user_attrs[TRIAL_SPEC_HASH]
+    if isinstance(t.user_attrs.get(RESUMED_FROM), dict):
+        entry["resumed_from_step"] = t.user_attrs[RESUMED_FROM].get("step")
     if isinstance(t.user_attrs.get(SAME_AS), int):
         entry["same_as"] = t.user_attrs[SAME_AS]
     worker = t.user_attrs.get(WORKER)
@@ -251,14 +279,20 @@ class StudyInfo:
     budget: int
     output: Path
     single_run: bool
+    #: The hash of the spec this run resumed the study with (None: not known).
+    spec_hash: str | None = None
+    #: Whether infeasible points take places of the budget (a grid: each point once).
+    infeasible_in_budget: bool = True
 
 
 def results(trials: Sequence[FrozenTrial], info: StudyInfo,
             stop_reason: str | None = None) -> dict[str, Any]:
-    ledger = Ledger.of(trials)
-    shown = ledger.shown()
+    ledger = Ledger.of(trials, infeasible_in_budget=info.infeasible_in_budget)
+    shown = sorted([*ledger.shown(), *ledger.infeasible], key=lambda t: t.number)
     entries = [trial_entry(t, info.output, ledger) for t in shown]
     counts = ledger.counts()
+    if ledger.infeasible:
+        counts["infeasible"] = len(ledger.infeasible)  # recorded, outside the budget
     out: dict[str, Any] = {
         "study": info.name,
         "storage": info.storage,
@@ -272,12 +306,22 @@ def results(trials: Sequence[FrozenTrial], info: StudyInfo,
     if stop_reason:
         out["stop_reason"] = stop_reason
     by_number = {e["number"]: e for e in entries}
-    best = ranked(ledger.complete(), info.directions)
+    complete = ledger.complete()
+    if info.spec_hash is not None:
+        out["spec_hash"] = info.spec_hash
+        groups: dict[str, list[int]] = {}
+        for e in entries:
+            groups.setdefault(e.get("spec_hash") or "unknown", []).append(e["number"])
+        if len(groups) > 1:  # resumed with --allow-changed: the best is the current spec's
+            out["spec_hashes"] = groups
+            complete = [t for t in complete
+                        if t.user_attrs.get(TRIAL_SPEC_HASH) in (None, info.spec_hash)]
+    best = ranked(complete, info.directions)
     if len(info.directions) == 1:
         out["best"] = _best_entry(by_number[best[0].number]) if best else None
     else:
         out["pareto"] = [_best_entry(by_number[t.number])
-                         for t in pareto(ledger.complete(), info.directions)]
+                         for t in pareto(complete, info.directions)]
     return out
 
 
@@ -309,6 +353,9 @@ def best_spec(data: dict[str, Any], *, spec_dir: str, output: Path,
     from specc.compiler.space import copy_tree
 
     out = {k: copy_tree(v) for k, v in data.items() if k not in ("hpo", "extends", "defaults")}
+    hpo_block = data.get("hpo")
+    if hpo and isinstance(hpo_block, dict) and isinstance(hpo_block.get("health"), dict):
+        out["health"] = copy_tree(hpo_block["health"])  # the thresholds the trial ran with
     for keys in _PATH_KEYS:
         node = keypath.value_at(out, keys[:-1])
         if not isinstance(node, dict):
@@ -340,19 +387,27 @@ def write_best(info: StudyInfo, data: dict[str, Any], number: int,
     return path
 
 
-def keep_best(trials: Sequence[FrozenTrial], info: StudyInfo, n: int) -> list[int]:
-    """Delete the saved adapters/models of all but the best ``n`` trials (in this output
-    folder); returns the numbers kept."""
+def keep_best(trials: Sequence[FrozenTrial], info: StudyInfo, n: int | None) -> list[int]:
+    """Delete the saved adapters/models (``n`` set) and checkpoints of all but the best
+    ``n`` trials (in this output folder; ``n`` None: checkpoints of every COMPLETE trial
+    are kept); returns the numbers kept. The checkpoints of every attempt of a trial that
+    is still running or waiting for a retry stay: the retry resumes from them."""
+    from specc.runtime.checkpoints import remove_all
+
     ledger = Ledger.of(trials)
-    keep = [t.number for t in ranked(ledger.complete(), info.directions)[:n]]
+    best = ranked(ledger.complete(), info.directions)
+    keep = [t.number for t in (best[:n] if n is not None else best)]
     root = info.output / "trials"
     if not root.is_dir():
         return keep
-    running = {t.number for t in trials if t.state.name in ("RUNNING", "WAITING")}
+    active = {a.number for attempts in ledger.slots.values()
+              if attempts[-1].state.name in ("RUNNING", "WAITING") for a in attempts}
+    active |= {t.number for t in trials if t.state.name in ("RUNNING", "WAITING")}
     for d in root.iterdir():
-        if not d.name.isdigit() or int(d.name) in keep or int(d.name) in running:
+        if not d.name.isdigit() or int(d.name) in keep or int(d.name) in active:
             continue
-        for sub in ("adapter", "model"):
+        remove_all(d / "hf")
+        for sub in ("adapter", "model") if n is not None else ():
             if (d / sub).exists():
                 shutil.rmtree(d / sub, ignore_errors=True)
     return keep

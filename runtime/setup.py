@@ -29,6 +29,7 @@ from specc.runtime.storage import (
 )
 from specc.runtime.storage_safety import StorageProblem
 from specc.spec.storage_url import is_journal
+from specc.spec.study_spec import spec_hash, study_keys
 
 if TYPE_CHECKING:
     import optuna
@@ -188,7 +189,8 @@ def open_study(setup: Setup, cfg: Config) -> optuna.Study:
                   else optuna.study.StudyDirection.MAXIMIZE for d in setup.directions]
     study = optuna.create_study(
         storage=storage, study_name=cfg.study_name, sampler=sampler,
-        pruner=build_pruner(setup.hpo), directions=directions, load_if_exists=True)
+        pruner=build_pruner(pruner_in_steps(setup.hpo, report_period(setup.compiled.spec))),
+        directions=directions, load_if_exists=True)
     have = [d.name.lower() for d in study.directions]
     if have != setup.directions:
         raise RunError(f"study {cfg.study_name!r} in {display(cfg.storage)} optimises "
@@ -199,11 +201,43 @@ def open_study(setup: Setup, cfg: Config) -> optuna.Study:
 
 
 
+def report_period(spec: Any) -> int:
+    """Training steps between two reports of a trial (its evaluation period)."""
+    hpo = spec.hpo
+    block = spec.block()
+    period = (hpo.evaluation.val_period if hpo is not None and hpo.evaluation.val_period
+              else getattr(block, "val_period", None))
+    return int(period) if period else 1
+
+
+def pruner_in_steps(hpo: Any, period: int) -> Any:
+    """``hpo`` with its pruner's report counts in training steps: trials report at
+    training steps (``period``, 2 x ``period``, ...), and the spec counts reports
+    (`n_warmup_steps: 2` skips the first two reports, whatever the period)."""
+    if hpo is None or period <= 1:
+        return hpo
+    p = hpo.pruner
+    update: dict[str, Any] = {}
+    if p.n_warmup_steps is not None:
+        update["n_warmup_steps"] = p.n_warmup_steps * period + 1 if p.n_warmup_steps else 0
+    for key in ("interval_steps", "min_resource"):
+        if getattr(p, key) is not None:
+            update[key] = getattr(p, key) * period
+    if isinstance(p.max_resource, int):
+        update["max_resource"] = p.max_resource * period
+    if not update:
+        return hpo
+    return hpo.model_copy(update={"pruner": p.model_copy(update=update)})
+
+
 def study_info(setup: Setup, cfg: Config) -> outputs.StudyInfo:
     return outputs.StudyInfo(name=cfg.study_name, storage=display(cfg.storage),
                              directions=setup.directions, objectives=setup.objectives,
                              budget=cfg.budget, output=Path(cfg.output),
-                             single_run=setup.single_run)
+                             single_run=setup.single_run,
+                             spec_hash=spec_hash(study_keys(setup.compiled.raw,
+                                                            [n for n, _ in setup.dims])),
+                             infeasible_in_budget=setup.grid is not None)
 
 
 @contextlib.contextmanager

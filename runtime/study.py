@@ -60,6 +60,7 @@ from specc.runtime.storage import (
 )
 from specc.runtime.workers import _run_workers
 from specc.spec import defaults
+from specc.spec.study_spec import changed, refusal, spec_hash, study_keys
 
 if TYPE_CHECKING:
     import optuna
@@ -113,9 +114,7 @@ class Writer:
         best = data.get("best") or (data.get("pareto") or [None])[0]
         if best is not None and self.best_written != (best["number"],):
             comp = self.setup.compiled
-            from specc.compiler.space import apply_point
-
-            spec = outputs.best_spec(apply_point(comp.raw, best["params"]),
+            spec = outputs.best_spec(self._trial_spec(best),
                                      spec_dir=os.path.dirname(os.path.abspath(comp.file)),
                                      output=self.info.output, hpo=not self.setup.single_run)
             outputs.write_best(self.info, spec, best["number"], best["values"])
@@ -124,11 +123,29 @@ class Writer:
         return data
 
 
+    def _trial_spec(self, best: dict[str, Any]) -> dict[str, Any]:
+        """The best trial's own resolved spec (``trials/<n>/spec.yaml``, what it ran);
+        the current spec with its parameters applied when that file is gone."""
+        from specc.compiler.space import apply_point
+
+        path = Path(best["trial_dir"]) / "spec.yaml"
+        try:
+            from ruamel.yaml import YAML
+
+            data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+        except Exception:  # unreadable or damaged: fall back to the current spec
+            data = None
+        if isinstance(data, dict):
+            return data
+        return apply_point(self.setup.compiled.raw, best["params"])
+
+
 def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str | None = None,
               storage: str | None = None, workers: int | None = None,
               study_name: str | None = None, n_trials: int | None = None,
               callbacks: Sequence[Any] | None = None, progress: bool = True,
-              display_to: Display | None = None) -> RunSummary:
+              display_to: Display | None = None, new_study: bool = False,
+              allow_changed: bool = False) -> RunSummary:
     """Run the study of ``file`` (or its single training run) to its total budget.
 
     Raises :class:`SpecError` for a spec with errors, :class:`RunError` when the study
@@ -136,7 +153,13 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
     running trials are marked FAIL "interrupted" and queued again; outputs are written).
 
     ``workers > 1`` spawns worker processes (multiprocessing "spawn"): a script that calls
-    this must guard its entry point with ``if __name__ == "__main__":``."""
+    this must guard its entry point with ``if __name__ == "__main__":``.
+
+    A study resumed with a spec that differs outside its searched dimensions is refused
+    (:class:`StorageProblem` with T006, naming the changed keys); ``new_study`` starts a
+    fresh study beside it instead (name and output folder suffixed with the new spec's
+    hash), ``allow_changed`` adds the new trials to it (each trial records its spec
+    hash; results.json keeps them apart)."""
     compiled = compile_spec(file, overrides)
     check_sampler(compiled.spec.hpo)
     setup = make_setup(compiled)
@@ -147,6 +170,11 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
     if setup.single_run:
         n_workers = 1
     out = Path(output or defaults.output_dir(spec))
+    name = study_name or defaults.study_name(spec)
+    keys = spec_keys(setup)
+    if new_study:
+        tag = spec_hash(keys)[:8]
+        name, out = f"{name}-{tag}", out.with_name(f"{out.name}-{tag}")
     try:
         url = storage or (hpo.storage if hpo else None) or default_storage(out, n_workers)
         check_url(url, n_workers)
@@ -154,13 +182,14 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
         raise RunError(str(e)) from e
     timeout = parse_timeout(hpo.timeout if hpo else None)
     cfg = Config(file=file, overrides=list(overrides or []), output=str(out), storage=url,
-                 study_name=study_name or defaults.study_name(spec),
+                 study_name=name,
                  budget=budget_of(setup, n_trials), workers=n_workers,
                  deadline=time.time() + timeout if timeout else None, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
     outputs.prepare(out)
     with quiet_optuna():
         study = open_study(setup, cfg)
+        check_spec(study, setup, cfg, keys, allow_changed=allow_changed)
         reap_dead_trials(study)
     writer = Writer(setup, cfg, study)
     hub = Hub(display_to or make_display(not progress), callbacks or [], setup.directions,
@@ -200,6 +229,48 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
     if interrupted:
         raise KeyboardInterrupt
     return summary
+
+
+def spec_keys(setup: Setup) -> dict[str, Any]:
+    """The flattened spec the study stands for (:mod:`specc.spec.study_spec`)."""
+    return study_keys(setup.compiled.raw, [n for n, _ in setup.dims])
+
+
+def check_spec(study: optuna.Study, setup: Setup, cfg: Config, keys: dict[str, Any], *,
+               allow_changed: bool = False) -> None:
+    """Record what the study is made from (spec hash, its keys, spec name, algorithm,
+    objective names), or refuse a study made from another spec (T006)."""
+    from specc.runtime.storage_safety import StorageProblem
+
+    digest = spec_hash(keys)
+    attrs = study.user_attrs
+    old = attrs.get(outputs.SPEC_HASH)
+    if old is not None and old != digest and study.get_trials(deepcopy=False):
+        if not allow_changed:
+            diffs = changed(attrs.get(outputs.SPEC_KEYS) or {}, keys)
+            raise StorageProblem(refusal(cfg.study_name, diffs, setup.compiled.file,
+                                         _locations(setup, cfg),
+                                         new_name=f"{cfg.study_name}-{digest[:8]}"))
+    history = [h for h in attrs.get(outputs.SPEC_HASHES) or ([old] if old else [])
+               if h != digest]
+    spec = setup.compiled.spec
+    for key, value in ((outputs.SPEC_HASH, digest), (outputs.SPEC_KEYS, keys),
+                       (outputs.SPEC_HASHES, [*history, digest]),
+                       (outputs.SPEC_NAME, spec.name),
+                       (outputs.ALGORITHM, str(spec.selected()))):
+        if attrs.get(key) != value:
+            study.set_user_attr(key, value)
+    if study.metric_names != setup.objectives:
+        study.set_metric_names(list(setup.objectives))
+
+
+def _locations(setup: Setup, cfg: Config) -> Any:
+    """Where the spec's keys are written (the error path only: validate runs again)."""
+    from specc.compiler.validate import validate_one
+    from specc.spec.diagnostics import Collector
+
+    checked = validate_one(setup.compiled.file, Collector(), overrides=list(cfg.overrides))
+    return checked.loaded.locations if checked.loaded is not None else None
 
 
 def _summary(cfg: Config, setup: Setup, data: dict[str, Any], stop: str | None,

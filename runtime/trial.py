@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from specc.compiler.trial import TrialDescription, World
 from specc.errors import SpeccError
+from specc.runtime import checkpoints
 from specc.runtime.callbacks import Reporter, TrialCallback
 from specc.runtime.data import DataError, load_split
 from specc.runtime.rewards import RewardError, resolve
@@ -33,6 +34,7 @@ from specc.runtime.trainer_class import cached_trainer, import_qualname, set_thr
 from specc.spec.builtins import BUILTIN_PREFIX
 from specc.spec.catalog.optim import lookup_optimizer
 from specc.spec.facts import GENERATES
+from specc.spec.objective import value_of
 
 __all__ = ["Reporter", "TrialInfo", "TrialResult", "Worker"]
 
@@ -178,20 +180,23 @@ class Worker:
 
     # --- the trial -----------------------------------------------------------------------
     def run_trial(self, desc: TrialDescription, reporter: Reporter, *, save: bool = False,
-                  info: TrialInfo | None = None) -> TrialResult:
+                  info: TrialInfo | None = None, resume: str | None = None) -> TrialResult:
         """Train the trial ``desc`` describes. ``info`` (the trial's number, study,
         parameters and resolved spec) names and places its tracked run and is logged as
         the run's config (`logger` block).
 
         With `hpo.evaluation.cross_validation`, the trial trains k times, each from the
         base weights with one fold of the training split held out for evaluation; its
-        objective values are the means over the folds."""
+        objective values are the means over the folds.
+
+        ``resume``: a checkpoint of an earlier attempt of this trial to continue from."""
         trial_dir = Path(desc.directory)
         trial_dir.mkdir(parents=True, exist_ok=True)
         record_call(desc, trial_dir / "trainer.json")
         k = desc.folds
         if k is None:
-            return self._run_one(desc, trial_dir, reporter, save=save, info=info)
+            return self._run_one(desc, trial_dir, reporter, save=save, info=info,
+                                 resume=resume)
         total = desc.derived.total_steps if desc.derived else None
         results: list[TrialResult] = []
         steps = 0
@@ -207,7 +212,7 @@ class Worker:
 
     def _run_one(self, desc: TrialDescription, trial_dir: Path, reporter: Reporter, *,
                  save: bool = False, info: TrialInfo | None = None,
-                 fold: Fold | None = None) -> TrialResult:
+                 fold: Fold | None = None, resume: str | None = None) -> TrialResult:
         log_path = trial_dir / "log.txt"
         with _trial_log(log_path) as log, contextlib.ExitStack() as scope:
             started = time.monotonic()
@@ -219,7 +224,9 @@ class Worker:
                 log.info("training %s for %s steps%s", type(trainer).__mro__[1].__name__,
                          trainer.args.max_steps,
                          f", fold {fold.index + 1} of {fold.k}" if fold else "")
-                output = trainer.train()
+                if resume:
+                    log.info("resuming from %s", resume)
+                output = trainer.train(resume_from_checkpoint=resume)
                 steps = int(trainer.state.global_step)
                 if callback.stop_reason is None and callback.last_eval_step != steps \
                         and trainer.eval_dataset is not None:
@@ -259,7 +266,7 @@ class Worker:
         no_validation = desc.split("validation") is None or \
             desc.split("validation").source is None  # type: ignore[union-attr]
         for name in desc.objectives:
-            value = metrics.get(name)
+            value = value_of(name, metrics)  # a metric, or an expression of metrics
             if value is None or not math.isfinite(value):
                 why = "was never reported" if value is None else f"is {value}"
                 hint = " (no validation data?)" if name.startswith("eval_") and \
@@ -290,7 +297,8 @@ class Worker:
         total = desc.derived.total_steps if desc.derived else None
         callback = TrialCallback(reporter, desc.health, trial_dir / "metrics.jsonl",
                                  total, metric=desc.objectives[0],
-                                 tags={"fold": fold.index} if fold else None)
+                                 tags={"fold": fold.index} if fold else None,
+                                 algorithm=str(algo))
         tracking = lowered.tracking
         tracker = None
         if info is not None and tracking is not None and tracking.backends:
@@ -299,14 +307,18 @@ class Worker:
                                        list(desc.objectives))
             log.info("tracking: %s (run %s)", ", ".join(tracking.backends),
                      tracking.run_name)
+        callbacks: list[Any] = [callback] + ([tracker] if tracker is not None else [])
         train, held_out = self._splits(desc, spec_dir, fold)
+        ckpt = checkpoints.enabled(spec)
+        if ckpt is not None and fold is None:
+            callbacks.append(checkpoints.CheckpointCallback(ckpt, Path(args.output_dir)))
         kwargs: dict[str, Any] = {
             "model": model,
             "args": args,
             "train_dataset": train,
             "eval_dataset": held_out,
             "processing_class": tokenizer,
-            "callbacks": [callback] + ([tracker] if tracker is not None else []),
+            "callbacks": callbacks,
         }
         if kwargs["train_dataset"] is None:
             raise DataError("no training data: set `data.train.path`")

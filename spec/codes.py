@@ -143,6 +143,8 @@ _ALL = [
     _c("W007", "warning", "optimizer NeMo RL imports that specc cannot check"),
     _c("W008", "warning", "key in a NeMo RL block that NeMo RL neither declares nor reads"),
     _c("W009", "warning", "null where NeMo RL declares a value of another type"),
+    _c("W020", "warning", "`checkpointing.checkpoint_dir` is not used"),
+    _c("W021", "warning", "health threshold for an algorithm its rule does not watch"),
     # --- advice ------------------------------------------------------------------------------
     _c("A001", "warning", "DPO/ORPO beta outside the recommended range"),
     _c("A002", "info", "LoRA alpha is not 2 x r"),
@@ -172,6 +174,7 @@ _ALL = [
     _c("H015", "error", "multi-objective study needs a multi-objective sampler"),
     _c("H016", "warning", "grid budget differs from the number of grid points"),
     _c("H017", "error", "objective needs validation data"),
+    _c("H018", "error", "objective is neither a metric name nor a safe expression"),
     # --- editing in place (`specc set`) -------------------------------------------------------
     _c("E001", "error", "path cannot be set: it runs through a value or a missing list item"),
     _c("E002", "error", "value cannot be edited in place (anchor, alias or unusual layout)"),
@@ -185,6 +188,7 @@ _ALL = [
     _c("T003", "warning", "SQLite study database was repaired"),
     _c("T004", "info", "temporary files of an interrupted write were removed"),
     _c("T005", "error", "output path is taken by a directory or cannot be written"),
+    _c("T006", "error", "study was made from another spec"),
 ]
 
 CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}

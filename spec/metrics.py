@@ -17,4 +17,6 @@ ALIASES: dict[str, str] = {
     "reward_gap": "eval_rewards/margins",
     "accuracy": "eval_rewards/accuracies",
     "memory_usage": "peak_memory_gb",
+    "completion_length": "completions/mean_length",  # TRL >= 0.20 logs the latter
+    "eval_completion_length": "eval_completions/mean_length",
 }

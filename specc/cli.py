@@ -7,8 +7,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from specc import __version__
+
+if TYPE_CHECKING:
+    from specc.runtime.study import RunSummary
 
 FORMATS = ("text", "json", "github", "sarif")
 
@@ -124,6 +128,15 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
                        help="total trials of the study, across restarts (default: hpo.n_trials)")
         r.add_argument("--quiet", "-q", action="store_true",
                        help="no live progress; print the summary only")
+        r.add_argument("--no-report", action="store_true",
+                       help="do not write the study's report (`specc report`'s output in "
+                       "<output>/report/) when it ends")
+        r.add_argument("--new-study", action="store_true",
+                       help="the spec changed since the study began: start a fresh study beside "
+                       "it (name and output folder suffixed with the new spec's hash)")
+        r.add_argument("--allow-changed", action="store_true",
+                       help="the spec changed since the study began: add the new trials to it "
+                       "anyway (each records its spec hash; results.json keeps them apart)")
 
     if only in (None, "tui"):
         t = sub.add_parser("tui", help="edit a spec with live diagnostics, see its plan, follow "
@@ -291,7 +304,8 @@ def _run(args: argparse.Namespace) -> int:
         summary = run_study(args.file, overrides=list(args.override), output=args.output,
                             storage=args.storage, workers=args.workers,
                             study_name=args.study_name, n_trials=args.n_trials,
-                            progress=not args.quiet)
+                            progress=not args.quiet, new_study=args.new_study,
+                            allow_changed=args.allow_changed)
     except SpecError as e:
         texts = e.texts or _texts(args.file, args.override)
         render("text", e.diagnostics, texts, [args.file], sys.stderr)
@@ -333,7 +347,26 @@ def _run(args: argparse.Namespace) -> int:
     print(f"results: {summary.output / 'results.json'}")
     if (summary.output / "best.yaml").exists():
         print(f"best spec: {summary.output / 'best.yaml'}")
+    if not args.no_report:
+        _write_report(summary, args.storage)
     return 0
+
+
+def _write_report(summary: RunSummary, storage: str | None) -> None:
+    """The study's report (`specc report`'s output) once it ends; a report that cannot be
+    written is a note, not a failed run."""
+    try:
+        from specc.runtime.report.build import ReportError, build_report
+    except ImportError as e:  # the `report` extra is not installed
+        print(f"report not written: {e} (install specc-llm[report])", file=sys.stderr)
+        return
+    try:
+        rep = build_report(str(summary.output), storage=storage, study=summary.study,
+                           say=lambda msg: None)
+    except (ReportError, ImportError, OSError) as e:
+        print(f"report not written: {e}", file=sys.stderr)
+        return
+    print(f"report: {rep.html}")
 
 
 def _tui(args: argparse.Namespace) -> int:

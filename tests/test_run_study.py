@@ -273,7 +273,8 @@ def test_infeasible_point_is_recorded_and_never_launched(tmp_path: Path) -> None
     assert data["n_trials"] == 2  # a grid's budget is at most its size
     by_micro = {t["params"]["policy.train_micro_batch_size"]: t for t in data["trials"]}
     bad = by_micro[3]
-    assert bad["state"] == "FAIL" and bad["reason"].startswith("infeasible: B0")
+    # PRUNED: the sampler learns from it (a FAIL it would ignore); a grid point counts
+    assert bad["state"] == "PRUNED" and bad["reason"].startswith("infeasible: B0")
     assert bad.get("infeasible") is True
     tdir = Path(bad["trial_dir"])
     assert (tdir / "spec.yaml").exists()  # what would have run
@@ -462,11 +463,14 @@ def test_conditional_dimensions_are_ordered_and_suggested_only_when_active() -> 
 
 
 def _loop(study: Any, budget: int) -> Any:
+    import types
+
     from specc.runtime.loop import TrialLoop
     from specc.runtime.setup import Config
 
     loop = TrialLoop.__new__(TrialLoop)
     loop.study = study
+    loop.setup = types.SimpleNamespace(grid=None)  # type: ignore[assignment]
     loop.cfg = Config(file="", overrides=[], output="", storage="", study_name="s",
                       budget=budget)
     return loop

@@ -13,6 +13,7 @@ from specc.spec.models.base import (
     PositiveFloat,
     PositiveInt,
 )
+from specc.spec.models.health import Health
 
 Scalar = bool | int | float | str | None
 SamplerType = Literal["grid", "random", "tpe", "cmaes", "gp", "qmc", "nsga2"]
@@ -90,7 +91,10 @@ class Objective(Block):
     """A metric the study optimises."""
 
     metric: str = "eval_loss"
-    """Metric name the algorithm reports (e.g. `eval_loss`, `eval_reward`)."""
+    """A metric the trial reports (`eval_loss`, `eval_reward`, one reward function's
+    `eval_rewards/<fn>/mean`, `eval_rewards/accuracies`), or an expression of them with
+    numbers, `+ - * /`, `min`, `max`, `abs` (`eval_rewards/exact_match/mean - 0.01 *
+    completion_length`; division with spaces). Parsed, never run."""
     direction: Literal["minimize", "maximize"] = "minimize"
     """Whether lower or higher is better."""
 
@@ -183,19 +187,6 @@ class Evaluation(Block):
     trial)."""
 
 
-class Health(Block):
-    """The seed guide's warning signs that stop a trial (seed 003 section 7)."""
-
-    max_grad_norm: PositiveFloat = 10.0
-    """Stop when the gradient norm exceeds this."""
-    max_kl: PositiveFloat = 0.3
-    """Stop when the KL to the reference exceeds this (RL algorithms)."""
-    min_entropy: NonNegFloat = 1.0
-    """Stop when the policy entropy falls below this (RL algorithms)."""
-    stop_on_nan: bool = True
-    """Stop on NaN or infinite loss."""
-
-
 class Hpo(Block):
     """A hyperparameter search: an Optuna study whose trials are training runs."""
 
@@ -227,9 +218,14 @@ class Hpo(Block):
     """Keep the adapters of the best N trials."""
     max_failed_trials: PositiveInt | None = None
     """Stop the study after this many failed trials."""
+    max_infeasible_in_a_row: PositiveInt | None = 25
+    """End the study when the sampler proposes this many infeasible points in a row
+    (infeasible points are recorded, never trained, and not counted in `n_trials`; null:
+    no limit)."""
     evaluation: Evaluation = Field(default_factory=Evaluation)
     """Per-trial training length and reporting."""
     health: Health = Field(default_factory=Health)
-    """Warning signs that stop a trial."""
+    """Warning signs that stop a trial, for the search's trials (over the top-level
+    `health`)."""
     search_space: dict[str, Dimension] = Field(default_factory=dict)
     """Dotted paths into this spec mapped to distributions."""

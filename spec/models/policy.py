@@ -227,4 +227,4 @@ class Policy(NemoBlock):
 
 NEMO_POLICY_BLOCKS = ("dtensor_cfg", "megatron_cfg", "dynamic_batching", "sequence_packing")
 #: NeMo RL's top-level blocks specc carries through unmodelled (R030, with the ones above).
-NEMO_TOP_BLOCKS = ("checkpointing", "env")
+NEMO_TOP_BLOCKS = ("env",)

@@ -21,8 +21,10 @@ from specc.spec.models.algorithms import (
     LossFn,
 )
 from specc.spec.models.base import FreeForm, NemoBlock
+from specc.spec.models.checkpointing import Checkpointing
 from specc.spec.models.data import Data, Reward
 from specc.spec.models.hardware import Cluster, Hardware
+from specc.spec.models.health import Health
 from specc.spec.models.hpo import Hpo
 from specc.spec.models.logger import Logger
 from specc.spec.models.policy import Policy
@@ -83,8 +85,11 @@ class Spec(NemoBlock):
     """What each trial must fit."""
     hpo: Hpo | None = None
     """Hyperparameter search; without it the spec is one training run."""
-    checkpointing: FreeForm | None = None
-    """NeMo RL checkpointing settings; carried through unmodelled."""
+    health: Health | None = None
+    """Warning signs that stop the run or are logged (`hpo.health` wins in a search)."""
+    checkpointing: Checkpointing | None = None
+    """Checkpoints while training, and resuming a trial from its last one (NeMo RL's
+    keys)."""
     logger: Logger | None = None
     """Experiment tracking (NeMo RL layout): TensorBoard, Weights & Biases, MLflow."""
     cluster: Cluster | None = None

@@ -13,6 +13,7 @@ from specc.spec.rules import (
     names,
     optim,
     rewards,
+    runs,
 )
 from specc.spec.rules.context import Context
 
@@ -27,6 +28,7 @@ RULES: tuple[Rule, ...] = (
     hardware.check,
     optim.check,
     effects.check,
+    runs.check,
     advice.check,
 )
 

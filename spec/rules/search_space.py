@@ -13,11 +13,11 @@ from specc.spec.diagnostics import Severity
 from specc.spec.fields import Leaf, keys_at, leaf
 from specc.spec.keypath import parse as parse_override_path
 from specc.spec.locations import Path
-from specc.spec.metrics import ALIASES, METRICS
 from specc.spec.models import Spec
 from specc.spec.models.hpo import CategoricalDim, FloatDim, IntDim
 from specc.spec.presets import PRESET_NAMES, PROFILE_NAMES
 from specc.spec.rules.context import Context
+from specc.spec.rules.runs import check_objectives
 
 PRESETS = PRESET_NAMES
 PROFILES = PROFILE_NAMES
@@ -271,24 +271,7 @@ def _study(ctx: Context) -> None:
         ctx.diags.add("H011", "CMA-ES samples categorical dimensions at random, not by its model",
                       path=("hpo", "sampler", "type"), severity=Severity.WARNING,
                       hint="use `tpe` for mixed spaces")
-    algo = ctx.algorithm
-    if algo:
-        reported = METRICS[algo]
-        for i, obj in enumerate(hpo.objectives):
-            if obj.metric not in reported:
-                alias = ALIASES.get(obj.metric)
-                close = [alias] if alias in reported else difflib.get_close_matches(
-                    obj.metric, sorted(reported), n=1)
-                ctx.diags.add("H007", f"`{algo}` does not report `{obj.metric}`",
-                              path=("hpo", "objectives", i, "metric"),
-                              hint=f"did you mean `{close[0]}`?" if close else
-                              "reported: " + ", ".join(sorted(reported)))
-            elif obj.metric.startswith("eval_") and ctx.spec.data.validation is None \
-                    and hpo.evaluation.cross_validation is None:
-                ctx.diags.add("H017", f"`{obj.metric}` is computed on validation data, and "
-                              "`data.validation` is not set", path=("hpo", "objectives", i,
-                                                                     "metric"),
-                              hint="add `data: {validation: {path: ..., split: validation}}`")
+    check_objectives(ctx)
     if hpo.preset is not None and hpo.preset not in PRESETS:
         ctx.diags.add("H014", f"unknown preset `{hpo.preset}`", path=("hpo", "preset"),
                       hint="presets: " + ", ".join(PRESETS))
