@@ -23,7 +23,7 @@ from specc.errors import SpeccError
 from specc.runtime.outputs import REPORT_STEPS, SURPLUS, Ledger, pareto, ranked, reason
 from specc.runtime.storage import StorageError, check_url, display, quiet_optuna
 from specc.spec import storage_url
-from specc.spec.storage_url import JOURNAL_PREFIX, local_file
+from specc.spec.storage_url import local_file
 
 if TYPE_CHECKING:
     import optuna
@@ -113,7 +113,7 @@ def resolve(run_dir: str | None, storage: str | None, study: str | None) -> Sour
             raise ReportError("give a `specc run` output folder, or --storage URL")
         results = _results(folder)
         if (folder / "study.journal").exists():
-            storage = f"{JOURNAL_PREFIX}{folder / 'study.journal'}"
+            storage = str(folder / "study.journal")
         elif (folder / "study.db").exists():
             storage = f"sqlite:///{folder / 'study.db'}"
         elif isinstance(results.get("storage"), str) and "***" not in results["storage"] \
