@@ -170,7 +170,7 @@ def test_a_file_changed_on_disk_is_noticed(spec: Path) -> None:
             await wait_for(pilot, lambda: "changed on disk" in str(editor.border_title),
                            timeout=5)
             assert "n_trials: 7" in editor.text and editor.text.startswith("x")
-            await pilot.press("ctrl+r")
+            await pilot.press("ctrl+o")
             assert "n_trials: 8" in editor.text and not editor.text.startswith("x")
 
     run(go())
