@@ -104,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="output folder (default: the spec's output_dir, else runs/<name>/)")
     r.add_argument("--storage", metavar="URL", default=None,
                    help="Optuna storage: postgresql://... to share one study between "
-                   "machines, sqlite:///PATH, or a journal file PATH.journal / journal:PATH (default: "
+                   "machines, sqlite:///PATH, or a journal file PATH.journal / "
+                   "journal:PATH (default: "
                    "sqlite:///<output>/study.db; a journal file with --workers N)")
     r.add_argument("--workers", type=_positive, default=None, metavar="N",
                    help="local worker processes (default: hpo.parallel, else 1)")

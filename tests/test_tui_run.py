@@ -46,6 +46,13 @@ def states(db: Path, name: str = "tiny") -> list[tuple[int, str]]:
     return [(t.number, t.state.name) for t in study.trials]
 
 
+def run_status(app: SpeccApp) -> str:
+    """The state of the run started with ctrl+r, with its log when it did not finish."""
+    run_ = app.study_run
+    assert run_ is not None
+    return run_.status
+
+
 def table_rows(app: SpeccApp) -> list[list[str]]:
     table = app.screen.query_one("#study-trials", DataTable)
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
@@ -78,7 +85,7 @@ def test_ctrl_r_saves_runs_the_study_and_the_study_screen_follows_it(workdir: Pa
             summary = app.screen.query_one("#study-summary", Static)
             await wait_for(pilot, lambda: "run: running" in str(summary.border_subtitle))
             await wait_for(pilot, lambda: not app.running, STUDY_TIMEOUT)
-            assert app.study_run.status == "finished", app.study_run.log.read_text()
+            assert run_status(app) == "finished", app.study_run.log.read_text()
             await wait_for(pilot, lambda: str(summary.border_subtitle) == "run: finished")
             # the screen reads the storage at once when the run ends: both trials listed
             await wait_for(pilot, lambda: [r[1] for r in table_rows(app)] ==
@@ -119,7 +126,7 @@ def test_ctrl_c_stops_the_run_cleanly_and_ctrl_r_resumes_it(workdir: Path) -> No
                            STUDY_TIMEOUT)
             await pilot.press("ctrl+c")
             await wait_for(pilot, lambda: not app.running, 120)
-            assert app.study_run.status == "stopped", app.study_run.log.read_text()
+            assert run_status(app) == "stopped", app.study_run.log.read_text()
             summary = app.screen.query_one("#study-summary", Static)
             await wait_for(pilot, lambda: "ctrl+r resumes" in str(summary.border_subtitle))
             # the trial is marked, with its reason, and queued again
@@ -132,7 +139,7 @@ def test_ctrl_c_stops_the_run_cleanly_and_ctrl_r_resumes_it(workdir: Path) -> No
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: app.study_run is not None and not app.running,
                            STUDY_TIMEOUT)
-            assert app.study_run.status == "finished", app.study_run.log.read_text()
+            assert run_status(app) == "finished", app.study_run.log.read_text()
             await pilot.press("ctrl+q")
         assert app.return_code == 0
 

@@ -58,6 +58,7 @@ class StudyData:
     hpo: dict[str, Any] = field(default_factory=dict)
     spec_meta: dict[str, Any] = field(default_factory=dict)
     budget: int | None = None
+    stop_reason: str | None = None  # results.json's: why the last `specc run` stopped
 
     @property
     def multi(self) -> bool:
@@ -272,4 +273,6 @@ def load(source: Source, say: Callable[[str], None] | None = None) -> StudyData:
     return StudyData(name=name, url=display(source.url), directions=directions,
                      objectives=objectives, trials=trials, snapshot=study,
                      ledger=Ledger.of(trials), run_dir=run_dir, hpo=hpo,
-                     spec_meta=meta, budget=budget)
+                     spec_meta=meta, budget=budget,
+                     stop_reason=results.get("stop_reason") if isinstance(
+                         results.get("stop_reason"), str) else None)
