@@ -171,6 +171,8 @@ def render(data: StudyData, charts: list[Chart], plotly_js: str, folder: Path) -
     why_html = "".join(
         f"<li>{state}: {escape(r)} (trial{'s' if len(ns) > 1 else ''} "
         f"{', '.join(map(str, ns))})</li>" for state, r, ns in why)
+    why_section = (f'<section id="counts"><h2>Why trials were pruned or failed</h2>'
+                   f"<ul>{why_html}</ul></section>") if why_html else ""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     figure_json = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in figures.items()) + "}"
     return f"""<!DOCTYPE html>
@@ -182,7 +184,7 @@ def render(data: StudyData, charts: list[Chart], plotly_js: str, folder: Path) -
 <body><main>
 <header><h1>Study {escape(data.name)}</h1><p class="sub">specc report, {now}</p></header>
 {_overview(data, folder)}
-{f'<section id="counts"><h2>Why trials were pruned or failed</h2><ul>{why_html}</ul></section>' if why_html else ""}
+{why_section}
 {"".join(sections)}
 <section id="settings"><h2>Settings</h2>
 {_table(None, [[k, v] for k, v in settings(data)])}

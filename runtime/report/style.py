@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from specc.runtime.report.data import StudyData
 
 #: How far along viridis the scale goes (beyond it: greens and yellows too light on white).
-SCALE_END = 0.6
+SCALE_END = 0.58
 #: Okabe & Ito's colour-blind-safe colours for trial states.
 STATE_COLORS = {"COMPLETE": "#0072B2", "PRUNED": "#E69F00", "FAIL": "#CC79A7",
                 "RUNNING": "#009E73", "WAITING": "#999999"}
