@@ -71,7 +71,7 @@ def above_the_fold(got: dict[str, Any], selector: str) -> list[str]:
     items = got["items"][selector]
     assert items, f"{selector} is not on the page"
     for it in items:
-        assert it["shown"] and 0 <= it["top"] and it["bottom"] <= got["height"], \
+        assert it["shown"] and it["top"] >= 0 and it["bottom"] <= got["height"], \
             f"{selector} {it['text']!r} is not on the first screen: {it}"
         assert it["right"] <= got["width"], f"{selector} {it['text']!r} is cut: {it}"
     return [str(it["text"]) for it in items]
