@@ -11,11 +11,22 @@ least 3:1 with white (WCAG's figure for graphics); ``tests/test_report.py`` chec
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from specc.runtime.report.charts import Chart
     from specc.runtime.report.data import StudyData
+
+
+class Chart(Protocol):
+    """What restyling reads of a chart (:class:`specc.runtime.report.charts.Chart`)."""
+
+    caption: str  # restyling may add to it
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def objective(self) -> int | None: ...
 
 #: How far along viridis the scale goes (beyond it: greens and yellows too light on white).
 SCALE_END = 0.58
