@@ -167,3 +167,32 @@ def test_quit_while_running_asks_then_stops_the_run(workdir: Path) -> None:
         assert not run_.running and run_.status in ("stopped", "failed")
 
     run(go())
+
+
+def test_ctrl_r_on_the_plan_screen_with_a_broken_spec_shows_why_in_the_log(
+        workdir: Path) -> None:
+    """`specc run` refuses the spec: the run ends failed, its diagnostics in the log."""
+    spec = write_spec(workdir / "spec.yaml", steps=2, n_trials=1)
+    spec.write_text(spec.read_text().replace("max_num_steps:", "max_num_stepz:"))
+
+    async def go() -> None:
+        app = create_app(spec)
+        async with app.run_test(size=SIZE) as pilot:
+            await settled(pilot)
+            await pilot.press("f3")
+            await pilot.press("ctrl+r")
+            assert app.study_run is not None
+            await wait_for(pilot, lambda: not app.running, 120)
+            code = app.study_run.returncode
+            assert run_status(app) == "failed" and code not in (0, None)
+            summary = app.screen.query_one("#study-summary", Static)
+            await wait_for(pilot, lambda: f"run: failed (status {code})" in
+                           str(summary.border_subtitle))
+            await pilot.press("l")
+            log = app.screen
+            assert isinstance(log, LogScreen)
+            await wait_for(pilot, lambda: "S001" in log.text and "max_num_steps" in log.text)
+            await pilot.press("escape", "ctrl+q")
+        assert app.return_code == 0
+
+    run(go())
