@@ -259,6 +259,7 @@ def _run(args: argparse.Namespace) -> int:
     from specc.runtime.storage_safety import StorageProblem, as_problem, is_storage_error
     from specc.runtime.study import RunError, run_study
     from specc.spec.render import render
+    from specc.spec.storage_url import public_url
 
     try:
         summary = run_study(args.file, overrides=list(args.override), output=args.output,
@@ -286,7 +287,7 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as e:  # the storage failing under a running study: a diagnostic
         if not is_storage_error(e):
             raise
-        p = as_problem(e, args.storage or "the study's storage")
+        p = as_problem(e, public_url(args.storage) if args.storage else "the study's storage")
         render("text", p.diagnostics, {}, [], sys.stderr)
         return 2
     counts = ", ".join(f"{n} {s.lower()}" for s, n in summary.counts.items() if n)

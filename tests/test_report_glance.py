@@ -133,6 +133,7 @@ def test_first_screen_shows_study_status_and_best_trial(single: Path, tmp_path: 
     for name, value in best.params.items():
         assert any(r.startswith(name) and r.endswith(f"{value:.6g}" if isinstance(
             value, float) else str(value)) for r in rows), (name, rows)
+    assert "**finished**: all 12 trials finished" in (out / "summary.md").read_text()
     screenshot(html, tmp_path)
 
 
@@ -152,6 +153,13 @@ def test_first_screen_of_a_multi_objective_study_shows_its_pareto_set(
     assert above_the_fold(got, "#best-title") == [f"Pareto set: {len(front)} trials"]
     rows = above_the_fold(got, ".pareto tr")
     assert sorted(int(r.split(" | ")[0]) for r in rows[1:]) == sorted(t.number for t in front)
+    assert "**idle**: 10 trials finished, none running" in (out / "summary.md").read_text()
+    # the front stands apart from the other trials by shape and colour, named in a legend
+    traces = {tr.get("name"): tr for tr in figures(out / "report.html")["pareto"]["data"]}
+    best = traces["Pareto-optimal trial"]
+    assert best["showlegend"] and best["marker"]["symbol"] == "diamond"
+    assert len(best["x"]) == len(front) and contrast_with_white(best["marker"]["color"]) >= 3
+    assert traces["other trial (colour: trial number)"]["showlegend"]
 
 
 # --- charts: legends, labels, colours ------------------------------------------------------------

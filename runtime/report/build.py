@@ -30,6 +30,7 @@ from specc.runtime.report.facts import (
     relpath,
     search_space,
     settings,
+    status,
     values_text,
 )
 
@@ -157,7 +158,8 @@ def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def markdown(data: StudyData, charts: list[Chart], out: Path) -> str:
-    lines = [f"# Study report: {data.name}", ""]
+    word, line = status(data)
+    lines = [f"# Study report: {data.name}", "", f"**{word}**: {line}", ""]
     lines += [f"- **{k}**: {v}" for k, v in settings(data)]
     lines.append("")
     space = search_space(data.trials)

@@ -77,8 +77,8 @@ def settings(data: StudyData) -> list[tuple[str, str]]:
 
 
 def status(data: StudyData) -> tuple[str, str]:
-    """The study's state in a word (``running``, ``finished``, ``stopped``, ``trials``)
-    and a line: how far its budget got and why it stopped."""
+    """The study's state in a word (``running``, ``finished``, ``stopped``, ``idle``: none
+    running, no budget known) and a line: how far its budget got and why it stopped."""
     c = data.ledger.counts()
     finished = len(data.ledger.finished())
     of = f" of {data.budget}" if data.budget else ""
@@ -91,7 +91,7 @@ def status(data: StudyData) -> tuple[str, str]:
         if data.stop_reason and data.stop_reason != "interrupted":
             return "stopped", f"{line} ({data.stop_reason})"
         return "stopped", f"{line}: the same `specc run` command resumes it"
-    return "trials", f"{finished} trials finished"
+    return "idle", f"{finished} trials finished, none running (no `specc run` budget known)"
 
 
 def counts_text(data: StudyData) -> str:

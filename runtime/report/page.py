@@ -61,7 +61,7 @@ header .sub { margin: 0; }
 .badge { display: inline-block; padding: 2px 10px; border-radius: 10px; color: #fff;
          font-weight: 600; margin-right: 6px; }
 .status-finished { background: #006e4f; } .status-running { background: #0057a0; }
-.status-stopped { background: #8a5a00; } .status-trials { background: #555; }
+.status-stopped { background: #8a5a00; } .status-idle { background: #555; }
 .best-value { font-size: 1.5em; font-weight: 600; margin: 2px 0 8px; }
 .pareto td:first-child, .pareto th:first-child { font-weight: 600; }
 """

@@ -137,6 +137,24 @@ def _intermediate(fig: Any, data: StudyData) -> None:
     fig.update_yaxes(title_text=data.objectives[0])
 
 
+def _pareto(fig: Any) -> None:
+    """Optuna draws the front in Reds over the others in Blues: the front becomes one
+    vermillion diamond per trial (told apart by shape as well as colour), the others the
+    scale by trial number; both named in a legend above the plot."""
+    for tr in fig.data:
+        marker = tr.marker
+        title = str(marker.colorbar.title.text or "") if marker.colorbar else ""
+        if title.startswith("Best"):
+            tr.update(name="Pareto-optimal trial", showlegend=True,
+                      marker={"color": BEST_COLOR, "colorscale": None, "showscale": False,
+                              "symbol": "diamond", "size": 11})
+        else:
+            tr.update(name="other trial (colour: trial number)", showlegend=True)
+            marker.colorscale = scale()
+    fig.update_layout(showlegend=True, margin_t=60,
+                      legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})
+
+
 def restyle(fig: Any, data: StudyData, chart: Chart) -> None:
     """Colours, legend and labels of one drawn chart (in place)."""
     fig.update_xaxes(automargin=True)
@@ -157,7 +175,9 @@ def restyle(fig: Any, data: StudyData, chart: Chart) -> None:
                 tr.marker.color = STATE_COLORS[tr.name]
                 tr.name = tr.name.lower()
         fig.update_layout(showlegend=True)
-    elif chart.kind in ("slice", "pareto", "history"):
+    elif chart.kind == "pareto":
+        _pareto(fig)
+    elif chart.kind in ("slice", "history"):
         for tr in fig.data:
             marker = getattr(tr, "marker", None)
             if marker is not None and marker.colorscale is not None:
