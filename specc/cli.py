@@ -117,11 +117,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", "-q", action="store_true",
                    help="no live progress; print the summary only")
 
-    t = sub.add_parser("tui", help="edit a spec with live diagnostics, see its plan, follow "
-                       "its study (a terminal app)",
+    t = sub.add_parser("tui", help="edit a spec with live diagnostics, see its plan, run "
+                       "and follow its study (a terminal app)",
                        description="A terminal app: the spec in an editor with diagnostics as "
                        "you type, its plan, and its study's trials read live from the storage "
-                       "(read-only). Exit 0 on ctrl+q; 2: usage error or unreadable file.")
+                       "(read-only). ctrl+r saves the spec and starts `specc run FILE` as a "
+                       "child process; ctrl+c stops it (the next ctrl+r resumes). Exit 0 on "
+                       "ctrl+q; 2: usage error or unreadable file.")
     t.add_argument("file", nargs="?", metavar="FILE", help="spec file (YAML); created on save "
                    "if missing")
     t.add_argument("--storage", metavar="URL", default=None,

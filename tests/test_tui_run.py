@@ -159,6 +159,13 @@ def test_quit_while_running_asks_then_stops_the_run(workdir: Path) -> None:
             await pilot.press("ctrl+r")
             run_ = app.study_run
             assert run_ is not None and run_.running
+            # in the editor, ctrl+c with text selected copies: the run goes on
+            await pilot.press("f2")
+            editor = app.screen.query_one(SpecEditor)
+            editor.select_all()
+            await pilot.press("ctrl+c")
+            await pilot.pause(0.3)
+            assert run_.running and run_.stop_asked is None
             await pilot.press("ctrl+q")  # asks first
             await pilot.pause(0.2)
             assert run_.running and app.is_running

@@ -17,6 +17,7 @@ from pathlib import Path
 from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding
+from textual.widgets import TextArea
 
 from specc.tui.runner import LOG_NAME, StudyRun, run_command
 from specc.tui.screens import EditorScreen, HelpScreen, LogScreen, PlanScreen, StudyScreen
@@ -120,10 +121,14 @@ class SpeccApp(App[int]):
 
     def action_stop_run(self) -> None:
         """Stop the running study as Ctrl-C does in a terminal (the running trial is
-        marked interrupted; ctrl+r resumes). Without one, ctrl+c keeps its usual job."""
+        marked interrupted; ctrl+r resumes). Without one, or with text selected in the
+        editor, ctrl+c keeps its usual job (copy)."""
         run = self.study_run
         if run is None or not run.running:
             raise SkipAction()
+        focused = self.focused
+        if isinstance(focused, TextArea) and focused.selected_text:
+            raise SkipAction()  # the editor's copy: a selection is not a request to stop
         asked = run.stop_asked is not None
         run.stop()
         self.notify("still stopping: the running trial is being marked" if asked else
