@@ -222,3 +222,36 @@ def test_trial_colours_stand_out_on_white(single: Path, tmp_path: Path) -> None:
 def test_short_axis_labels(names: list[str], labels: list[str]) -> None:
     assert list(short_labels(names).values()) == labels
     assert wrap("short") == "short"
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_pngs_use_the_same_scale_and_whole_labels(single: Path) -> None:
+    """Optuna's matplotlib charts (the PNGs beside the page) get the same look: no
+    ``Blues`` colour map left, whole parallel-coordinate labels, lines along the scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import optuna.visualization.matplotlib as mvis
+
+    from specc.runtime.report.data import load, resolve
+    from specc.runtime.report.style import restyle_png
+
+    data = load(resolve(str(single), None, None))
+    ax = mvis.plot_parallel_coordinate(data.snapshot, target_name="eval_loss")
+    fig = ax.figure
+    restyle_png(fig, data, "parallel")
+    maps = {getattr(m, "get_cmap")().name  # noqa: B009  (Artist does not declare it)
+            for m in fig.findobj(lambda a: hasattr(a, "get_cmap"))}
+    assert maps and not maps & {"Blues", "Blues_r"}, maps
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["eval_loss", "reference_policy_\nkl_penalty", "lr",
+                      "train_global_\nbatch_size"], labels
+    plt.close("all")
+    ax = mvis.plot_intermediate_values(data.snapshot)
+    restyle_png(ax.figure, data, "intermediate")
+    from matplotlib.colors import to_hex
+
+    colours = [to_hex(line.get_color()) for line in ax.get_lines()]
+    assert colours and min(contrast_with_white(c) for c in colours) >= 3.0, colours
+    plt.close("all")

@@ -420,6 +420,8 @@ def test_journal_storage_is_read(tmp_path: Path) -> None:
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
     snap = StudyReader(f"journal:{path}", "j").read()
     assert snap.counts["COMPLETE"] == 3 and snap.directions == ("maximize",)
+    assert snap.storage == str(path)  # shown as Optuna's CLI and dashboard take it
+    assert StudyReader(str(path), "j").read().counts["COMPLETE"] == 3  # and read back
     assert snap.best[0].values == (max(cast(float, t.value) for t in study.trials),)
 
 

@@ -267,6 +267,7 @@ def draw_png(data: StudyData, charts: list[Chart], folder: Path) -> None:
             axes = np.asarray(ax).ravel()
             fig = axes[0].figure
             try:
+                looks.restyle_png(fig, data, c.kind)
                 for label, xs, ys, style in _extras(data, c):
                     if style == "line":
                         axes[0].step(xs, ys, where="post", color=BEST_COLOR, label=label)

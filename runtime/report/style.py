@@ -182,3 +182,35 @@ def restyle(fig: Any, data: StudyData, chart: Chart) -> None:
             marker = getattr(tr, "marker", None)
             if marker is not None and marker.colorscale is not None:
                 marker.colorscale = scale()
+
+
+def restyle_png(fig: Any, data: StudyData, kind: str) -> None:
+    """The same look in Optuna's matplotlib charts (the PNGs): its ``Blues`` colour maps
+    become :func:`scale`'s, the intermediate values' lines (``tab20``, with its near-white
+    tints) are coloured along it by trial, and parallel-coordinate labels are whole."""
+    from matplotlib.colors import ListedColormap
+
+    ours = ListedColormap([tuple(int(x) / 255 for x in re.findall(r"[\d.]+", color_at(t))[:3])
+                           for t in (i / 63 for i in range(64))], name="specc")
+    for m in fig.findobj(lambda a: hasattr(a, "get_cmap") and hasattr(a, "set_cmap")):
+        name = getattr(m.get_cmap(), "name", "")
+        if name in ("Blues", "Blues_r"):
+            m.set_cmap(ours if name == "Blues" else ours.reversed())
+    if kind == "intermediate":
+        for ax in fig.axes:
+            lines = ax.get_lines()
+            for i, line in enumerate(lines):
+                line.set_color(ours(i / max(len(lines) - 1, 1)))
+            if ax.get_legend() is not None:  # drawn before: its keys keep the old colours
+                ax.legend(*ax.get_legend_handles_labels(), loc="upper left",
+                          bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    if kind == "parallel":
+        from optuna.visualization._parallel_coordinate import _truncate_label
+
+        params = list(dict.fromkeys(k for t in data.trials for k in t.params))
+        short = {_truncate_label(p): v.replace("<br>", "\n")
+                 for p, v in short_labels(params).items()}
+        ax = fig.axes[0]
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        if ticks:
+            ax.set_xticks(ax.get_xticks(), [short.get(t, t) for t in ticks], rotation=0)
