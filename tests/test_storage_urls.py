@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from test_run_study import env, results, specc_cache, write_spec
 
+from specc.cli import main
 from specc.spec.storage_url import driver_url, is_journal, local_file, public_url
 
 __all__ = ["specc_cache"]  # the session's tiny-model cache (an autouse fixture)
@@ -96,6 +97,9 @@ def test_optuna_cli_opens_the_journal_url(tmp_path: Path) -> None:
     printed, _ = run_and_open(tmp_path, "--storage", f"journal:{journal}")
     assert printed == str(journal)
     assert "journal:" not in (tmp_path / "out" / "results.json").read_text()
+    # specc reads the form it shows: the report follows results.json to the journal
+    assert main(["report", str(tmp_path / "out"), "-q"]) == 0
+    assert (tmp_path / "out" / "report" / "report.html").is_file()
 
 
 @pytest.mark.slow

@@ -101,6 +101,13 @@ def _results(run_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _reachable(url: str) -> bool:
+    """A database URL, or a study file that is there (a relative path in results.json is
+    relative to where `specc run` ran)."""
+    local = local_file(url)
+    return local is None or local.is_file()
+
+
 def resolve(run_dir: str | None, storage: str | None, study: str | None) -> Source:
     """The study to report: from a run folder, a storage URL, or both (a folder whose study
     lives in a database)."""
@@ -118,8 +125,8 @@ def resolve(run_dir: str | None, storage: str | None, study: str | None) -> Sour
         elif (folder / "study.db").exists():
             storage = f"sqlite:///{folder / 'study.db'}"
         elif isinstance(results.get("storage"), str) and "***" not in results["storage"] \
-                and local_file(results["storage"]) is None:
-            storage = results["storage"]  # a study in a database, outputs here
+                and _reachable(results["storage"]):
+            storage = results["storage"]  # a study in a database or elsewhere, outputs here
         else:
             raise ReportError(
                 f"no study in {run_dir}: it has no study.db or study.journal (`specc run` "
