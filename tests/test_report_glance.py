@@ -255,3 +255,23 @@ def test_pngs_use_the_same_scale_and_whole_labels(single: Path) -> None:
     colours = [to_hex(line.get_color()) for line in ax.get_lines()]
     assert colours and min(contrast_with_white(c) for c in colours) >= 3.0, colours
     plt.close("all")
+
+
+def test_a_large_pareto_set_still_fits_the_first_screen(tmp_path: Path) -> None:
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    path = tmp_path / "front.journal"
+    study = optuna.create_study(storage=JournalStorage(JournalFileBackend(str(path))),
+                                study_name="front", directions=["minimize", "minimize"],
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: (x := t.suggest_float("x", 0, 1), 1 - x), n_trials=20)
+    assert len(study.best_trials) == 20  # every trial is on the front
+    out = tmp_path / "report"
+    assert report("--storage", str(path), "--output", str(out), "-q") == 0
+    got = first_screen(out / "report.html", tmp_path)
+    rows = above_the_fold(got, ".pareto tr")
+    assert len(rows) == 1 + 8  # the header and the first 8 by the first objective
+    assert "and 12 more (by objective 0): see the Pareto front" in \
+        (out / "report.html").read_text()

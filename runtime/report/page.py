@@ -66,6 +66,9 @@ header .sub { margin: 0; }
 .pareto td:first-child, .pareto th:first-child { font-weight: 600; }
 """
 
+#: Pareto-optimal trials listed on the first screen (the rest: the chart and the table).
+PARETO_ROWS = 8
+
 BOOT = """
 (function () {
   var figures = JSON.parse(document.getElementById("specc-figures").textContent);
@@ -98,15 +101,19 @@ def _best(data: StudyData, folder: Path) -> str:
         return '<h2 id="best-title">Best trial</h2><p>No complete trial yet: no best trial.</p>'
     if data.multi:
         params = list(dict.fromkeys(k for t in best for k in t.params))
+        shown = sorted(best, key=lambda t: t.values[0] if t.values else 0.0)[:PARETO_ROWS]
         rows = [[str(t.number), *(fmt(v) for v in t.values or []),
-                 *(fmt(t.params[k]) if k in t.params else "" for k in params)] for t in best]
+                 *(fmt(t.params[k]) if k in t.params else "" for k in params)] for t in shown]
+        more = len(best) - len(shown)
         goal = ", ".join(f"{m} ({d})" for m, d in zip(data.objectives, data.directions,
                                                        strict=True))
         return (f'<h2 id="best-title">Pareto set: {len(best)} trials</h2>'
                 f'<p class="caption">no other trial is at least as good in every objective: '
                 f"{escape(goal)}</p>"
                 f'<div class="pareto">{_table(["trial", *data.objectives, *params], rows)}'
-                "</div>")
+                "</div>" + (f'<p class="caption">and {more} more (by {escape(data.objectives[0])}'
+                            "): see the Pareto front and the trial table below</p>"
+                            if more else ""))
     t = best[0]
     out = [f'<h2 id="best-title">Best trial: {t.number}</h2>',
            f'<p class="best-value" id="best-value">{escape(values_text(data, t))}</p>'
