@@ -17,6 +17,7 @@ from specc.spec.diagnostics import Collector, Diagnostic, Severity
 from specc.spec.facts import GENERATES
 from specc.spec.models import Spec
 from specc.spec.models.policy import RUNNABLE_BACKENDS
+from specc.spec.storage_url import public_url
 
 DEFAULT_PREVIEW = 5
 
@@ -149,7 +150,7 @@ def _study(spec: Spec, out_dir: str) -> dict[str, Any]:
         "objectives": [o.model_dump() for o in hpo.objectives],
         "n_trials": hpo.n_trials,
         "timeout": hpo.timeout,
-        "storage": hpo.storage or defaults.storage_url(out_dir, hpo.parallel),
+        "storage": public_url(hpo.storage or defaults.storage_url(out_dir, hpo.parallel)),
         "study_name": defaults.study_name(spec),
         "parallel": hpo.parallel,
         "early_stopping_patience": hpo.early_stopping_patience,

@@ -33,7 +33,13 @@ from specc.errors import SpeccError
 from specc.runtime import storage_safety as safety
 from specc.spec import defaults
 from specc.spec.diagnostics import Collector
-from specc.spec.storage_url import JOURNAL_PREFIX, driver_url, is_journal, local_file
+from specc.spec.storage_url import (
+    JOURNAL_PREFIX,
+    driver_url,
+    is_journal,
+    local_file,
+    public_url,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -89,13 +95,9 @@ def check_url(url: str, workers: int) -> None:
 
 
 def display(url: str) -> str:
-    """The URL without a password."""
-    if "://" in url and "@" in url:
-        scheme, rest = url.split("://", 1)
-        cred, host = rest.rsplit("@", 1)
-        if ":" in cred:
-            return f"{scheme}://{cred.split(':', 1)[0]}:***@{host}"
-    return url
+    """The URL as specc shows it: one Optuna's tools open as is, without a password
+    (:func:`specc.spec.storage_url.public_url`)."""
+    return public_url(url)
 
 
 def open_storage(url: str, diags: Collector | None = None) -> optuna.storages.BaseStorage:

@@ -1,5 +1,12 @@
 """Optuna storage URLs: the journal prefix, local files, the installed PostgreSQL driver,
-and opening a storage read-only.
+the form specc shows, and opening a storage read-only.
+
+specc reads its short forms (``journal:PATH``; ``postgresql://`` whatever driver is
+installed) and shows every URL in the form Optuna's own tools open as is
+(:func:`public_url`): ``optuna trials --storage URL`` and ``optuna-dashboard URL`` take a
+journal as the file's plain path (an existing file is a journal to them) and a database by
+its SQLAlchemy URL, so PostgreSQL is driver-qualified (``postgresql+psycopg2://``) when
+only psycopg2 is installed.
 
 Text work only at import (Optuna is imported inside :func:`open_read_only`), so the
 runtime (`specc run`, `specc report`) and the TUI, which never imports the runtime, read
@@ -9,6 +16,7 @@ storages the same way.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +26,23 @@ from specc.spec.diagnostics import Collector, Diagnostic
 JOURNAL_PREFIX = "journal:"
 
 
+#: What a SQLite file starts with (a plain path to one is not a journal).
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
 def is_journal(url: str) -> bool:
-    return url.startswith(JOURNAL_PREFIX) or url.endswith((".journal", ".log"))
+    """``journal:PATH``, a path ending in ``.journal`` or ``.log``, or (as Optuna's CLI and
+    optuna-dashboard take it) the plain path of an existing file that is not SQLite."""
+    if url.startswith(JOURNAL_PREFIX) or (
+            "://" not in url and url.endswith((".journal", ".log"))):
+        return True
+    if "://" in url or not url or not os.path.isfile(url):
+        return False
+    try:
+        with open(url, "rb") as f:
+            return f.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC
+    except OSError:
+        return False
 
 
 def local_file(url: str) -> Path | None:
@@ -38,6 +61,24 @@ def driver_url(url: str) -> str:
             importlib.util.find_spec("psycopg") is None and \
             importlib.util.find_spec("psycopg2") is not None:
         return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
+
+
+def public_url(url: str) -> str:
+    """``url`` as specc shows it (printed, in ``results.json``, in the TUI and the report):
+    a URL Optuna's CLI (``optuna trials --storage URL``) and optuna-dashboard open as is.
+
+    A journal is its file's plain path; PostgreSQL carries the installed driver
+    (:func:`driver_url`); a password is left out (never printed; the driver reads it from
+    ``PGPASSWORD`` or ``~/.pgpass``, MySQL's from its option files)."""
+    if url.startswith(JOURNAL_PREFIX):
+        return url.removeprefix(JOURNAL_PREFIX)
+    url = driver_url(url)
+    if "://" in url and "@" in url:
+        scheme, rest = url.split("://", 1)
+        cred, host = rest.rsplit("@", 1)
+        if ":" in cred:
+            return f"{scheme}://{cred.split(':', 1)[0]}@{host}"
     return url
 
 

@@ -117,7 +117,8 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
                        help="output folder (default: the spec's output_dir, else runs/<name>/)")
         r.add_argument("--storage", metavar="URL", default=None,
                        help="Optuna storage: postgresql://... to share one study between "
-                       "machines, sqlite:///PATH, or journal:PATH (default: "
+                       "machines, sqlite:///PATH, or a journal file PATH.journal / "
+                       "journal:PATH (default: "
                        "sqlite:///<output>/study.db; a journal file with --workers N)")
         r.add_argument("--workers", type=_positive, default=None, metavar="N",
                        help="local worker processes (default: hpo.parallel, else 1)")
@@ -139,11 +140,13 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
                        "anyway (each records its spec hash; results.json keeps them apart)")
 
     if only in (None, "tui"):
-        t = sub.add_parser("tui", help="edit a spec with live diagnostics, see its plan, follow "
-                           "its study (a terminal app)",
-                           description="A terminal app: the spec in an editor with diagnostics as "
-                           "you type, its plan, and its study's trials read live from the storage "
-                           "(read-only). Exit 0 on ctrl+q; 2: usage error or unreadable file.")
+        t = sub.add_parser("tui", help="edit a spec with live diagnostics, see its plan, "
+                           "run and follow its study (a terminal app)",
+                           description="A terminal app: the spec in an editor with diagnostics "
+                           "as you type, its plan, and its study's trials read live from the "
+                           "storage (read-only). ctrl+r saves the spec and starts `specc run "
+                           "FILE` as a child process; ctrl+c stops it (the next ctrl+r "
+                           "resumes). Exit 0 on ctrl+q; 2: usage error or unreadable file.")
         t.add_argument("file", nargs="?", metavar="FILE", help="spec file (YAML); created on save "
                        "if missing")
         t.add_argument("--storage", metavar="URL", default=None,
@@ -299,6 +302,7 @@ def _run(args: argparse.Namespace) -> int:
     from specc.runtime.storage_safety import StorageProblem, as_problem, is_storage_error
     from specc.runtime.study import RunError, run_study
     from specc.spec.render import render
+    from specc.spec.storage_url import public_url
 
     try:
         summary = run_study(args.file, overrides=list(args.override), output=args.output,
@@ -327,7 +331,7 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as e:  # the storage failing under a running study: a diagnostic
         if not is_storage_error(e):
             raise
-        p = as_problem(e, args.storage or "the study's storage")
+        p = as_problem(e, public_url(args.storage) if args.storage else "the study's storage")
         render("text", p.diagnostics, {}, [], sys.stderr)
         return 2
     counts = ", ".join(f"{n} {s.lower()}" for s, n in summary.counts.items() if n)

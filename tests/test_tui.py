@@ -170,7 +170,7 @@ def test_a_file_changed_on_disk_is_noticed(spec: Path) -> None:
             await wait_for(pilot, lambda: "changed on disk" in str(editor.border_title),
                            timeout=5)
             assert "n_trials: 7" in editor.text and editor.text.startswith("x")
-            await pilot.press("ctrl+r")
+            await pilot.press("ctrl+o")
             assert "n_trials: 8" in editor.text and not editor.text.startswith("x")
 
     run(go())
@@ -420,6 +420,8 @@ def test_journal_storage_is_read(tmp_path: Path) -> None:
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
     snap = StudyReader(f"journal:{path}", "j").read()
     assert snap.counts["COMPLETE"] == 3 and snap.directions == ("maximize",)
+    assert snap.storage == str(path)  # shown as Optuna's CLI and dashboard take it
+    assert StudyReader(str(path), "j").read().counts["COMPLETE"] == 3  # and read back
     assert snap.best[0].values == (max(cast(float, t.value) for t in study.trials),)
 
 

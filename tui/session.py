@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from specc.spec.atomic import check_writable, write_atomic
+from specc.spec.defaults import output_dir
 from specc.spec.defaults import storage_url as default_storage
 from specc.tui.files import Stamp, read_spec
 
@@ -56,6 +58,31 @@ class Session:
 
             self.spec = check_file(str(self.file), Collector(), text=self.text).spec
         return self.spec
+
+    def save(self, text: str | None = None) -> str | None:
+        """Write ``text`` (default: the buffer) to the file atomically; why not, or None."""
+        from specc.spec.diagnostics import Collector
+
+        if self.file is None:
+            return "no file to save to: start with `specc tui FILE`"
+        if self.refused:
+            return f"not saved: {self.file} was not opened ({self.refused[0].message})"
+        text = self.text if text is None else text
+        refused = Collector()
+        if not check_writable(self.file, refused):  # `specc set`'s rule: a 0444 file stays
+            return f"not saved: {refused.items[0].message}"
+        try:
+            write_atomic(self.file, text)
+        except OSError as e:
+            return f"not saved: {e}"
+        self.saved_text = self.text = text
+        self.stamp = Stamp.of(self.file)
+        return None
+
+    def output_dir(self) -> Path | None:
+        """Where `specc run` of the spec writes (None before the spec first validated)."""
+        spec = self.ensure_spec()
+        return Path(output_dir(spec)) if spec is not None else None
 
     @property
     def dirty(self) -> bool:

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from specc.spec.storage_url import JOURNAL_PREFIX, is_journal, open_read_only
+from specc.spec.storage_url import is_journal, open_read_only, public_url
 
 #: Names the runner writes (``specc.runtime.outputs``; not imported: the TUI never loads
 #: the runtime).
@@ -78,7 +78,7 @@ def default_storage(output_dir: str) -> str:
     SQLite file."""
     journal = Path(output_dir) / "study.journal"
     if journal.exists():
-        return f"{JOURNAL_PREFIX}{journal}"
+        return str(journal)
     return f"sqlite:///{Path(output_dir) / 'study.db'}"
 
 
@@ -143,7 +143,7 @@ class StudyReader:
             names = [s.study_name for s in storage.get_all_studies()]
         except Exception as e:
             if "no such table" in str(e):
-                raise StudyUnavailable(f"no study in {self.url} yet") from None
+                raise StudyUnavailable(f"no study in {public_url(self.url)} yet") from None
             raise
         name = self.study
         if name not in names:
@@ -151,7 +151,8 @@ class StudyReader:
                 name = names[0]
             else:
                 known = f" (it has: {', '.join(names)})" if names else ""
-                raise StudyUnavailable(f"no study named {name!r} in {self.url} yet{known}")
+                raise StudyUnavailable(f"no study named {name!r} in {public_url(self.url)} "
+                                       f"yet{known}")
         assert name is not None
         sid = storage.get_study_id_from_name(name)
         directions = tuple(d.name.lower() for d in storage.get_study_directions(sid))
@@ -161,7 +162,7 @@ class StudyReader:
         counts = dict.fromkeys(STATES, 0)
         for r in rows:
             counts[r.state] = counts.get(r.state, 0) + 1
-        return StudySnapshot(name, self.url, directions, tuple(str(m) for m in metrics),
+        return StudySnapshot(name, public_url(self.url), directions, tuple(str(m) for m in metrics),
                              rows, counts)
 
     def close(self) -> None:

@@ -30,6 +30,7 @@ from specc.runtime.report.facts import (
     relpath,
     search_space,
     settings,
+    status,
     values_text,
 )
 
@@ -85,11 +86,12 @@ def build_report(run_dir: str | None = None, *, storage: str | None = None,
     except ReportError:
         raise
     except Exception as e:  # the storage failing while it is read
+        from specc.runtime.storage import display
         from specc.runtime.storage_safety import as_problem, is_storage_error
 
         if not is_storage_error(e):
             raise
-        diag = as_problem(e, source.url).diagnostics[0]
+        diag = as_problem(e, display(source.url)).diagnostics[0]
         raise ReportError(f"{diag.code} {diag.message} ({diag.hint})") from None
     out = Path(output) if output else _default_output(source.run_dir, data)
     try:
@@ -122,11 +124,11 @@ def _check_health(url: str) -> None:
     """A damaged SQLite study (the wedge an old `specc run` left) is named as such, with
     the way out, instead of a confusing "2 studies" or an Optuna error. Read-only: the
     report never repairs; `specc run` does."""
-    from specc.spec.storage_url import local_file
+    from specc.spec.storage_url import is_journal, local_file
     from specc.spec.study_db import inspect, recovery_hint
 
     db = local_file(url)
-    if db is None or db.suffix == ".journal" or not db.is_file() or url.startswith("journal:"):
+    if db is None or not db.is_file() or is_journal(url):
         return
     health = inspect(str(db))
     if health.ok or (health.error is None and not health.duplicates):
@@ -156,7 +158,8 @@ def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def markdown(data: StudyData, charts: list[Chart], out: Path) -> str:
-    lines = [f"# Study report: {data.name}", ""]
+    word, line = status(data)
+    lines = [f"# Study report: {data.name}", "", f"**{word}**: {line}", ""]
     lines += [f"- **{k}**: {v}" for k, v in settings(data)]
     lines.append("")
     space = search_space(data.trials)

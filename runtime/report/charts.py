@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from specc.runtime.report import style as looks
 from specc.runtime.storage import quiet_optuna
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ FUNCTIONS: dict[ChartKind, str] = {
     "timeline": "plot_timeline",
 }
 
-BEST_COLOR = "#d62728"
+BEST_COLOR = looks.BEST_COLOR
 PRUNED_COLOR = "#7f7f7f"
 
 
@@ -237,6 +238,7 @@ def draw_html(data: StudyData, charts: list[Chart]) -> None:
                 # the page's heading names the chart: no second title inside it
                 fig.update_layout(title_text="", height=460 if c.kind != "slice" else 420,
                                   margin={"l": 60, "r": 30, "t": 30, "b": 50})
+                looks.restyle(fig, data, c)
                 c.figure = fig
             except Exception as e:
                 c.note = f"Optuna could not draw it: {_first_line(e)}"
@@ -265,6 +267,7 @@ def draw_png(data: StudyData, charts: list[Chart], folder: Path) -> None:
             axes = np.asarray(ax).ravel()
             fig = axes[0].figure
             try:
+                looks.restyle_png(fig, data, c.kind)
                 for label, xs, ys, style in _extras(data, c):
                     if style == "line":
                         axes[0].step(xs, ys, where="post", color=BEST_COLOR, label=label)

@@ -23,7 +23,7 @@ from specc.errors import SpeccError
 from specc.runtime.outputs import REPORT_STEPS, SURPLUS, Ledger, pareto, ranked, reason
 from specc.runtime.storage import StorageError, check_url, display, quiet_optuna
 from specc.spec import storage_url
-from specc.spec.storage_url import JOURNAL_PREFIX, local_file
+from specc.spec.storage_url import local_file
 
 if TYPE_CHECKING:
     import optuna
@@ -58,6 +58,7 @@ class StudyData:
     hpo: dict[str, Any] = field(default_factory=dict)
     spec_meta: dict[str, Any] = field(default_factory=dict)
     budget: int | None = None
+    stop_reason: str | None = None  # results.json's: why the last `specc run` stopped
 
     @property
     def multi(self) -> bool:
@@ -100,6 +101,13 @@ def _results(run_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _reachable(url: str) -> bool:
+    """A database URL, or a study file that is there (a relative path in results.json is
+    relative to where `specc run` ran)."""
+    local = local_file(url)
+    return local is None or local.is_file()
+
+
 def resolve(run_dir: str | None, storage: str | None, study: str | None) -> Source:
     """The study to report: from a run folder, a storage URL, or both (a folder whose study
     lives in a database)."""
@@ -113,12 +121,12 @@ def resolve(run_dir: str | None, storage: str | None, study: str | None) -> Sour
             raise ReportError("give a `specc run` output folder, or --storage URL")
         results = _results(folder)
         if (folder / "study.journal").exists():
-            storage = f"{JOURNAL_PREFIX}{folder / 'study.journal'}"
+            storage = str(folder / "study.journal")
         elif (folder / "study.db").exists():
             storage = f"sqlite:///{folder / 'study.db'}"
         elif isinstance(results.get("storage"), str) and "***" not in results["storage"] \
-                and local_file(results["storage"]) is None:
-            storage = results["storage"]  # a study in a database, outputs here
+                and _reachable(results["storage"]):
+            storage = results["storage"]  # a study in a database or elsewhere, outputs here
         else:
             raise ReportError(
                 f"no study in {run_dir}: it has no study.db or study.journal (`specc run` "
@@ -272,4 +280,6 @@ def load(source: Source, say: Callable[[str], None] | None = None) -> StudyData:
     return StudyData(name=name, url=display(source.url), directions=directions,
                      objectives=objectives, trials=trials, snapshot=study,
                      ledger=Ledger.of(trials), run_dir=run_dir, hpo=hpo,
-                     spec_meta=meta, budget=budget)
+                     spec_meta=meta, budget=budget,
+                     stop_reason=results.get("stop_reason") if isinstance(
+                         results.get("stop_reason"), str) else None)

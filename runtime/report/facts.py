@@ -76,6 +76,24 @@ def settings(data: StudyData) -> list[tuple[str, str]]:
     return rows
 
 
+def status(data: StudyData) -> tuple[str, str]:
+    """The study's state in a word (``running``, ``finished``, ``stopped``, ``idle``: none
+    running, no budget known) and a line: how far its budget got and why it stopped."""
+    c = data.ledger.counts()
+    finished = len(data.ledger.finished())
+    of = f" of {data.budget}" if data.budget else ""
+    if c.get("RUNNING"):
+        return "running", f"{finished}{of} trials finished, {c['RUNNING']} running"
+    if data.budget and finished >= data.budget:
+        return "finished", f"all {data.budget} trials finished"
+    if data.budget:
+        line = f"{finished}{of} trials finished"
+        if data.stop_reason and data.stop_reason != "interrupted":
+            return "stopped", f"{line} ({data.stop_reason})"
+        return "stopped", f"{line}: the same `specc run` command resumes it"
+    return "idle", f"{finished} trials finished, none running (no `specc run` budget known)"
+
+
 def counts_text(data: StudyData) -> str:
     c = data.ledger.counts()
     names = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed",

@@ -21,6 +21,7 @@ from specc.runtime.report.facts import (
     relpath,
     search_space,
     settings,
+    status,
     values_text,
 )
 
@@ -52,7 +53,21 @@ th { background: #f4f4f4; }
 .state-FAIL { color: #b00020; } .state-RUNNING, .state-WAITING { color: #1f5fa8; }
 pre { background: #f6f8fa; padding: 10px; overflow-x: auto; font-size: 0.85em; }
 .scroll { overflow-x: auto; }
+header { display: flex; align-items: baseline; gap: 16px; flex-wrap: wrap; margin: 0 0 12px; }
+header .sub { margin: 0; }
+#overview { display: flex; gap: 28px; flex-wrap: wrap; align-items: flex-start; }
+#overview > div { flex: 1 1 300px; min-width: 0; }
+#status { font-size: 1.05em; margin: 0 0 10px; }
+.badge { display: inline-block; padding: 2px 10px; border-radius: 10px; color: #fff;
+         font-weight: 600; margin-right: 6px; }
+.status-finished { background: #006e4f; } .status-running { background: #0057a0; }
+.status-stopped { background: #8a5a00; } .status-idle { background: #555; }
+.best-value { font-size: 1.5em; font-weight: 600; margin: 2px 0 8px; }
+.pareto td:first-child, .pareto th:first-child { font-weight: 600; }
 """
+
+#: Pareto-optimal trials listed on the first screen (the rest: the chart and the table).
+PARETO_ROWS = 8
 
 BOOT = """
 (function () {
@@ -79,22 +94,49 @@ def _table(head: list[str] | None, rows: list[list[str]], raw: bool = False) -> 
 
 
 def _best(data: StudyData, folder: Path) -> str:
+    """The best trial (its value, parameters and spec) or the Pareto set, for the first
+    screen."""
     best = data.best()
     if not best:
-        return "<p>No complete trial yet: no best trial.</p>"
-    title = "Best trial" if not data.multi else f"Pareto set ({len(best)} trials)"
-    out = [f"<h2>{title}</h2>"]
-    for t in best:
-        out.append(f"<h3>Trial {t.number}: {escape(values_text(data, t))}</h3>")
-        if t.params:
-            out.append(_table(["parameter", "value"],
-                              [[k, fmt(v)] for k, v in t.params.items()]))
-        spec = data.spec_of(t.number)
-        if spec is not None:
-            path, text = spec
-            out.append(f"<details><summary>spec: {escape(relpath(path, folder))}</summary>"
-                       f"<pre>{escape(text)}</pre></details>")
+        return '<h2 id="best-title">Best trial</h2><p>No complete trial yet: no best trial.</p>'
+    if data.multi:
+        params = list(dict.fromkeys(k for t in best for k in t.params))
+        shown = sorted(best, key=lambda t: t.values[0] if t.values else 0.0)[:PARETO_ROWS]
+        rows = [[str(t.number), *(fmt(v) for v in t.values or []),
+                 *(fmt(t.params[k]) if k in t.params else "" for k in params)] for t in shown]
+        more = len(best) - len(shown)
+        goal = ", ".join(f"{m} ({d})" for m, d in zip(data.objectives, data.directions,
+                                                       strict=True))
+        return (f'<h2 id="best-title">Pareto set: {len(best)} trials</h2>'
+                f'<p class="caption">no other trial is at least as good in every objective: '
+                f"{escape(goal)}</p>"
+                f'<div class="pareto">{_table(["trial", *data.objectives, *params], rows)}'
+                "</div>" + (f'<p class="caption">and {more} more (by {escape(data.objectives[0])}'
+                            "): see the Pareto front and the trial table below</p>"
+                            if more else ""))
+    t = best[0]
+    out = [f'<h2 id="best-title">Best trial: {t.number}</h2>',
+           f'<p class="best-value" id="best-value">{escape(values_text(data, t))}</p>'
+           f'<p class="caption">{escape(data.directions[0])} {escape(data.objectives[0])}</p>']
+    if t.params:
+        rows = [[k, fmt(v)] for k, v in t.params.items()]
+        out.append(f'<div id="best-params">{_table(["parameter", "value"], rows)}</div>')
+    spec = data.spec_of(t.number)
+    if spec is not None:
+        path, text = spec
+        out.append(f"<details><summary>spec: {escape(relpath(path, folder))}</summary>"
+                   f"<pre>{escape(text)}</pre></details>")
     return "\n".join(out)
+
+
+def _overview(data: StudyData, folder: Path) -> str:
+    """The first screen: the study's state and its best trial."""
+    word, line = status(data)
+    return (f'<section id="overview"><div><p id="status"><span class="badge status-{word}">'
+            f"{word}</span> {escape(line)}</p>"
+            f'<p id="counts-line">{escape(counts_text(data))}</p>'
+            f'<p class="caption">storage <code>{escape(data.url)}</code></p></div>'
+            f'<div id="best">{_best(data, folder)}</div></section>')
 
 
 def _chart(c: Chart, figures: dict[str, str]) -> str:
@@ -136,6 +178,8 @@ def render(data: StudyData, charts: list[Chart], plotly_js: str, folder: Path) -
     why_html = "".join(
         f"<li>{state}: {escape(r)} (trial{'s' if len(ns) > 1 else ''} "
         f"{', '.join(map(str, ns))})</li>" for state, r, ns in why)
+    why_section = (f'<section id="counts"><h2>Why trials were pruned or failed</h2>'
+                   f"<ul>{why_html}</ul></section>") if why_html else ""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     figure_json = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in figures.items()) + "}"
     return f"""<!DOCTYPE html>
@@ -145,17 +189,15 @@ def render(data: StudyData, charts: list[Chart], plotly_js: str, folder: Path) -
 <title>specc report: {escape(data.name)}</title>
 <style>{STYLE}</style></head>
 <body><main>
-<h1>Study {escape(data.name)}</h1>
-<p class="sub">specc report, {now}</p>
+<header><h1>Study {escape(data.name)}</h1><p class="sub">specc report, {now}</p></header>
+{_overview(data, folder)}
+{why_section}
+{"".join(sections)}
 <section id="settings"><h2>Settings</h2>
 {_table(None, [[k, v] for k, v in settings(data)])}
 {"<h3>Search space</h3>" + _table(["parameter", "distribution"],
                                   [[k, v] for k, v in space.items()]) if space else ""}
 </section>
-<section id="counts"><h2>Trials</h2><p>{escape(counts_text(data))}</p>
-{f"<ul>{why_html}</ul>" if why_html else ""}</section>
-<section id="best">{_best(data, folder)}</section>
-{"".join(sections)}
 <section id="trials"><h2>All trials</h2>{_trials(data)}</section>
 </main>
 <script>{plotly_js}</script>

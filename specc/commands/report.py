@@ -19,7 +19,8 @@ def register(sub: Any) -> None:
                    help="a `specc run` output folder (its study.db or study.journal, "
                    "results.json, best.yaml and trials/)")
     p.add_argument("--storage", metavar="URL", default=None,
-                   help="the study's Optuna storage: sqlite:///PATH, journal:PATH or "
+                   help="the study's Optuna storage: sqlite:///PATH, a journal file (PATH.journal, "
+                   "journal:PATH) or "
                    "postgresql://... (with DIR: the storage of that folder's study)")
     p.add_argument("--study", metavar="NAME", default=None,
                    help="study name in the storage (default: the folder's study, else the "

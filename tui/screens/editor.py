@@ -15,8 +15,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, TextArea
 
-from specc.spec.atomic import check_writable, write_atomic
-from specc.spec.diagnostics import Collector
 from specc.tui.files import Stamp
 from specc.tui.keypath import key_path
 from specc.tui.widgets import DiagnosticsList, FieldHelpPanel, SpecEditor
@@ -48,7 +46,7 @@ class EditorScreen(Screen[None]):
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("ctrl+r", "reload", "Reload", show=False),
+        Binding("ctrl+o", "reload", "Reload", show=False),
         Binding("f8", "next_problem", "Next problem"),
         Binding("shift+f8", "next_problem(-1)", "Previous problem", show=False),
         Binding("escape", "focus_editor", "Editor", show=False),
@@ -114,28 +112,19 @@ class EditorScreen(Screen[None]):
 
     def action_save(self) -> None:
         session = self.app.session
-        if session.file is None:
-            self.notify("no file to save to: start with `specc tui FILE`", severity="error")
+        problem = session.save(self.editor.text)
+        if problem is not None:
+            self.notify(problem, severity="error")
             return
-        if session.refused:
-            self.notify(f"not saved: {session.file} was not opened "
-                        f"({session.refused[0].message})", severity="error")
-            return
-        text = self.editor.text
-        refused = Collector()
-        if not check_writable(session.file, refused):  # `specc set`'s rule: a 0444 file stays
-            self.notify(f"not saved: {refused.items[0].message}", severity="error")
-            return
-        try:
-            write_atomic(session.file, text)
-        except OSError as e:
-            self.notify(f"not saved: {e}", severity="error")
-            return
-        session.saved_text = session.text = text
-        session.stamp = Stamp.of(session.file)
+        self.saved()
+        self.notify(f"saved {session.file}", timeout=2)
+
+    def saved(self) -> None:
         self._changed_on_disk = False
         self._update_title()
-        self.notify(f"saved {session.file}", timeout=2)
+
+    def on_screen_resume(self) -> None:
+        self._update_title()  # ctrl+r may have saved the buffer meanwhile
 
     def action_reload(self) -> None:
         if self.app.session.file is None:
@@ -156,7 +145,7 @@ class EditorScreen(Screen[None]):
             return
         self._changed_on_disk = True
         self._update_title()
-        self.notify(f"{session.file} changed on disk. ctrl+r reloads it (drops your edits); "
+        self.notify(f"{session.file} changed on disk. ctrl+o reloads it (drops your edits); "
                     "ctrl+s keeps yours.", severity="warning", timeout=10)
 
     def _update_title(self) -> None:

@@ -16,12 +16,15 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("F2  e", "editor: the spec with live diagnostics"),
         ("F3  p", "plan: the trials the spec compiles to"),
         ("F4  s", "study: the trials of the running or finished study"),
-        ("ctrl+q", "quit (twice when there are unsaved edits)"),
+        ("ctrl+r", "save the spec and run its study (`specc run FILE`; resumes it)"),
+        ("ctrl+c", "stop the running study (the trial is marked; ctrl+r resumes)"),
+        ("l", "the run's log (outside the editor)"),
+        ("ctrl+q", "quit (twice with unsaved edits or a running study)"),
         ("tab", "next panel"),
     ]),
     ("Editor", [
         ("ctrl+s", "save (atomically; the text exactly as typed)"),
-        ("ctrl+r", "reload the file from disk (drops edits)"),
+        ("ctrl+o", "reload the file from disk (drops edits)"),
         ("F8  shift+F8", "next, previous problem"),
         ("tab", "to the problems list; enter jumps to the problem"),
         ("escape", "back to the text"),
@@ -35,6 +38,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("o", "sort by the next column (number, state, value, time)"),
         ("v", "reverse the order"),
         ("r", "read the storage now (it is read every 2 s)"),
+        ("x", "stop the running study (as ctrl+c)"),
     ]),
 ]
 

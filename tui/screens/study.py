@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: Seconds between reads of the storage.
 REFRESH = 2.0
+#: Seconds between looks at the run started from the TUI.
+RUN_WATCH = 0.5
 STATE_STYLE = {"COMPLETE": "green", "PRUNED": "yellow", "FAIL": "red", "RUNNING": "cyan",
                "WAITING": "dim"}
 SORTS = ("number", "state", "value", "duration")
@@ -82,6 +84,8 @@ class StudyScreen(Screen[None]):
         Binding("o", "sort", "Sort"),
         Binding("v", "reverse", "Reverse"),
         Binding("r", "refresh_now", "Refresh"),
+        Binding("x", "app.stop_run", "Stop"),
+        Binding("l", "app.run_log", "Log"),
     ]
 
     app: SpeccApp
@@ -93,6 +97,8 @@ class StudyScreen(Screen[None]):
         self._sort = "number"
         self._reverse = False
         self._reading = False
+        self._run_line = ""
+        self._run_state: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -111,6 +117,8 @@ class StudyScreen(Screen[None]):
         self.query_one("#trial-chart", ValuesChart).border_title = "Intermediate values"
         self.query_one("#study-summary", Static).update(Text("reading the study…", style="dim"))
         self.set_interval(REFRESH, self._tick)
+        self.set_interval(RUN_WATCH, self._show_run)
+        self._show_run()
         self._tick()
 
     def on_screen_resume(self) -> None:
@@ -120,6 +128,27 @@ class StudyScreen(Screen[None]):
     def on_unmount(self) -> None:
         if self._reader is not None:
             self._reader.close()
+
+    def _show_run(self) -> None:
+        """The run started with ctrl+r, on the summary's border: what it is doing and the
+        keys for it; the storage is read at once when it starts or ends."""
+        run = self.app.study_run
+        state = run.status if run is not None else None
+        if run is None:
+            line = "ctrl+r runs the study"
+        elif state in ("running", "stopping"):
+            took = _duration(run.elapsed())
+            line = f"run: {state} {took} (pid {run.pid}) · x stops · l log"
+        else:
+            line = {"finished": "run: finished", "stopped": "run: stopped · ctrl+r resumes",
+                    "failed": f"run: failed (status {run.returncode}) · l log"}[str(state)]
+        if line != self._run_line:
+            self._run_line = line
+            self.query_one("#study-summary", Static).border_subtitle = line
+        if state != self._run_state:
+            self._run_state = state
+            self.refresh_bindings()
+            self._tick()
 
     # -- reading --------------------------------------------------------------------------
 
