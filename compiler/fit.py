@@ -11,7 +11,7 @@ from specc.compiler.shapes import architecture_for, outside_root
 from specc.spec.catalog.gpus import lookup_gpu
 from specc.spec.catalog.optim import lookup_optimizer, optimizer_state_bytes
 from specc.spec.diagnostics import Severity
-from specc.spec.facts import ROLLOUTS
+from specc.spec.facts import GENERATES, ROLLOUTS
 from specc.spec.models import Spec
 from specc.spec.parallel import parallel
 from specc.spec.rules import Context
@@ -60,6 +60,12 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
             kl_beta = getattr(block, "reference_policy_kl_penalty", 0.0)
     targets = pol.lora.target_modules
     derived = derive(spec)
+    par = parallel(spec)
+    quant = pol.quantization if pol.lora.enabled else None
+    vllm = 0.0
+    if gen is not None and gen.backend == "vllm" and gen.vllm_mode == "colocate" \
+            and algo in GENERATES:
+        vllm = gen.gpu_memory_utilization
     return MemoryInputs(
         arch=arch,
         algorithm=algo,
@@ -82,7 +88,24 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         gradient_accumulation_steps=derived.grad_accumulation_steps,
         generation_batch_size=(derived.micro_batch_size * (derived.steps_per_generation or 1)
                                if algo in ROLLOUTS else 0),
+        strategy=par.strategy,
+        tensor_parallel=par.tensor,
+        pipeline_parallel=par.pipeline,
+        context_parallel=par.context,
+        cpu_offload=par.cpu_offload,
+        quant_bits=quant.bits if quant else 0,
+        quant_double=quant.double_quant if quant else True,
+        master_weights=pol.master_weights == "float32" and quant is None,
+        paged_optimizer=is_paged(spec),
+        vllm_gpu_memory_utilization=vllm,
+        packing=bool(spec.sft is not None and algo == "sft" and spec.sft.packing),
     )
+
+
+def is_paged(spec: Spec) -> bool:
+    """A bitsandbytes paged optimizer (its states live in CUDA managed memory)."""
+    opt = spec.policy.optimizer
+    return "paged" in opt.name.lower() or opt.kwargs.get("is_paged") is True
 
 
 def _prompt_len(spec: Spec, max_new: int) -> int:
@@ -103,7 +126,8 @@ def _state_bytes(spec: Spec) -> float:
     LoRA adapters are fp32)."""
     pol = spec.policy
     sig = lookup_optimizer(pol.optimizer.name)
-    param_bytes = 4 if pol.lora.enabled else _DTYPE_BYTES[pol.precision]
+    full = 4 if pol.master_weights == "float32" else _DTYPE_BYTES[pol.precision]
+    param_bytes = 4 if pol.lora.enabled else full
     if sig is None:
         return 2.0 * param_bytes
     try:

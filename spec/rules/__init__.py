@@ -12,6 +12,7 @@ from specc.spec.rules import (
     hardware,
     names,
     optim,
+    parallel,
     rewards,
 )
 from specc.spec.rules.context import Context
@@ -25,6 +26,7 @@ RULES: tuple[Rule, ...] = (
     rewards.check,
     batch.check,
     hardware.check,
+    parallel.check,
     optim.check,
     effects.check,
     advice.check,
