@@ -38,8 +38,6 @@ _ALL = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_pr
 def unexpressible(point: Point) -> str | None:
     """Why specc cannot express a point's setting (None: it can)."""
     extras, opt = point["extras"], point["optimizer"]
-    if point["measured"]["kind"] != "peak":
-        return "out of memory: a lower bound, not a peak"
     if extras.get("compile"):
         return "torch.compile (fuses and frees activations; not modelled)"
     if opt.get("in_backward"):
@@ -51,9 +49,11 @@ def unexpressible(point: Point) -> str | None:
     if point["algorithm"] != "sft":
         return f"{point['algorithm']} as run by {point['framework']['name']} (loss path "\
                "not recorded precisely enough)"
-    if "unstated" in str(point["gpu"]["model"]) or "assumed" in str(point["gpu"]["model"]) \
-            and point["parallel"]["strategy"] == "single":
-        return "GPU and settings partly unstated"
+    if point["confidence"] == "low":
+        return "low confidence: the figure cannot be tied to one setting"
+    if point["parallel"]["cpu_offload"] and point["method"].get("quantization"):
+        return "FSDP1 CPU offload of a quantised base (how FSDP1 stages offloaded 4-bit "\
+            "flat parameters is not modelled)"
     if point["model"]["id"].startswith("unsloth/"):
         return "unsloth kernels"
     return None
@@ -85,6 +85,23 @@ def _loss(point: Point) -> tuple[bool, int]:
     return False, 1
 
 
+def _kbit_prepared(point: Point) -> bool:
+    """Whether PEFT's ``prepare_model_for_kbit_training`` ran (fp32 embeddings, norms and
+    head, so an fp32 residual stream).  TRL < 1's SFTTrainer calls it for every quantised
+    model except sharded QLoRA loaded on the CPU/meta device (``is_sharded_qlora``: the
+    PEFT examples' FSDP/ZeRO-3 recipes with ``bnb_4bit_quant_storage``); fms-acceleration
+    loads the quantised model on each rank's GPU, so it runs there too.  torchtune never
+    calls it."""
+    if not point["method"].get("quantization"):
+        return False
+    framework = point["framework"]["name"].lower()
+    if "torchtune" in framework:
+        return False
+    # ZeRO-3's zero.Init leaves empty partitions on the GPU, so TRL's is_sharded_qlora
+    # check (4-bit data on cpu/meta) is false there and only FSDP's low-memory loading skips
+    return "peft examples" not in framework or point["parallel"]["strategy"] != "fsdp"
+
+
 def inputs(point: Point) -> MemoryInputs:
     """The estimator's inputs for one point's recorded setting."""
     method, prec, opt, seq = (point["method"], point["precision"], point["optimizer"],
@@ -101,7 +118,6 @@ def inputs(point: Point) -> MemoryInputs:
     param_bytes = 4 if (master or adapter_fp32 or compute == "float32") else 2
     state = (2.0 if opt["state_bits"] == 8 else 2.0 * param_bytes)
     fused, chunks = _loss(point)
-    framework = point["framework"]["name"].lower()
     return MemoryInputs(
         arch=_arch(point), algorithm=point["algorithm"], precision=compute,  # type: ignore[arg-type]
         micro_batch_size=seq["micro_batch"], seq_len=seq["seq_len"],
@@ -115,8 +131,7 @@ def inputs(point: Point) -> MemoryInputs:
         else par["strategy"], cpu_offload=bool(par["cpu_offload"]),
         quant_bits=int(quant["bits"]) if quant else 0,
         quant_double=bool(quant.get("double_quant", True)) if quant else True,
-        kbit_fp32_rest="torchtune" not in framework and "quant storage" not in
-        str(lora and lora.get("adapter_dtype")),
+        kbit_fp32_rest=_kbit_prepared(point),
         master_weights=master,
         paged_optimizer=bool(opt.get("paged")),
         fused_lm_head=fused, logit_chunks=chunks,
@@ -125,12 +140,24 @@ def inputs(point: Point) -> MemoryInputs:
     )
 
 
+#: What a reading of reserved or device memory adds to the allocated peak specc
+#: estimates: PyTorch's caching allocator rounds blocks up (2 MiB / 20 MiB segments) and
+#: keeps freed blocks cached, ~8% above the allocated peak.  One global constant, for
+#: the ``peak_reserved`` and ``device_used`` metrics only.
+RESERVED_OVER_ALLOCATED = 1.08
+RESERVED_METRICS = frozenset({"peak_reserved", "device_used"})
+
+
 def estimate(point: Point) -> float | None:
-    """specc's per-GPU estimate in GiB, or None when the setting is not expressible."""
+    """specc's per-GPU estimate in GiB of what the point measured (allocated, or with the
+    allocator's reserve for reserved/device readings); None when not expressible."""
     if unexpressible(point) is not None:
         return None
     capacity = int(point["gpu"]["memory_gb"] * GIB) if point["gpu"].get("memory_gb") else 0
-    return _estimate(inputs(point), capacity).total_bytes / GIB
+    allocated = _estimate(inputs(point), capacity).total_bytes / GIB
+    if point["measured"]["metric"] in RESERVED_METRICS:
+        return allocated * RESERVED_OVER_ALLOCATED
+    return allocated
 
 
 def ratios(points: list[Point]) -> dict[str, float]:
@@ -138,7 +165,7 @@ def ratios(points: list[Point]) -> dict[str, float]:
     out = {}
     for p in points:
         value = estimate(p)
-        if value is not None:
+        if value is not None and p["measured"]["kind"] == "peak":
             out[p["id"]] = value / p["measured"]["gib"]
     return out
 

@@ -262,6 +262,18 @@ def layer_activation_bytes_per_token(inp: MemoryInputs) -> float:
     return base + (_lora_bytes_per_token(inp, pb) if lora else 0.0)
 
 
+def residual_bytes(inp: MemoryInputs) -> int:
+    """Bytes per element of the residual stream (what a checkpointed layer keeps).
+
+    The compute dtype, except for a quantised base prepared by PEFT's
+    ``prepare_model_for_kbit_training`` (``kbit_fp32_rest``): it upcasts the embeddings
+    to fp32, so the hidden states between layers are fp32.
+    """
+    if inp.quant_bits and inp.kbit_fp32_rest:
+        return 4
+    return precision_bytes(inp.precision)
+
+
 def activations_bytes(inp: MemoryInputs) -> int:
     """Activations kept for backward, for all layers and the final norm.
 
@@ -275,7 +287,7 @@ def activations_bytes(inp: MemoryInputs) -> int:
     arch = inp.arch
     per_layer = layer_activation_bytes_per_token(inp)
     if inp.activation_checkpointing:  # the recomputed layer: see recomputed_layer_bytes
-        per_token = arch.num_layers * pb * arch.hidden_size
+        per_token = arch.num_layers * residual_bytes(inp) * arch.hidden_size
     else:
         per_token = arch.num_layers * per_layer
     per_token += _norm_bytes_per_token(arch, pb, frozen=inp.lora_enabled)  # final norm
