@@ -13,6 +13,7 @@ from specc.spec.catalog.optim import lookup_optimizer, optimizer_state_bytes
 from specc.spec.diagnostics import Severity
 from specc.spec.facts import GENERATES, ROLLOUTS
 from specc.spec.models import Spec
+from specc.spec.models.parallel import PARAM_SHARDING
 from specc.spec.parallel import parallel
 from specc.spec.rules import Context
 
@@ -95,6 +96,11 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         cpu_offload=par.cpu_offload,
         quant_bits=quant.bits if quant else 0,
         quant_double=quant.double_quant if quant else True,
+        # specc's runtime calls prepare_model_for_kbit_training unless the base is sharded
+        # (FSDP/ZeRO-3 need one dtype per unit): fp32 embeddings, norms and head
+        kbit_fp32_rest=quant is not None and par.strategy not in PARAM_SHARDING,
+        # TRL's SFTTrainer casts a quantised model's trainable (adapter) params to bf16
+        adapter_bytes=2 if quant is not None else 4,
         master_weights=pol.master_weights == "float32" and quant is None,
         paged_optimizer=is_paged(spec),
         vllm_gpu_memory_utilization=vllm,
@@ -127,7 +133,8 @@ def _state_bytes(spec: Spec) -> float:
     pol = spec.policy
     sig = lookup_optimizer(pol.optimizer.name)
     full = 4 if pol.master_weights == "float32" else _DTYPE_BYTES[pol.precision]
-    param_bytes = 4 if pol.lora.enabled else full
+    adapter = 2 if pol.quantization is not None else 4
+    param_bytes = adapter if pol.lora.enabled else full
     if sig is None:
         return 2.0 * param_bytes
     try:
@@ -172,15 +179,6 @@ def check_memory(ctx: Context) -> None:
     spec = ctx.spec
     if capacity_bytes(spec) is None:
         return
-    par = parallel(spec)
-    if par.model > 1:
-        if not ctx.point and spec.selected() is not None:
-            ctx.diags.add("M003", "memory not estimated: specc's estimate does not model NeMo "
-                          f"RL's model parallelism ({par.describe()} over {par.gpus} GPUs)",
-                          path=("policy", par.source), on_key=True,
-                          hint="specc estimates unsharded training; check memory with NeMo "
-                          "RL's own tools")
-        return
     if spec.cluster is not None and not ctx.written(("hardware", "gpu")):
         if not ctx.point and spec.selected() is not None:
             ctx.diags.add("M003", "memory not estimated: the GPU is not declared (NeMo RL's "
@@ -207,25 +205,17 @@ def check_memory(ctx: Context) -> None:
     if total > cap:
         ctx.diags.add("M001", f"estimated peak {total / GIB:.1f} GiB per GPU exceeds the "
                       f"{spec.hardware.gpu}'s {cap / GIB:.0f} GiB ({parts} GiB)", path=where,
-                      hint=_fixes(spec))
+                      hint=_fixes(spec, ctx.file))
     elif not ctx.point:
         headroom = spec.hardware.memory_headroom or DEFAULT_HEADROOM
         if total > headroom * cap:
             ctx.diags.add("M002", f"estimated peak {total / GIB:.1f} GiB is {total / cap:.0%} of "
                           f"the {spec.hardware.gpu}'s {cap / GIB:.0f} GiB", path=where,
-                          hint=_fixes(spec))
+                          hint=_fixes(spec, ctx.file))
 
 
-def _fixes(spec: Spec) -> str:
-    pol = spec.policy
-    out = []
-    if pol.train_micro_batch_size > 1:
-        out.append(f"lower train_micro_batch_size (now {pol.train_micro_batch_size})")
-    if not pol.checkpointing:
-        out.append("enable activation_checkpointing")
-    if not pol.lora.enabled:
-        out.append("enable LoRA")
-    if pol.precision == "float32":
-        out.append("use bfloat16")
-    out.append(f"shorten max_total_sequence_length (now {pol.max_total_sequence_length})")
-    return "; ".join(out)
+def _fixes(spec: Spec, file: str = "") -> str:
+    """The fixes that would make the trial fit, each with its estimate (memory_fixes)."""
+    from specc.compiler.memory_fixes import hint
+
+    return hint(spec, lambda changed: estimate_spec(changed, file))
