@@ -97,6 +97,9 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
                     path=at, hint="`specc plan` and `specc validate` support it; to run, "
                     "use sft, dpo, orpo, kto, grpo or rloo")
         _check_tracking(spec, diags.scoped(loaded.locations, file))
+        from specc.compiler.launch_checks import check_machine
+
+        check_machine(spec, diags.scoped(loaded.locations, file))
     errors = [d for d in diags if d.severity is Severity.ERROR]
     if spec is None or loaded.raw is None or (errors and not (
             with_memory_errors and all(d.code in MEMORY_ERRORS for d in errors))):

@@ -140,6 +140,7 @@ _ALL = [
     _c("N031", "error", "`specc run` cannot load a quantised base on this machine"),
     _c("N032", "error", "`specc run` cannot generate with vLLM on this machine"),
     _c("N033", "error", "`specc run` cannot run tensor, pipeline or context parallelism"),
+    _c("N034", "error", "DeepSpeed ZeRO without the `deepspeed` package"),
     # --- no effect ---------------------------------------------------------------------------
     _c("W001", "warning", "LoRA settings with LoRA disabled"),
     _c("W002", "warning", "block for an algorithm that is not selected"),

@@ -21,8 +21,8 @@ from specc.spec.models.base import (
 Precision = Literal["bfloat16", "float16", "float32"]
 GenerationBackend = Literal["hf", "dynamo", "megatron", "sglang", "trtllm", "vllm"]
 """specc's `hf` and NeMo RL's generation backends (its catalog's `generation_backends`)."""
-#: Generation backends `specc run` runs.
-RUNNABLE_BACKENDS: frozenset[str] = frozenset({"hf"})
+#: Generation backends `specc run` runs (`vllm` through TRL, where vllm and a GPU are).
+RUNNABLE_BACKENDS: frozenset[str] = frozenset({"hf", "vllm"})
 
 
 class Tokenizer(NemoBlock):
