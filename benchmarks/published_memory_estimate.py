@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT.parent) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT.parent))
 
-from specc.compiler.memory import GIB, MemoryInputs, estimate as _estimate  # noqa: E402
+from specc.compiler.memory import GIB, MemoryInputs  # noqa: E402
+from specc.compiler.memory import estimate as _estimate  # noqa: E402
 from specc.spec.catalog.architectures import Architecture  # noqa: E402
 
 Point = dict[str, Any]

@@ -41,11 +41,6 @@ CPU, ``torch.cuda.max_memory_allocated`` on a GPU).
 
 from __future__ import annotations
 
-from specc.compiler.memory_shard import (
-    dequantized_copy_bytes,
-    per_gpu,
-    quantized_weights_bytes,
-)
 from specc.compiler.memory_inputs import (
     _DEFAULT_OVERHEAD,
     _FUSED_TOKEN_TILE,
@@ -56,6 +51,13 @@ from specc.compiler.memory_inputs import (
     MemoryEstimate,
     MemoryInputs,
     precision_bytes,
+)
+from specc.compiler.memory_shard import (
+    dequantized_copy_bytes,
+    per_gpu,
+    quantized_weights_bytes,
+    replica_notes,
+    residual_bytes,
 )
 from specc.spec.catalog.architectures import Architecture
 from specc.spec.defaults import DEFAULT_LORA_TARGETS
@@ -262,18 +264,6 @@ def layer_activation_bytes_per_token(inp: MemoryInputs) -> float:
     return base + (_lora_bytes_per_token(inp, pb) if lora else 0.0)
 
 
-def residual_bytes(inp: MemoryInputs) -> int:
-    """Bytes per element of the residual stream (what a checkpointed layer keeps).
-
-    The compute dtype, except for a quantised base prepared by PEFT's
-    ``prepare_model_for_kbit_training`` (``kbit_fp32_rest``): it upcasts the embeddings
-    to fp32, so the hidden states between layers are fp32.
-    """
-    if inp.quant_bits and inp.kbit_fp32_rest:
-        return 4
-    return precision_bytes(inp.precision)
-
-
 def activations_bytes(inp: MemoryInputs) -> int:
     """Activations kept for backward, for all layers and the final norm.
 
@@ -286,6 +276,7 @@ def activations_bytes(inp: MemoryInputs) -> int:
     pb = precision_bytes(inp.precision)
     arch = inp.arch
     per_layer = layer_activation_bytes_per_token(inp)
+    per_token: float
     if inp.activation_checkpointing:  # the recomputed layer: see recomputed_layer_bytes
         per_token = arch.num_layers * residual_bytes(inp) * arch.hidden_size
     else:
@@ -457,29 +448,6 @@ def overhead_bytes(inp: MemoryInputs) -> int:
     return _DEFAULT_OVERHEAD[inp.device_kind]
 
 
-def _notes(inp: MemoryInputs) -> tuple[str, ...]:
-    """Caveats that apply to these inputs."""
-    notes: list[str] = []
-    if inp.arch.approximate:
-        notes.append(f"shapes of model type {inp.arch.family!r} approximated by the Llama layout")
-    if inp.algorithm == "ppo":
-        notes.append("PPO's value and reward models are not modelled")
-    if inp.quant_bits:
-        notes.append(f"{inp.quant_bits}-bit base (bitsandbytes): layer linears quantised, "
-                     "the rest in " + ("fp32 (prepare_model_for_kbit_training)"
-                                       if inp.kbit_fp32_rest else inp.precision)
-                     + ", one linear dequantised at a time")
-    if inp.master_weights:
-        notes.append(f"fp32 master weights, gradients and states; {inp.precision} autocast "
-                     "keeps half-precision copies of the weights for backward")
-    if not inp.fused_lm_head:
-        notes.append("loss over materialised batch x seq x vocab logits")
-    notes.append("sequences packed to max_total_sequence_length" if inp.packing else
-                 "every sequence counted at max_total_sequence_length (an upper bound "
-                 "without packing)")
-    return tuple(notes)
-
-
 def estimate(inputs: MemoryInputs, capacity_bytes: int) -> MemoryEstimate:
     """Estimate the per-GPU peak of one training step and compare it with the capacity."""
     logits = logits_bytes(inputs)
@@ -504,6 +472,6 @@ def estimate(inputs: MemoryInputs, capacity_bytes: int) -> MemoryEstimate:
         total_bytes=total,
         capacity_bytes=capacity,
         fits=capacity == 0 or total <= capacity,
-        notes=_notes(inputs) + tuple(shard_notes),
+        notes=replica_notes(inputs) + tuple(shard_notes),
         host_bytes=host,
     )

@@ -163,3 +163,38 @@ def per_gpu(inp: MemoryInputs, parts: dict[str, int], capacity: int) -> tuple[
         notes.append(f"model parallel: weights and states / {model}, activations / "
                      f"{inp.tensor_parallel * inp.context_parallel} per GPU")
     return out, host, notes
+
+
+def residual_bytes(inp: MemoryInputs) -> int:
+    """Bytes per element of the residual stream (what a checkpointed layer keeps).
+
+    The compute dtype, except for a quantised base prepared by PEFT's
+    ``prepare_model_for_kbit_training`` (``kbit_fp32_rest``): it upcasts the embeddings
+    to fp32, so the hidden states between layers are fp32.
+    """
+    if inp.quant_bits and inp.kbit_fp32_rest:
+        return 4
+    return precision_bytes(inp.precision)
+
+
+def replica_notes(inp: MemoryInputs) -> tuple[str, ...]:
+    """Caveats that apply to these inputs."""
+    notes: list[str] = []
+    if inp.arch.approximate:
+        notes.append(f"shapes of model type {inp.arch.family!r} approximated by the Llama layout")
+    if inp.algorithm == "ppo":
+        notes.append("PPO's value and reward models are not modelled")
+    if inp.quant_bits:
+        notes.append(f"{inp.quant_bits}-bit base (bitsandbytes): layer linears quantised, "
+                     "the rest in " + ("fp32 (prepare_model_for_kbit_training)"
+                                       if inp.kbit_fp32_rest else inp.precision)
+                     + ", one linear dequantised at a time")
+    if inp.master_weights:
+        notes.append(f"fp32 master weights, gradients and states; {inp.precision} autocast "
+                     "keeps half-precision copies of the weights for backward")
+    if not inp.fused_lm_head:
+        notes.append("loss over materialised batch x seq x vocab logits")
+    notes.append("sequences packed to max_total_sequence_length" if inp.packing else
+                 "every sequence counted at max_total_sequence_length (an upper bound "
+                 "without packing)")
+    return tuple(notes)

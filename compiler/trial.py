@@ -61,7 +61,7 @@ class Launch:
             return []
         return [python, "-m", "torch.distributed.run", "--nnodes", "1",
                 "--nproc_per_node", str(self.processes), "--master_addr", "127.0.0.1",
-                "--master_port", str(port), "-m", "specc.runtime.launch", job]
+                "--master_port", str(port), "-m", "specc.runtime.job", job]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "processes": self.processes}

@@ -2,9 +2,10 @@
 loads its model.
 
 The worker that owns the trial pickles its compiled :class:`TrialDescription` into the
-trial's folder and starts ``torchrun`` (``python -m torch.distributed.run``) with this
-module as the program: every rank unpickles the same description and trains it with the
-same :class:`~specc.runtime.trial.Worker` code; rank 0 writes what the study hears
+trial's folder and starts ``torchrun`` (``python -m torch.distributed.run``) with
+:mod:`specc.runtime.job` as the program: every rank unpickles the same description and
+trains it with the same :class:`~specc.runtime.trial.Worker` code; rank 0 writes what
+the study hears
 (``job-events.jsonl``: its evaluations and logged steps) and how the trial ended
 (``job-result.json``). The worker then replays those reports to the study's reporter and
 returns the result, so the trial reports to the study like any other. Pruning cannot stop
@@ -25,7 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,11 +34,12 @@ if TYPE_CHECKING:
     from specc.compiler.trial import TrialDescription
     from specc.runtime.callbacks import Reporter
     from specc.runtime.tracking import TrialInfo
-    from specc.runtime.trial import TrialResult, Worker
 
 #: Set in every rank of a distributed job: the trial runs in the rank's process.
 IN_JOB = "SPECC_IN_DISTRIBUTED_JOB"
 JOB_FILE, EVENTS_FILE, RESULT_FILE = "job.pkl", "job-events.jsonl", "job-result.json"
+#: The module every rank runs (``python -m``).
+RANK_MODULE = "specc.runtime.job"
 
 
 def is_job(desc: TrialDescription) -> bool:
@@ -62,10 +64,9 @@ def job_env(desc: TrialDescription) -> dict[str, str]:
 
 
 def run_job(desc: TrialDescription, reporter: Reporter, *, save: bool = False,
-            info: TrialInfo | None = None) -> TrialResult:
-    """Run ``desc`` as a ``torchrun`` job and return its result, its reports replayed."""
-    from specc.runtime.trial import TrialResult
-
+            info: TrialInfo | None = None) -> dict[str, Any]:
+    """Run ``desc`` as a ``torchrun`` job; its reports replayed to ``reporter``, its
+    result as the fields of a ``TrialResult``."""
     trial_dir = Path(desc.directory)
     trial_dir.mkdir(parents=True, exist_ok=True)
     for name in (EVENTS_FILE, RESULT_FILE):
@@ -95,11 +96,11 @@ def run_job(desc: TrialDescription, reporter: Reporter, *, save: bool = False,
     if not result_path.exists():
         tail = (trial_dir / "job.log").read_text(encoding="utf-8", errors="replace")
         last = next((line for line in reversed(tail.splitlines()) if "Error" in line), "")
-        return TrialResult("FAIL", None, f"distributed job exited with {code}"
-                           + (f": {last.strip()}" if last else "") + " (see job.log)", 0)
-    data = json.loads(result_path.read_text(encoding="utf-8"))
-    return TrialResult(data["state"], data["values"], data["reason"], data["steps"],
-                       data["metrics"])
+        return {"state": "FAIL", "values": None, "steps": 0, "metrics": {},
+                "reason": f"distributed job exited with {code}"
+                + (f": {last.strip()}" if last else "") + " (see job.log)"}
+    data: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+    return data
 
 
 def _replay(path: Path, reporter: Reporter) -> None:
@@ -113,7 +114,7 @@ def _replay(path: Path, reporter: Reporter) -> None:
             reporter.log(event["step"], event["total"], event["metrics"])
 
 
-class _FileReporter:
+class FileReporter:
     """Rank 0's reporter: every report goes to ``job-events.jsonl`` (never prunes)."""
 
     def __init__(self, path: Path) -> None:
@@ -131,7 +132,7 @@ class _FileReporter:
         self._write({"kind": "log", "step": step, "total": total, "metrics": metrics})
 
 
-class _Silent:
+class Silent:
     def report(self, step: int, metrics: dict[str, float]) -> bool:
         return False
 
@@ -149,7 +150,7 @@ def rank_description(desc: TrialDescription, rank: int) -> TrialDescription:
     return replace(desc, trainer=low, directory=directory)
 
 
-def load_model(worker: Worker, path: str, desc: TrialDescription) -> Any:
+def load_model(worker: Any, path: str, desc: TrialDescription) -> Any:
     """The trial's base model: quantised (BitsAndBytesConfig, then PEFT's
     prepare_model_for_kbit_training), sharded at load time (transformers' FSDP2
     `DistributedConfig`) in a distributed job, else the worker's cached copy in the
@@ -171,9 +172,9 @@ def load_model(worker: Worker, path: str, desc: TrialDescription) -> Any:
         for key in ("bnb_4bit_compute_dtype", "bnb_4bit_quant_storage"):
             if key in q:
                 q[key] = getattr(torch, q[key])
-        kwargs["quantization_config"] = BitsAndBytesConfig(**q)
+        kwargs["quantization_config"] = BitsAndBytesConfig(**q)  # type: ignore[no-untyped-call]
     if low.distributed and os.environ.get(IN_JOB) == "1":
-        from transformers.distributed import DistributedConfig
+        from transformers.distributed import DistributedConfig  # type: ignore[attr-defined]
 
         kwargs["distributed_config"] = DistributedConfig(**low.distributed)
     model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
@@ -185,29 +186,5 @@ def load_model(worker: Worker, path: str, desc: TrialDescription) -> Any:
     if low.kbit is not None:
         from peft import prepare_model_for_kbit_training
 
-        model = prepare_model_for_kbit_training(model, **low.kbit)
+        model = prepare_model_for_kbit_training(model, **low.kbit)  # type: ignore[no-untyped-call]
     return model
-
-
-def main(argv: list[str] | None = None) -> int:
-    """One rank of a distributed job: train the pickled description."""
-    from specc.runtime.trial import Worker
-
-    args = sys.argv[1:] if argv is None else argv
-    job = Path(args[0])
-    payload = pickle.loads(job.read_bytes())
-    rank = int(os.environ.get("RANK", "0"))
-    desc = rank_description(payload["desc"], rank)
-    trial_dir = job.parent
-    reporter: Any = _FileReporter(trial_dir / EVENTS_FILE) if rank == 0 else _Silent()
-    # every rank joins the save (FSDP gathers the shards); rank 0 writes it
-    result = Worker().run_trial(desc, reporter, save=payload["save"],
-                                info=payload["info"] if rank == 0 else None)
-    if rank == 0:
-        (trial_dir / RESULT_FILE).write_text(json.dumps(asdict(result)) + "\n",
-                                             encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -190,7 +190,7 @@ class Worker:
         from specc.runtime import launch
 
         if launch.is_job(desc):  # its own distributed job (torchrun), reporting back here
-            return launch.run_job(desc, reporter, save=save, info=info)
+            return TrialResult(**launch.run_job(desc, reporter, save=save, info=info))
         trial_dir = Path(desc.directory)
         trial_dir.mkdir(parents=True, exist_ok=True)
         record_call(desc, trial_dir / "trainer.json")

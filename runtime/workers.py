@@ -9,8 +9,8 @@ import queue as queue_mod
 import sys
 import time
 import traceback
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from specc.runtime.loop import TrialLoop
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 Failure = tuple[str, Any]
 
 
-# --- GPU placement ----------------------------------------------------------------------------------
+# --- GPU placement -------------------------------------------------------------------------
 
 def default_workers(spec: Spec) -> int:
     """`--workers` when not given: `hpo.parallel` when set above 1, else the trials that fit

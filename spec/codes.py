@@ -153,7 +153,7 @@ _ALL = [
     _c("W009", "warning", "null where NeMo RL declares a value of another type"),
     _c("W010", "warning", "sharding strategy over one data-parallel replica"),
     _c("W011", "warning", "`cpu_offload` with `strategy: ddp`"),
-    _c("W012", "warning", "4-bit quantisation setting with `bits: 8`"),
+    _c("W012", "warning", "setting for 4-bit quantisation with `bits: 8`"),
     _c("W013", "warning", "vLLM setting with another generation backend"),
     # --- advice ------------------------------------------------------------------------------
     _c("A001", "warning", "DPO/ORPO beta outside the recommended range"),

@@ -138,13 +138,15 @@ def parallel(spec: Spec) -> Parallel:
         block = getattr(spec.policy, block_name, None)
         if isinstance(block, dict) and block.get("enabled") is True:
             sizes = {dim: _size(block, key) for dim, key in names.items()}
+            tensor, pipeline, context = (sizes.get(d, 1) for d in ("tensor", "pipeline",
+                                                                    "context"))
             if block_name == "dtensor_cfg":
-                return Parallel(gpus, source=block_name, strategy="fsdp",
-                                cpu_offload=block.get("cpu_offload") is True, **sizes)
+                return Parallel(gpus, tensor, pipeline, context, source=block_name,
+                                strategy="fsdp", cpu_offload=block.get("cpu_offload") is True)
             opt = block.get("optimizer")
             dist = isinstance(opt, dict) and opt.get("use_distributed_optimizer") is True
-            return Parallel(gpus, source=block_name, strategy="zero1" if dist else "ddp",
-                            **sizes)
+            return Parallel(gpus, tensor, pipeline, context, source=block_name,
+                            strategy="zero1" if dist else "ddp")
     own = spec.policy.parallel
     return Parallel(gpus, tensor=own.tensor_parallel_size,
                     pipeline=own.pipeline_parallel_size, context=own.context_parallel_size,

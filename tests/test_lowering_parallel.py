@@ -40,14 +40,14 @@ def test_kbit_training_kwargs_exist() -> None:
 
 
 def test_distributed_config_fields_exist() -> None:
-    from transformers.distributed import DistributedConfig
+    from transformers.distributed import DistributedConfig  # type: ignore[attr-defined]
 
     assert set(DISTRIBUTED_FIELDS) - _params(DistributedConfig.__init__) == set()
 
 
 def test_training_arguments_and_vllm_fields_exist() -> None:
     from transformers import TrainingArguments
-    from trl import GRPOConfig, RLOOConfig
+    from trl import GRPOConfig, RLOOConfig  # type: ignore[attr-defined]
 
     assert set(PARALLEL_CONFIG_FIELDS) - {f.name for f in dataclasses.fields(TrainingArguments)} \
         == set()
@@ -56,9 +56,10 @@ def test_training_arguments_and_vllm_fields_exist() -> None:
 
 
 def test_accelerate_config_keys_are_launch_options() -> None:
-    from accelerate.commands.launch import launch_command_parser
-
-    from accelerate.commands.config.config_args import ClusterConfig
+    from accelerate.commands.config.config_args import (  # type: ignore[import-untyped]
+        ClusterConfig,
+    )
+    from accelerate.commands.launch import launch_command_parser  # type: ignore[import-untyped]
 
     options = {o.lstrip("-") for a in launch_command_parser()._actions for o in a.option_strings}
     assert set(ACCELERATE_OPTIONS) - options == set()
@@ -124,7 +125,7 @@ def test_qlora_lowers_to_bitsandbytes_and_kbit_preparation() -> None:
     assert low.kbit == {"use_gradient_checkpointing": True}
     from transformers import BitsAndBytesConfig
 
-    BitsAndBytesConfig(**low.quantization)  # constructs with the installed transformers
+    BitsAndBytesConfig(**low.quantization)  # type: ignore[no-untyped-call]  # constructs with the installed transformers
 
 
 def test_sharded_qlora_stores_in_the_compute_dtype_and_skips_kbit() -> None:

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, field_validator
 
 from specc.spec import defaults
-from specc.spec.models.parallel import ParallelConfig, Quantization
 from specc.spec.models.base import (
     Block,
     FreeForm,
@@ -17,6 +16,7 @@ from specc.spec.models.base import (
     PositiveFloat,
     PositiveInt,
 )
+from specc.spec.models.parallel import ParallelConfig, Quantization
 
 Precision = Literal["bfloat16", "float16", "float32"]
 GenerationBackend = Literal["hf", "dynamo", "megatron", "sglang", "trtllm", "vllm"]
