@@ -12,7 +12,10 @@ and paged optimizers move to host memory (its own figure):
   parameter on top of the Adam states, all partitioned.
 * ``fsdp`` (FSDP full shard, torch's ``fully_shard``): weights, gradients and states over
   the group, plus the all-gathered units in flight: the layer being computed and the one
-  prefetched (:data:`GATHERED_UNITS`), in the compute dtype.
+  prefetched (:data:`GATHERED_UNITS`), in the compute dtype; the LM head, which
+  transformers' FSDP2 plan keeps gathered from forward to backward (``keep_full_weight``);
+  and, with trainable weights, one unit's unsharded gradients before their reduce-scatter
+  (measured on 2 CPU ranks: benchmarks/memory_accuracy_sharded.py).
 * tensor parallel splits weights, gradients, states, activations, the loss's working
   set and the KV cache over its GPUs; pipeline parallel splits weights, gradients and
   states over the stages (1F1B keeps about the same activations on the first stage:
@@ -126,6 +129,12 @@ def per_gpu(inp: MemoryInputs, parts: dict[str, int], capacity: int) -> tuple[
             out[key] //= d
         if d > 1 or offload:
             gathered = GATHERED_UNITS * layer_param_bytes(inp) // inp.tensor_parallel
+            if s == "fsdp":  # the LM head stays gathered from forward to backward
+                gathered += inp.arch.vocab_size * inp.arch.hidden_size * \
+                    precision_bytes(inp.precision) // inp.tensor_parallel
+            if not inp.lora_enabled:  # a unit's gradients before their reduce-scatter
+                gathered += layer_param_bytes(inp) * inp.weight_bytes \
+                    // precision_bytes(inp.precision) // inp.tensor_parallel
             if s == "zero3":  # DeepSpeed keeps up to stage3_max_live_parameters gathered
                 live = min(DEEPSPEED_MAX_LIVE_PARAMS, inp.arch.num_params())
                 gathered = max(gathered, live * precision_bytes(inp.precision)

@@ -261,3 +261,18 @@ def test_two_process_cpu_trial_runs_and_reports_to_the_study(tmp_path: Path,
     done = study.trials[0]
     assert done.state == optuna.trial.TrialState.COMPLETE
     assert done.values == result["values"]
+
+
+def test_fsdp_estimate_matches_two_cpu_ranks_measured() -> None:
+    """benchmarks/memory_accuracy_sharded.py: a 2-rank FSDP2 SFT job on CPU, each rank's
+    peak under MemTracker, against the per-GPU estimate (overhead excluded)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "memory_accuracy_sharded.py"
+    spec = importlib.util.spec_from_file_location("specc_memory_accuracy_sharded", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    result = module.run("fsdp2-sft-full-weights")
+    assert 0.9 <= result["ratio"] <= 1.15, result
