@@ -105,7 +105,22 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         paged_optimizer=is_paged(spec),
         vllm_gpu_memory_utilization=vllm,
         packing=bool(spec.sft is not None and algo == "sft" and spec.sft.packing),
+        fused_lm_head=trl_fuses_lm_head(),
     )
+
+
+@functools.lru_cache(maxsize=1)
+def trl_fuses_lm_head() -> bool:
+    """The loss path of the installed TRL: its fused LM head from 1.16 on, materialised
+    logits before (read from the package metadata, never by importing TRL; True when TRL
+    is not installed: the version specc lowers for)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        major, minor = (int(x) for x in version("trl").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return True
+    return (major, minor) >= (1, 16)
 
 
 def is_paged(spec: Spec) -> bool:
@@ -198,6 +213,17 @@ def check_memory(ctx: Context) -> None:
                           f"`{spec.policy.model_name}` is unknown", path=("policy", "model_name"),
                           hint="use a local folder with `config.json` or a model in specc's table")
         return
+    host_gb = spec.hardware.host_memory_gb
+    ranks = spec.hardware.gpus_per_node or (spec.cluster.gpus_per_node if spec.cluster
+                                            else None) or 1
+    host = est.host_bytes * ranks  # every GPU of the machine runs a rank
+    if host_gb and host > host_gb * GIB:
+        ctx.diags.add("M004", f"estimated host memory {host / GIB:.1f} GiB per machine "
+                      f"({ranks} x {est.host_bytes / GIB:.1f} GiB: CPU offload, paged "
+                      f"optimizer states) exceeds hardware.host_memory_gb {host_gb:g}",
+                      path=("hardware", "host_memory_gb"),
+                      hint="shard over more GPUs, use LoRA or 8-bit optimizer states, or "
+                      "turn `cpu_offload` off")
     total, cap = est.total_bytes, est.capacity_bytes
     top = sorted(est.components.items(), key=lambda kv: -kv[1])[:3]
     parts = ", ".join(f"{k} {v / GIB:.1f}" for k, v in top if v)

@@ -185,7 +185,7 @@ class MemoryEstimate:
     capacity_bytes: int
     fits: bool
     notes: tuple[str, ...] = field(default=())
-    #: Host memory the trial needs beyond the GPU (CPU offload, paged optimizer states).
+    #: Host memory per rank (per GPU) beyond the GPU: CPU offload, paged optimizer states.
     host_bytes: int = 0
 
     @property

@@ -20,7 +20,7 @@ from specc.spec.models.policy import RUNNABLE_BACKENDS
 
 DEFAULT_PREVIEW = 5
 #: Errors that still let `specc plan` print the plan (the trial does not fit its GPU).
-MEMORY_ERRORS = frozenset({"M001"})
+MEMORY_ERRORS = frozenset({"M001", "M004"})
 
 
 #: One trial of the plan: the compiled description `specc run` executes.

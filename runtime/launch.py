@@ -188,3 +188,12 @@ def load_model(worker: Any, path: str, desc: TrialDescription) -> Any:
 
         model = prepare_model_for_kbit_training(model, **low.kbit)  # type: ignore[no-untyped-call]
     return model
+
+
+def one_device(args: Any) -> Any:
+    """A trial in one process trains on one device: HF's Trainer would otherwise wrap the
+    model in ``DataParallel`` over every GPU it sees (a multi-GPU trial is a job)."""
+    if os.environ.get(IN_JOB) != "1" and getattr(args, "n_gpu", 1) > 1:
+        _ = args.device  # device setup is cached; its GPU count is what the Trainer reads
+        args._n_gpu = 1
+    return args

@@ -289,10 +289,11 @@ class Worker:
             log.info("note: %s", note)
         config_cls = import_qualname(str(lowered.config_class))
         args = config_cls(**{"report_to": ["none"], **lowered.config, **DISPLAY_CONFIG})
+        from specc.runtime.launch import load_model, one_device
+
+        one_device(args)  # never DataParallel: several GPUs are a distributed job
         path = self.model_path(spec.policy.model_name, spec_dir)
         tokenizer = self.tokenizer(path)
-        from specc.runtime.launch import load_model
-
         model = load_model(self, path, desc)  # quantised / sharded / fp32 master weights
         total = desc.derived.total_steps if desc.derived else None
         callback = TrialCallback(reporter, desc.health, trial_dir / "metrics.jsonl",

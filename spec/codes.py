@@ -166,6 +166,7 @@ _ALL = [
     _c("M001", "error", "estimated peak memory exceeds the GPU"),
     _c("M002", "warning", "estimated peak memory is above 90% of the GPU"),
     _c("M003", "info", "memory not estimated: model shape unknown"),
+    _c("M004", "error", "estimated host memory exceeds `hardware.host_memory_gb`"),
     # --- hpo ---------------------------------------------------------------------------------
     _c("H001", "error", "search-space path does not exist in the spec"),
     _c("H002", "error", "distribution does not fit the field's type"),

@@ -45,7 +45,7 @@ def _plan(tmp_path: Path, name: str, **fields: Any) -> tuple[int, dict[str, Any]
     path.write_text(HEAD.format(**values), encoding="utf-8")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run([sys.executable, "-m", "specc", "plan", str(path), "--format", "json"],
-                          capture_output=True, text=True, env=env, timeout=120)
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
     return proc.returncode, json.loads(proc.stdout)
 
 
@@ -248,7 +248,7 @@ def test_two_process_cpu_trial_runs_and_reports_to_the_study(tmp_path: Path,
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run([sys.executable, "-m", "specc", "run", str(spec),
                            "--output", str(tmp_path / "out")], capture_output=True, text=True,
-                          env=env, timeout=300, cwd=tmp_path)
+                          env=env, timeout=300, cwd=tmp_path, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     trial = tmp_path / "out" / "trials" / "0"
     log = (trial / "job.log").read_text(encoding="utf-8")
