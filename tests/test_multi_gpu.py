@@ -49,7 +49,7 @@ def _plan(tmp_path: Path, name: str, **fields: Any) -> tuple[int, dict[str, Any]
     return proc.returncode, json.loads(proc.stdout)
 
 
-MUST_FIT = {
+MUST_FIT: dict[str, dict[str, Any]] = {
     "llama70b-lora-fsdp-8xa100": dict(
         model="meta-llama/Llama-3.1-70B-Instruct",
         policy="  lora: {enabled: true, r: 16}\n  parallel: {strategy: fsdp}",
