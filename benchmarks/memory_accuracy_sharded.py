@@ -52,6 +52,8 @@ SHARDED: tuple[tuple[str, str, Any], ...] = (
      Config("fsdp2-sft-full-weights", "sft", 256, 688, 4, 4, 2, 1024, batch=2, seq_len=32)),
     ("fsdp2-sft-full-acts", "fsdp",
      Config("fsdp2-sft-full-acts", "sft", 128, 344, 2, 4, 2, 1024, batch=4, seq_len=128)),
+    ("fsdp2-sft-lora", "fsdp",
+     Config("fsdp2-sft-lora", "sft", 256, 688, 4, 4, 2, 1024, batch=2, seq_len=64, lora=True)),
 )
 
 
@@ -83,24 +85,33 @@ def rank_main(name: str, out: str) -> int:
 
         kwargs["distributed_config"] = DistributedConfig(fsdp_size=2)
     model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
+    import peft
+
+    lora = peft.LoraConfig(r=cfg.lora_r, lora_alpha=2 * cfg.lora_r, lora_dropout=0.0,
+                           target_modules=list(bench.LORA_TARGETS),
+                           task_type="CAUSAL_LM") if cfg.lora else None
     trainer = trl.SFTTrainer(model=model, args=args,
                              train_dataset=bench.build_dataset(cfg, rows=8 * cfg.batch),
-                             processing_class=bench.build_tokenizer(cfg.vocab))
+                             processing_class=bench.build_tokenizer(cfg.vocab),
+                             peft_config=lora)
     tracker = bench._make_tracker()
     tracker.track_external(trainer.model)
     with tracker:
         trainer.train()
     snap = tracker.get_tracker_snapshot("peak")[torch.device("cpu")]
     peak = int(snap["Total"])
+    breakdown = {str(getattr(k, "value", k)): int(v) for k, v in snap.items() if v}
     Path(out, f"peak-{rank}.json").write_text(json.dumps({"peak": peak,
-                                                          "phase": tracker.peak_phase}))
+                                                          "phase": tracker.peak_phase,
+                                                          "breakdown": breakdown}))
     return 0
 
 
 def estimate_bytes(strategy: str, cfg: Any) -> int:
     from specc.compiler.memory import estimate
 
-    inputs = replace(bench.memory_inputs(cfg, "cpu"), world_size=2, strategy=strategy)
+    inputs = replace(bench.memory_inputs(cfg, "cpu"), world_size=2, strategy=strategy,
+                     replicated_adapters=True)  # PEFT after transformers' FSDP2, as here
     est = estimate(inputs, 0)
     return est.total_bytes - est.components["overhead"]
 
@@ -129,7 +140,8 @@ def run(name: str) -> dict[str, Any]:
     est = estimate_bytes(strategy, cfg)
     return {"name": name, "strategy": strategy, "estimate_bytes": est,
             "measured_bytes": measured, "ratio": est / measured,
-            "peak_phase": max(peaks, key=lambda p: p["peak"])["phase"]}
+            "peak_phase": max(peaks, key=lambda p: p["peak"])["phase"],
+            "breakdown": max(peaks, key=lambda p: p["peak"]).get("breakdown", {})}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -101,6 +101,8 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         kbit_fp32_rest=quant is not None and par.strategy not in PARAM_SHARDING,
         # TRL's SFTTrainer casts a quantised model's trainable (adapter) params to bf16
         adapter_bytes=2 if quant is not None else 4,
+        # PEFT wraps the model transformers' FSDP2 sharded at load: adapters stay whole
+        replicated_adapters=par.strategy == "fsdp",
         master_weights=pol.master_weights == "float32" and quant is None,
         paged_optimizer=is_paged(spec),
         vllm_gpu_memory_utilization=vllm,

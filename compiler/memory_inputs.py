@@ -95,6 +95,10 @@ class MemoryInputs:
     ``vllm_gpu_memory_utilization``: the share of the GPU a colocated vLLM reserves.
     ``adapter_bytes``: LoRA adapter dtype (4: PEFT's fp32 default).  ``logit_chunks``:
     a materialised-logits loss computed in that many fp32 chunks (torchtune's chunked CE).
+    ``replicated_adapters``: under FSDP the LoRA adapters (and their gradients and
+    states) are whole on every rank, as when PEFT wraps a model transformers sharded at
+    load time (specc's runtime); False when they are sharded with the base (FSDP1 wrapping
+    a PEFT model, ZeRO-3).
     ``packing``: sequences packed to ``seq_len`` (else the estimate assumes every
     sequence padded to ``seq_len``: an upper bound).
     """
@@ -135,6 +139,7 @@ class MemoryInputs:
     packing: bool = False
     adapter_bytes: int = _ADAPTER_BYTES
     logit_chunks: int = 1
+    replicated_adapters: bool = False
 
     @property
     def trainable_params(self) -> int:

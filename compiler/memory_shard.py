@@ -14,6 +14,7 @@ and paged optimizers move to host memory (its own figure):
   the group, plus the all-gathered units in flight: the layer being computed and the one
   prefetched (:data:`GATHERED_UNITS`), in the compute dtype; the LM head, which
   transformers' FSDP2 plan keeps gathered from forward to backward (``keep_full_weight``);
+  each in-flight unit's all-gather input buffer (its local shard, copied);
   and, with trainable weights, one unit's unsharded gradients before their reduce-scatter
   (measured on 2 CPU ranks: benchmarks/memory_accuracy_sharded.py).
 * tensor parallel splits weights, gradients, states, activations, the loss's working
@@ -119,19 +120,23 @@ def per_gpu(inp: MemoryInputs, parts: dict[str, int], capacity: int) -> tuple[
     if inp.master_weights and pb < 4 and s not in SHARDS_WEIGHTS:
         # autocast casts each fp32 weight to the compute dtype; backward keeps the casts
         out["activations"] += inp.arch.num_params() * pb // model
-    if s in SHARDS_STATES:
+    whole = inp.lora_enabled and inp.replicated_adapters and s == "fsdp"
+    if s in SHARDS_STATES and not whole:
         out["optimizer_states"] //= d
-    if s in SHARDS_GRADS:
+    if s in SHARDS_GRADS and not whole:
         out["gradients"] //= d
     gathered = 0
     if s in SHARDS_WEIGHTS:
-        for key in ("weights", "reference_model", "lora_adapters"):
+        for key in ("weights", "reference_model") + (() if whole else ("lora_adapters",)):
             out[key] //= d
         if d > 1 or offload:
             gathered = GATHERED_UNITS * layer_param_bytes(inp) // inp.tensor_parallel
             if s == "fsdp":  # the LM head stays gathered from forward to backward
                 gathered += inp.arch.vocab_size * inp.arch.hidden_size * \
                     precision_bytes(inp.precision) // inp.tensor_parallel
+                # FSDP2 copies each unit's local shard into an all-gather input buffer
+                gathered += GATHERED_UNITS * layer_param_bytes(inp) // (
+                    d * inp.tensor_parallel)
             if not inp.lora_enabled:  # a unit's gradients before their reduce-scatter
                 gathered += layer_param_bytes(inp) * inp.weight_bytes \
                     // precision_bytes(inp.precision) // inp.tensor_parallel
