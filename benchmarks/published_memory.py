@@ -11,9 +11,9 @@ the data file, so the two cannot drift (``tests/test_published_memory.py`` check
     python3 benchmarks/published_memory.py --write    # rewrite the table in the docs
     python3 benchmarks/published_memory.py --check    # exit 1 when the docs differ
 
-The ``estimate`` and ``ratio`` columns read ``TBD`` until an estimator is passed to
-``render_table`` (``ratio`` = estimate / measured, both in GiB per GPU).
-Needs only the standard library.
+The ``estimate`` and ``ratio`` columns are specc's estimate
+(benchmarks/published_memory_estimate.py; ``ratio`` = estimate / measured, both in GiB per
+GPU; ``n/a`` where specc cannot express the setting, with the reason below the table).
 """
 
 from __future__ import annotations
@@ -85,8 +85,15 @@ def gib(point: Point) -> str:
 def row(point: Point, estimate: Estimator | None = None) -> tuple[str, ...]:
     """The table cells of one point (``estimate`` gives GiB per GPU, or None)."""
     value = estimate(point) if estimate is not None else None
-    est = "TBD" if value is None else f"{value:.2f}"
-    ratio = "TBD" if value is None else f"{value / point['measured']['gib']:.2f}"
+    if estimate is None:
+        est = ratio = "TBD"
+    elif value is None:
+        est, ratio = "n/a", "-"
+    else:
+        est = f"{value:.2f}"
+        ratio = f"{value / point['measured']['gib']:.2f}"
+        if point["measured"]["kind"] == "oom":
+            ratio = f"{ratio} (OOM {'predicted' if value >= point['measured']['gib'] else 'missed'})"
     return (f"`{point['id']}`", kind(point), gpus(point), source(point), point["summary"],
             published(point), gib(point), point["measured"]["metric"], est, ratio)
 
@@ -95,6 +102,30 @@ def render_table(points: Sequence[Point], estimate: Estimator | None = None) -> 
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row(p, estimate)) + " |" for p in points]
     return "\n".join(lines)
+
+
+def specc_estimator() -> tuple[Estimator, Callable[[Sequence[Point]], str]]:
+    """specc's estimate (benchmarks/published_memory_estimate.py) and its summary text."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import published_memory_estimate as pe
+
+    def notes(points: Sequence[Point]) -> str:
+        s = pe.summary(list(points))
+        kinds = ", ".join(f"{k} {n}" for k, n in s["kinds"].items())
+        out = [f"specc's estimate / measured over the {s['points']} measured peaks it can "
+               f"express: median {s['median']:.2f}, min {s['min']:.2f}, max {s['max']:.2f} "
+               f"({kinds}). Reserved and device readings include the allocator's reserve "
+               f"(x{pe.RESERVED_OVER_ALLOCATED}).", "", "Not estimated:", ""]
+        out += [f"- `{p['id']}`: {pe.unexpressible(p)}" for p in points if pe.unexpressible(p)]
+        return "\n".join(out)
+
+    return pe.estimate, notes
+
+
+def render(points: Sequence[Point]) -> str:
+    """The generated block: the table with specc's estimates, then the summary."""
+    estimate, notes = specc_estimator()
+    return render_table(points, estimate) + "\n\n" + notes(points)
 
 
 def splice(text: str, table: str) -> str:
@@ -110,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode.add_argument("--write", action="store_true", help="rewrite the table in docs/memory-measurements.md")
     mode.add_argument("--check", action="store_true", help="exit 1 when the docs table differs from the data")
     args = parser.parse_args(argv)
-    table = render_table(load())
+    table = render(load())
     if not (args.write or args.check):
         print(table)
         return 0

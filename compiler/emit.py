@@ -133,6 +133,11 @@ def emit_trial(plan: Plan, trial: Trial, out: Path) -> Path | None:
         reward_arg=reward_arg,
         peft_arg="        peft_config=LoraConfig(**PEFT),\n" if low.peft else "",
         tracking_env=_tracking_env(low.tracking),
+        usage=(f"torchrun --nproc_per_node {trial.launch.processes} {script.name}"
+               if trial.launch.kind == "torchrun" else f"python {script.name}"),
+        load=pprint.pformat({"dtype": low.model_dtype, "quantization": low.quantization,
+                             "kbit": low.kbit, "distributed": low.distributed,
+                             "job_config": low.job_config}, indent=4, sort_dicts=False),
     )
     script.write_text(text)
     script.chmod(0o755)

@@ -11,8 +11,9 @@ from specc.compiler.shapes import architecture_for, outside_root
 from specc.spec.catalog.gpus import lookup_gpu
 from specc.spec.catalog.optim import lookup_optimizer, optimizer_state_bytes
 from specc.spec.diagnostics import Severity
-from specc.spec.facts import ROLLOUTS
+from specc.spec.facts import GENERATES, ROLLOUTS
 from specc.spec.models import Spec
+from specc.spec.models.parallel import PARAM_SHARDING
 from specc.spec.parallel import parallel
 from specc.spec.rules import Context
 
@@ -60,6 +61,12 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
             kl_beta = getattr(block, "reference_policy_kl_penalty", 0.0)
     targets = pol.lora.target_modules
     derived = derive(spec)
+    par = parallel(spec)
+    quant = pol.quantization if pol.lora.enabled else None
+    vllm = 0.0
+    if gen is not None and gen.backend == "vllm" and gen.vllm_mode == "colocate" \
+            and algo in GENERATES:
+        vllm = gen.gpu_memory_utilization
     return MemoryInputs(
         arch=arch,
         algorithm=algo,
@@ -82,7 +89,46 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         gradient_accumulation_steps=derived.grad_accumulation_steps,
         generation_batch_size=(derived.micro_batch_size * (derived.steps_per_generation or 1)
                                if algo in ROLLOUTS else 0),
+        strategy=par.strategy,
+        tensor_parallel=par.tensor,
+        pipeline_parallel=par.pipeline,
+        context_parallel=par.context,
+        cpu_offload=par.cpu_offload,
+        quant_bits=quant.bits if quant else 0,
+        quant_double=quant.double_quant if quant else True,
+        # specc's runtime calls prepare_model_for_kbit_training unless the base is sharded
+        # (FSDP/ZeRO-3 need one dtype per unit): fp32 embeddings, norms and head
+        kbit_fp32_rest=quant is not None and par.strategy not in PARAM_SHARDING,
+        # TRL's SFTTrainer casts a quantised model's trainable (adapter) params to bf16
+        adapter_bytes=2 if quant is not None else 4,
+        # PEFT wraps the model transformers' FSDP2 sharded at load: adapters stay whole
+        replicated_adapters=par.strategy == "fsdp",
+        master_weights=pol.master_weights == "float32" and quant is None,
+        paged_optimizer=is_paged(spec),
+        vllm_gpu_memory_utilization=vllm,
+        packing=bool(spec.sft is not None and algo == "sft" and spec.sft.packing),
+        fused_lm_head=trl_fuses_lm_head(),
     )
+
+
+@functools.lru_cache(maxsize=1)
+def trl_fuses_lm_head() -> bool:
+    """The loss path of the installed TRL: its fused LM head from 1.16 on, materialised
+    logits before (read from the package metadata, never by importing TRL; True when TRL
+    is not installed: the version specc lowers for)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        major, minor = (int(x) for x in version("trl").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return True
+    return (major, minor) >= (1, 16)
+
+
+def is_paged(spec: Spec) -> bool:
+    """A bitsandbytes paged optimizer (its states live in CUDA managed memory)."""
+    opt = spec.policy.optimizer
+    return "paged" in opt.name.lower() or opt.kwargs.get("is_paged") is True
 
 
 def _prompt_len(spec: Spec, max_new: int) -> int:
@@ -103,7 +149,9 @@ def _state_bytes(spec: Spec) -> float:
     LoRA adapters are fp32)."""
     pol = spec.policy
     sig = lookup_optimizer(pol.optimizer.name)
-    param_bytes = 4 if pol.lora.enabled else _DTYPE_BYTES[pol.precision]
+    full = 4 if pol.master_weights == "float32" else _DTYPE_BYTES[pol.precision]
+    adapter = 2 if pol.quantization is not None else 4
+    param_bytes = adapter if pol.lora.enabled else full
     if sig is None:
         return 2.0 * param_bytes
     try:
@@ -148,15 +196,6 @@ def check_memory(ctx: Context) -> None:
     spec = ctx.spec
     if capacity_bytes(spec) is None:
         return
-    par = parallel(spec)
-    if par.model > 1:
-        if not ctx.point and spec.selected() is not None:
-            ctx.diags.add("M003", "memory not estimated: specc's estimate does not model NeMo "
-                          f"RL's model parallelism ({par.describe()} over {par.gpus} GPUs)",
-                          path=("policy", par.source), on_key=True,
-                          hint="specc estimates unsharded training; check memory with NeMo "
-                          "RL's own tools")
-        return
     if spec.cluster is not None and not ctx.written(("hardware", "gpu")):
         if not ctx.point and spec.selected() is not None:
             ctx.diags.add("M003", "memory not estimated: the GPU is not declared (NeMo RL's "
@@ -176,6 +215,17 @@ def check_memory(ctx: Context) -> None:
                           f"`{spec.policy.model_name}` is unknown", path=("policy", "model_name"),
                           hint="use a local folder with `config.json` or a model in specc's table")
         return
+    host_gb = spec.hardware.host_memory_gb
+    ranks = spec.hardware.gpus_per_node or (spec.cluster.gpus_per_node if spec.cluster
+                                            else None) or 1
+    host = est.host_bytes * ranks  # every GPU of the machine runs a rank
+    if host_gb and host > host_gb * GIB:
+        ctx.diags.add("M004", f"estimated host memory {host / GIB:.1f} GiB per machine "
+                      f"({ranks} x {est.host_bytes / GIB:.1f} GiB: CPU offload, paged "
+                      f"optimizer states) exceeds hardware.host_memory_gb {host_gb:g}",
+                      path=("hardware", "host_memory_gb"),
+                      hint="shard over more GPUs, use LoRA or 8-bit optimizer states, or "
+                      "turn `cpu_offload` off")
     total, cap = est.total_bytes, est.capacity_bytes
     top = sorted(est.components.items(), key=lambda kv: -kv[1])[:3]
     parts = ", ".join(f"{k} {v / GIB:.1f}" for k, v in top if v)
@@ -183,25 +233,17 @@ def check_memory(ctx: Context) -> None:
     if total > cap:
         ctx.diags.add("M001", f"estimated peak {total / GIB:.1f} GiB per GPU exceeds the "
                       f"{spec.hardware.gpu}'s {cap / GIB:.0f} GiB ({parts} GiB)", path=where,
-                      hint=_fixes(spec))
+                      hint=_fixes(spec, ctx.file))
     elif not ctx.point:
         headroom = spec.hardware.memory_headroom or DEFAULT_HEADROOM
         if total > headroom * cap:
             ctx.diags.add("M002", f"estimated peak {total / GIB:.1f} GiB is {total / cap:.0%} of "
                           f"the {spec.hardware.gpu}'s {cap / GIB:.0f} GiB", path=where,
-                          hint=_fixes(spec))
+                          hint=_fixes(spec, ctx.file))
 
 
-def _fixes(spec: Spec) -> str:
-    pol = spec.policy
-    out = []
-    if pol.train_micro_batch_size > 1:
-        out.append(f"lower train_micro_batch_size (now {pol.train_micro_batch_size})")
-    if not pol.checkpointing:
-        out.append("enable activation_checkpointing")
-    if not pol.lora.enabled:
-        out.append("enable LoRA")
-    if pol.precision == "float32":
-        out.append("use bfloat16")
-    out.append(f"shorten max_total_sequence_length (now {pol.max_total_sequence_length})")
-    return "; ".join(out)
+def _fixes(spec: Spec, file: str = "") -> str:
+    """The fixes that would make the trial fit, each with its estimate (memory_fixes)."""
+    from specc.compiler.memory_fixes import hint
+
+    return hint(spec, lambda changed: estimate_spec(changed, file))

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from specc.compiler.derive import Derived
+from specc.compiler.lowering_parallel import VLLM_FIELDS, lower_parallel
 from specc.compiler.tracking import RunRef, Tracking, lower_tracking
 from specc.spec.catalog.gpus import lookup_gpu
 from specc.spec.catalog.optim import HF_OPTIM_NAMES, lookup_optimizer
@@ -58,10 +59,10 @@ ALGORITHM_FIELDS: dict[str, tuple[str, ...]] = {
     "grpo": ("num_generations", "max_completion_length", "generation_batch_size", "temperature",
              "top_p", "top_k", "min_p", "repetition_penalty", "beta", "epsilon", "epsilon_high",
              "num_iterations", "loss_type", "scale_rewards", "mask_truncated_completions",
-             "reward_weights"),
+             "reward_weights", *VLLM_FIELDS),
     "rloo": ("num_generations", "max_completion_length", "generation_batch_size", "temperature",
              "top_p", "top_k", "min_p", "repetition_penalty", "beta", "normalize_advantages",
-             "reward_weights"),
+             "reward_weights", *VLLM_FIELDS),
 }
 
 #: PEFT `LoraConfig` fields specc sets.
@@ -89,6 +90,22 @@ class Lowered:
     #: Experiment tracking (`logger`): run name, per-trial folders, environment.
     tracking: Tracking | None = None
     notes: list[str] = field(default_factory=list)
+    #: The dtype the base model is loaded in (fp32 with `master_weights: float32`).
+    model_dtype: str = "bfloat16"
+    #: transformers `BitsAndBytesConfig` kwargs for a quantised base (QLoRA).
+    quantization: dict[str, Any] | None = None
+    #: PEFT `prepare_model_for_kbit_training` kwargs (None: not called).
+    kbit: dict[str, Any] | None = None
+    #: Processes the trial runs as (1: this process; more: its own distributed job).
+    processes: int = 1
+    #: ddp | fsdp | zero1-3 for a multi-process trial.
+    strategy: str = "ddp"
+    #: transformers `DistributedConfig` kwargs (FSDP2 applied at load time).
+    distributed: dict[str, Any] | None = None
+    #: TrainingArguments the distributed job adds (`ddp_backend`, `deepspeed`).
+    job_config: dict[str, Any] | None = None
+    #: The trial's Accelerate config (written for `accelerate launch --config_file`).
+    accelerate: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -124,6 +141,7 @@ def lower(spec: Spec, derived: Derived, output_dir: str, *,
     out.tracking = lower_tracking(spec, run)
     _common(spec, derived, output_dir, cfg, out)
     _ALGORITHM[algo](spec, derived, cfg, out)
+    lower_parallel(spec, cfg, out)
     out.config = dict(cfg)
     lora = spec.policy.lora
     if lora.enabled:

@@ -42,7 +42,6 @@ CPU, ``torch.cuda.max_memory_allocated`` on a GPU).
 from __future__ import annotations
 
 from specc.compiler.memory_inputs import (
-    _ADAPTER_BYTES,
     _DEFAULT_OVERHEAD,
     _FUSED_TOKEN_TILE,
     _FUSED_VOCAB_TILE,
@@ -52,6 +51,13 @@ from specc.compiler.memory_inputs import (
     MemoryEstimate,
     MemoryInputs,
     precision_bytes,
+)
+from specc.compiler.memory_shard import (
+    dequantized_copy_bytes,
+    per_gpu,
+    quantized_weights_bytes,
+    replica_notes,
+    residual_bytes,
 )
 from specc.spec.catalog.architectures import Architecture
 from specc.spec.defaults import DEFAULT_LORA_TARGETS
@@ -82,13 +88,17 @@ def trainable_params(inp: MemoryInputs) -> int:
 # -- components ---------------------------------------------------------------------------
 
 def weights_bytes(inp: MemoryInputs) -> int:
-    """The base model in the declared precision (the runtime loads it with that dtype)."""
-    return inp.arch.num_params() * precision_bytes(inp.precision)
+    """The base model as loaded: the declared precision (fp32 with ``master_weights``), or
+    a quantised base (:func:`~specc.compiler.memory_shard.quantized_weights_bytes`) plus
+    the one linear dequantised for its matmul."""
+    if inp.quant_bits:
+        return quantized_weights_bytes(inp) + dequantized_copy_bytes(inp)
+    return inp.arch.num_params() * inp.weight_bytes
 
 
 def lora_adapters_bytes(inp: MemoryInputs) -> int:
     """LoRA A and B matrices, fp32 (PEFT upcasts adapters of a bf16/fp16 base)."""
-    return lora_param_count(inp) * _ADAPTER_BYTES
+    return lora_param_count(inp) * inp.adapter_bytes
 
 
 def gradient_buffer_bytes(inp: MemoryInputs) -> int:
@@ -96,7 +106,7 @@ def gradient_buffer_bytes(inp: MemoryInputs) -> int:
 
     Full fine-tuning: the load dtype; LoRA: fp32 adapters.
     """
-    per_param = _ADAPTER_BYTES if inp.lora_enabled else precision_bytes(inp.precision)
+    per_param = inp.adapter_bytes if inp.lora_enabled else inp.weight_bytes
     return trainable_params(inp) * per_param
 
 
@@ -108,7 +118,7 @@ def gradients_bytes(inp: MemoryInputs) -> int:
     the accelerate/Trainer default).  :func:`peak_gradients_bytes` is the part that
     adds to the peak.
     """
-    copies = 2 if inp.world_size > 1 else 1
+    copies = 2 if inp.world_size > 1 and inp.strategy == "ddp" else 1
     return gradient_buffer_bytes(inp) * copies
 
 
@@ -200,20 +210,21 @@ def _lora_bytes_per_token(inp: MemoryInputs, pb: int) -> float:
         if any(t in {"all-linear", m} or m.endswith("." + t) for t in inp.lora_targets)
     ]
     r = inp.lora_r
+    ab = inp.adapter_bytes
     total = 0.0
     inputs_seen: set[tuple[str, int]] = set()
     for module in targeted:
         d_in = shapes[module][0]
-        total += _ADAPTER_BYTES * r
+        total += ab * r
         if inp.lora_dropout > 0:
-            total += _ADAPTER_BYTES * d_in
-        if pb < _ADAPTER_BYTES:
-            total += _ADAPTER_BYTES * d_in  # a fresh fp32 copy per module
+            total += ab * d_in
+        if pb < ab:
+            total += ab * d_in  # a fresh fp32 copy per module
         else:
             key = (_input_group(module), d_in)
             if key not in inputs_seen:  # no-op cast: modules on one input share it
                 inputs_seen.add(key)
-                total += _ADAPTER_BYTES * d_in
+                total += ab * d_in
     return total
 
 
@@ -265,12 +276,28 @@ def activations_bytes(inp: MemoryInputs) -> int:
     pb = precision_bytes(inp.precision)
     arch = inp.arch
     per_layer = layer_activation_bytes_per_token(inp)
-    if inp.activation_checkpointing:
-        per_token = arch.num_layers * pb * arch.hidden_size + per_layer
+    per_token: float
+    if inp.activation_checkpointing:  # the recomputed layer: see recomputed_layer_bytes
+        per_token = arch.num_layers * residual_bytes(inp) * arch.hidden_size
     else:
         per_token = arch.num_layers * per_layer
     per_token += _norm_bytes_per_token(arch, pb, frozen=inp.lora_enabled)  # final norm
     return round(tokens * per_token)
+
+
+def recomputed_layer_bytes(inp: MemoryInputs, logits: int) -> int:
+    """With activation checkpointing, what the layer rebuilt in backward adds to the peak.
+
+    The backward pass starts at the loss: the LM head's working set (``logits``) is live
+    next to the checkpoints, then freed before the last layer is recomputed.  So the
+    peak holds the checkpoints plus the larger of the two, and this term is the excess of
+    one layer's full activations over the loss's working set (0 without checkpointing).
+    """
+    if not inp.activation_checkpointing:
+        return 0
+    tokens = sequences_per_micro_batch(inp) * inp.seq_len
+    layer = round(tokens * layer_activation_bytes_per_token(inp))
+    return max(0, layer - logits)
 
 
 def _materialized_logits_bytes(inp: MemoryInputs) -> int:
@@ -288,7 +315,7 @@ def _materialized_logits_bytes(inp: MemoryInputs) -> int:
     if inp.algorithm in GENERATES and inp.max_new_tokens > 0:
         tokens_per_seq = min(inp.seq_len, inp.max_new_tokens + 1)
     elements = sequences_per_micro_batch(inp) * tokens_per_seq * inp.arch.vocab_size
-    return elements * (precision_bytes(inp.precision) + 12)
+    return round(elements * (precision_bytes(inp.precision) + 12 / inp.logit_chunks))
 
 
 def scored_tokens(inp: MemoryInputs) -> int:
@@ -421,22 +448,10 @@ def overhead_bytes(inp: MemoryInputs) -> int:
     return _DEFAULT_OVERHEAD[inp.device_kind]
 
 
-def _notes(inp: MemoryInputs) -> tuple[str, ...]:
-    """Caveats that apply to these inputs."""
-    notes: list[str] = []
-    if inp.arch.approximate:
-        notes.append(f"shapes of model type {inp.arch.family!r} approximated by the Llama layout")
-    if inp.algorithm == "ppo":
-        notes.append("PPO's value and reward models are not modelled")
-    if inp.world_size > 1:
-        notes.append("data parallel without sharding: every GPU holds a full replica")
-    return tuple(notes)
-
-
 def estimate(inputs: MemoryInputs, capacity_bytes: int) -> MemoryEstimate:
     """Estimate the per-GPU peak of one training step and compare it with the capacity."""
-    activations = activations_bytes(inputs)
     logits = logits_bytes(inputs)
+    activations = activations_bytes(inputs) + recomputed_layer_bytes(inputs, logits)
     components = {
         "weights": weights_bytes(inputs),
         "gradients": peak_gradients_bytes(inputs, activations, logits),
@@ -448,12 +463,15 @@ def estimate(inputs: MemoryInputs, capacity_bytes: int) -> MemoryEstimate:
         "lora_adapters": lora_adapters_bytes(inputs),
         "overhead": overhead_bytes(inputs),
     }
-    total = sum(components.values())
     capacity = max(0, int(capacity_bytes))
+    shared, host, shard_notes = per_gpu(inputs, components, capacity)
+    components = {k: shared.get(k, 0) for k in COMPONENTS}
+    total = sum(components.values())
     return MemoryEstimate(
         components=components,
         total_bytes=total,
         capacity_bytes=capacity,
         fits=capacity == 0 or total <= capacity,
-        notes=_notes(inputs),
+        notes=replica_notes(inputs) + tuple(shard_notes),
+        host_bytes=host,
     )

@@ -26,6 +26,8 @@ COMPONENTS: tuple[str, ...] = (
     "reference_model",
     "kv_cache",
     "lora_adapters",
+    "gathered_params",
+    "vllm",
     "overhead",
 )
 """The keys of :attr:`MemoryEstimate.components`, in display order."""
@@ -81,6 +83,24 @@ class MemoryInputs:
     micro batch.  ``gradient_accumulation_steps``: with 1 the gradients are built
     while the activations are freed and only their excess adds to the peak; with
     more (or None, unknown) they are held across micro batches and add in full.
+
+    Sharding and model parallelism (:mod:`specc.compiler.memory_shard`): ``strategy``
+    (ddp, fsdp, zero1-3) over the ``world_size`` data-parallel replicas,
+    ``tensor_parallel`` / ``pipeline_parallel`` / ``context_parallel`` sizes,
+    ``cpu_offload``.  ``quant_bits`` (0, 4 or 8) is a bitsandbytes-quantised frozen base
+    (``quant_double``: double quantisation; ``kbit_fp32_rest``: the non-quantised
+    parameters upcast to fp32, as PEFT's ``prepare_model_for_kbit_training`` does).
+    ``master_weights``: fp32 weights, gradients and states computed under ``precision``
+    autocast.  ``paged_optimizer``: bitsandbytes paged states (off the GPU's allocator).
+    ``vllm_gpu_memory_utilization``: the share of the GPU a colocated vLLM reserves.
+    ``adapter_bytes``: LoRA adapter dtype (4: PEFT's fp32 default).  ``logit_chunks``:
+    a materialised-logits loss computed in that many fp32 chunks (torchtune's chunked CE).
+    ``replicated_adapters``: under FSDP the LoRA adapters (and their gradients and
+    states) are whole on every rank, as when PEFT wraps a model transformers sharded at
+    load time (specc's runtime); False when they are sharded with the base (FSDP1 wrapping
+    a PEFT model, ZeRO-3).
+    ``packing``: sequences packed to ``seq_len`` (else the estimate assumes every
+    sequence padded to ``seq_len``: an upper bound).
     """
 
     arch: Architecture
@@ -105,10 +125,38 @@ class MemoryInputs:
     fused_lm_head: bool = True
     generation_batch_size: int = 0
     gradient_accumulation_steps: int | None = None
+    strategy: str = "ddp"
+    tensor_parallel: int = 1
+    pipeline_parallel: int = 1
+    context_parallel: int = 1
+    cpu_offload: bool = False
+    quant_bits: int = 0
+    quant_double: bool = True
+    kbit_fp32_rest: bool = True
+    master_weights: bool = False
+    paged_optimizer: bool = False
+    vllm_gpu_memory_utilization: float = 0.0
+    packing: bool = False
+    adapter_bytes: int = _ADAPTER_BYTES
+    logit_chunks: int = 1
+    replicated_adapters: bool = False
+
+    @property
+    def trainable_params(self) -> int:
+        """Parameters that get gradients: the adapters with LoRA, every weight without."""
+        if self.lora_enabled:
+            return self.arch.lora_params(self.lora_r, self.lora_targets)
+        return self.arch.num_params()
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes per stored (unquantised) weight: fp32 master weights, else ``precision``."""
+        return 4 if self.master_weights else precision_bytes(self.precision)
 
     def __post_init__(self) -> None:
         precision_bytes(self.precision)
-        for name in ("micro_batch_size", "seq_len", "world_size"):
+        for name in ("micro_batch_size", "seq_len", "world_size", "tensor_parallel",
+                     "pipeline_parallel", "context_parallel"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("max_new_tokens", "prompt_len", "num_generations", "generation_batch_size"):
@@ -116,6 +164,12 @@ class MemoryInputs:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.lora_enabled and self.lora_r < 1:
             raise ValueError(f"lora_r must be >= 1, got {self.lora_r}")
+        if self.logit_chunks < 1 or self.adapter_bytes not in (2, 4):
+            raise ValueError("logit_chunks must be >= 1 and adapter_bytes 2 or 4")
+        if self.quant_bits not in (0, 4, 8):
+            raise ValueError(f"quant_bits must be 0, 4 or 8, got {self.quant_bits}")
+        if not 0 <= self.vllm_gpu_memory_utilization < 1:
+            raise ValueError("vllm_gpu_memory_utilization must be in [0, 1)")
         if self.optimizer_state_bytes < 0:
             raise ValueError("optimizer_state_bytes must be >= 0")
         steps = self.gradient_accumulation_steps
@@ -136,6 +190,8 @@ class MemoryEstimate:
     capacity_bytes: int
     fits: bool
     notes: tuple[str, ...] = field(default=())
+    #: Host memory per rank (per GPU) beyond the GPU: CPU offload, paged optimizer states.
+    host_bytes: int = 0
 
     @property
     def headroom_bytes(self) -> int:
@@ -151,6 +207,8 @@ class MemoryEstimate:
             "fits": self.fits,
             "total_gib": round(self.total_bytes / GIB, 3),
             "capacity_gib": round(self.capacity_bytes / GIB, 3),
+            "host_bytes": self.host_bytes,
+            "host_gib": round(self.host_bytes / GIB, 3),
             "notes": list(self.notes),
         }
 

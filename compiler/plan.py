@@ -20,6 +20,8 @@ from specc.spec.models.policy import RUNNABLE_BACKENDS
 from specc.spec.storage_url import public_url
 
 DEFAULT_PREVIEW = 5
+#: Errors that still let `specc plan` print the plan (the trial does not fit its GPU).
+MEMORY_ERRORS = frozenset({"M001", "M004"})
 
 
 #: One trial of the plan: the compiled description `specc run` executes.
@@ -52,6 +54,7 @@ class Plan:
             "algorithm": self.algorithm,
             "study": self.study,
             "space": self.space,
+            "fits": all(t.memory is None or t.memory.get("fits", True) for t in self.trials),
             "trials": [t.to_dict(with_spec=with_spec) for t in self.trials],
             "diagnostics": [d.to_dict() for d in self.diagnostics],
         }
@@ -59,9 +62,11 @@ class Plan:
 
 def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | None = None,
                output_dir: str | None = None, diags: Collector | None = None,
-               for_run: bool = False) -> Plan | None:
+               for_run: bool = False, with_memory_errors: bool = False) -> Plan | None:
     """Compile ``file``; None (with diagnostics in ``diags``) when the spec has errors.
 
+    ``with_memory_errors``: a spec whose only errors say it does not fit its GPU (M001)
+    still compiles, its trials infeasible, so `plan --format json` can print the numbers.
     ``for_run`` adds the checks only `specc run` needs (N012: an algorithm specc plans
     but cannot train yet; N013: a tracking backend whose package is not installed)."""
     diags = diags if diags is not None else Collector()
@@ -93,7 +98,12 @@ def build_plan(file: str, *, overrides: list[str] | None = None, preview: int | 
                     path=at, hint="`specc plan` and `specc validate` support it; to run, "
                     "use sft, dpo, orpo, kto, grpo or rloo")
         _check_tracking(spec, diags.scoped(loaded.locations, file))
-    if spec is None or loaded.raw is None or any(d.severity is Severity.ERROR for d in diags):
+        from specc.compiler.launch_checks import check_machine
+
+        check_machine(spec, diags.scoped(loaded.locations, file))
+    errors = [d for d in diags if d.severity is Severity.ERROR]
+    if spec is None or loaded.raw is None or (errors and not (
+            with_memory_errors and all(d.code in MEMORY_ERRORS for d in errors))):
         return None
     out_dir = output_dir or defaults.output_dir(spec)
     hpo = spec.hpo

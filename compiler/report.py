@@ -92,7 +92,26 @@ def table(plan: Plan, limit: int = 50) -> str:
     infeasible = [t for t in plan.trials if not t.feasible][:3]
     for t in infeasible:
         out.append(f"  trial {t.number}: {t.reasons[0] if t.reasons else 'infeasible'}")
+    out += _per_gpu(plan)
     return "\n".join(out) + "\n"
+
+
+def _per_gpu(plan: Plan) -> list[str]:
+    """How the first trial spreads over its GPUs, its host memory and the estimate's
+    assumptions (sharding, quantisation, offload), when there is something to say."""
+    t = plan.trials[0] if plan.trials else None
+    if t is None or t.memory is None:
+        return []
+    out: list[str] = []
+    if t.launch.kind == "torchrun":
+        out.append(f"launch: torchrun, {t.launch.processes} processes ({t.launch.strategy}, "
+                   f"{t.launch.backend}); memory is per GPU")
+    if t.memory.get("host_bytes"):
+        out.append(f"host memory: {human_bytes(t.memory['host_bytes'])} per GPU (offload, "
+                   "paged optimizer states)")
+    notes = [n for n in t.memory.get("notes", []) if not n.startswith("every sequence")]
+    out += [f"note: {n}" for n in notes]
+    return ["", *out] if out else []
 
 
 def as_json(plan: Plan, with_spec: bool = False) -> str:

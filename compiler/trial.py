@@ -39,17 +39,36 @@ class World:
     devices: int | None = None
     #: Whether a CUDA device is there (False: CPU fallbacks in the trainer config).
     cuda: bool = True
+    #: Whether Apple's MPS is there (used instead of the CPU when there is no CUDA).
+    mps: bool = False
 
 
 @dataclass(frozen=True)
 class Launch:
-    """How the trial's training is started (one process for now)."""
+    """How the trial's training is started: in the worker's process, or as its own
+    distributed job (`torchrun`, one process per GPU -- or per CPU rank with gloo)."""
 
-    kind: Literal["single_process"] = "single_process"
+    kind: Literal["single_process", "torchrun"] = "single_process"
     processes: int = 1
+    #: ddp | fsdp | zero1-3 (torchrun only).
+    strategy: str = "ddp"
+    #: torch.distributed backend: nccl on GPUs, gloo on CPUs.
+    backend: str = ""
+
+    def command(self, job: str, *, port: int, python: str = "python") -> list[str]:
+        """The job's command line (``job``: the pickled description the ranks run)."""
+        if self.kind != "torchrun":
+            return []
+        return [python, "-m", "torch.distributed.run", "--nnodes", "1",
+                "--nproc_per_node", str(self.processes), "--master_addr", "127.0.0.1",
+                "--master_port", str(port), "-m", "specc.runtime.job", job]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "processes": self.processes}
+        out: dict[str, Any] = {"kind": self.kind, "processes": self.processes}
+        if self.kind == "torchrun":
+            out.update(strategy=self.strategy, backend=self.backend,
+                       command=self.command("<trial>/job.pkl", port=29500))
+        return out
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,7 @@ class TrialDescription:
             "derived": self.derived.to_dict() if self.derived else None,
             "memory": self.memory,
             "trainer": self.trainer.to_dict() if self.trainer else None,
+            "launch": self.launch.to_dict(),
             "model_based": self.model_based,
         }
         if with_spec:
@@ -177,10 +197,20 @@ def compile_trial(file: str, raw: dict[str, Any], point: space.Point, *, number:
         return TrialDescription(number, tid, point, False, reasons, data=data, file=file,
                                 errors=tuple(errors), directory=directory)
     devices = world.devices
-    derived = derive(spec, world=1 if devices is not None and devices < spec.world_size
-                     else None)
+    cpu_ranks = _cpu_ranks(spec)
+    if devices is not None and cpu_ranks:  # CPU ranks (gloo) are processes, not devices
+        devices = max(devices, cpu_ranks)
+    single = devices is not None and devices < spec.world_size
+    derived = derive(spec, world=1 if single else None)
     est = estimate_spec(spec, file)
     lowered = _for_machine(lower(spec, derived, f"{directory}/hf", run=run), world)
+    launch = Launch()
+    if lowered.processes > 1 and not single and lowered.trainer_class is not None:
+        launch = Launch("torchrun", lowered.processes, lowered.strategy,
+                        (lowered.job_config or {}).get("ddp_backend", "nccl"))
+    elif lowered.processes > 1:
+        lowered.notes.append(f"{devices} device(s) here, {lowered.processes} declared: the "
+                             "trial runs in one process")
     algo = str(spec.selected())
     columns = keep_columns(algo) if algo in FACTS else None
     cv = spec.hpo.evaluation.cross_validation if spec.hpo is not None else None
@@ -191,11 +221,20 @@ def compile_trial(file: str, raw: dict[str, Any], point: space.Point, *, number:
         objectives=tuple(objective_metrics(spec)),
         health=run_health(spec),
         folds=cv.n_folds if cv is not None else None,
-        launch=Launch(),
+        launch=launch,
         datasets=(DataSplit("train", spec.data.train, columns),
                   DataSplit("validation", spec.data.validation, columns)),
         directory=directory,
     )
+
+
+def _cpu_ranks(spec: Spec) -> int:
+    """Processes of a trial declared on CPUs (`hardware.gpu: CPU`, `gpus_per_node: N`)."""
+    from specc.spec.catalog.gpus import lookup_gpu
+    from specc.spec.parallel import parallel
+
+    gpu = lookup_gpu(spec.hardware.gpu)
+    return parallel(spec).gpus if gpu is not None and gpu.kind == "cpu" else 0
 
 
 def _for_machine(lowered: Lowered, world: World) -> Lowered:
@@ -205,6 +244,10 @@ def _for_machine(lowered: Lowered, world: World) -> Lowered:
         return lowered
     config = dict(lowered.config)
     notes = list(lowered.notes)
+    if world.mps and not config.get("use_cpu"):
+        notes.append("no CUDA device: training on Apple's MPS")
+        config.pop("tf32", None)
+        return replace(lowered, config=config, notes=notes)
     if not config.get("use_cpu"):
         notes.append("no CUDA device: running on the CPU")
     config["use_cpu"] = True

@@ -58,7 +58,7 @@ from specc.runtime.storage import (
     quiet_optuna,
     reap_dead_trials,
 )
-from specc.runtime.workers import _run_workers
+from specc.runtime.workers import _run_workers, default_workers
 from specc.spec import defaults
 from specc.spec.study_spec import changed, refusal, spec_hash, study_keys
 
@@ -164,7 +164,7 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
     check_sampler(compiled.spec.hpo)
     setup = make_setup(compiled)
     spec, hpo = compiled.spec, compiled.spec.hpo
-    n_workers = workers if workers is not None else (hpo.parallel if hpo else 1)
+    n_workers = workers if workers is not None else default_workers(spec)
     if n_workers < 1:
         raise RunError("--workers must be at least 1")
     if setup.single_run:

@@ -109,7 +109,8 @@ def detect_world() -> World:
     import torch
 
     cuda = torch.cuda.is_available()
-    return World(devices=max(torch.cuda.device_count(), 1) if cuda else 1, cuda=cuda)
+    mps = not cuda and torch.backends.mps.is_available()
+    return World(devices=max(torch.cuda.device_count(), 1) if cuda else 1, cuda=cuda, mps=mps)
 
 
 class Worker:
@@ -189,7 +190,12 @@ class Worker:
         base weights with one fold of the training split held out for evaluation; its
         objective values are the means over the folds.
 
-        ``resume``: a checkpoint of an earlier attempt of this trial to continue from."""
+        ``resume``: a checkpoint of an earlier attempt of this trial to continue from (a
+        distributed job starts again from step 1)."""
+        from specc.runtime import launch
+
+        if launch.is_job(desc):  # its own distributed job (torchrun), reporting back here
+            return TrialResult(**launch.run_job(desc, reporter, save=save, info=info))
         trial_dir = Path(desc.directory)
         trial_dir.mkdir(parents=True, exist_ok=True)
         record_call(desc, trial_dir / "trainer.json")
@@ -291,9 +297,12 @@ class Worker:
             log.info("note: %s", note)
         config_cls = import_qualname(str(lowered.config_class))
         args = config_cls(**{"report_to": ["none"], **lowered.config, **DISPLAY_CONFIG})
+        from specc.runtime.launch import load_model, one_device
+
+        one_device(args)  # never DataParallel: several GPUs are a distributed job
         path = self.model_path(spec.policy.model_name, spec_dir)
         tokenizer = self.tokenizer(path)
-        model = self.model(path, spec.policy.precision)
+        model = load_model(self, path, desc)  # quantised / sharded / fp32 master weights
         total = desc.derived.total_steps if desc.derived else None
         callback = TrialCallback(reporter, desc.health, trial_dir / "metrics.jsonl",
                                  total, metric=desc.objectives[0],

@@ -9,6 +9,7 @@ import queue as queue_mod
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +30,81 @@ from specc.runtime.storage_safety import StorageProblem, as_problem, is_storage_
 
 if TYPE_CHECKING:
     from specc.spec.diagnostics import Diagnostic
+    from specc.spec.models import Spec
 
 #: What a worker that failed sends back: a storage problem's diagnostics, a run error's
 #: message, or (a bug) the traceback, which the parent keeps in a log file, not on screen.
 Failure = tuple[str, Any]
+
+
+# --- GPU placement -------------------------------------------------------------------------
+
+def default_workers(spec: Spec) -> int:
+    """`--workers` when not given: `hpo.parallel` when set above 1, else the trials that fit
+    on the declared GPUs at once (GPUs / `hardware.gpus_per_trial`); 1 without `hpo`."""
+    from specc.spec.parallel import concurrent_trials
+
+    hpo = spec.hpo
+    if hpo is None:
+        return 1
+    return hpo.parallel if hpo.parallel > 1 else concurrent_trials(spec)
+
+
+def gpu_sets(visible: list[str], per_trial: int, workers: int) -> list[str | None]:
+    """Each worker's `CUDA_VISIBLE_DEVICES`: disjoint sets of ``per_trial`` GPUs from the
+    ``visible`` ones, in order; None (inherit) when there are no GPUs to split or fewer
+    than one set per worker (the workers then share them)."""
+    per = max(per_trial, 1)
+    if not visible or len(visible) < per * workers:
+        return [None] * workers
+    return [",".join(visible[i * per:(i + 1) * per]) for i in range(workers)]
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use: `CUDA_VISIBLE_DEVICES`, else every CUDA device."""
+    import os
+
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [d for d in env.split(",") if d.strip()]
+    try:
+        import torch
+
+        return [str(i) for i in range(torch.cuda.device_count())]
+    except Exception:  # no torch / no driver: nothing to place
+        return []
+
+
+def placement(spec: Spec, workers: int, visible: list[str] | None = None) -> list[str | None]:
+    """The `CUDA_VISIBLE_DEVICES` of each of ``workers`` workers for ``spec``: disjoint
+    sets of its GPUs per trial, on a CUDA description (``visible``: this machine's GPUs)."""
+    from specc.spec.catalog.gpus import lookup_gpu
+    from specc.spec.parallel import parallel
+
+    gpu = lookup_gpu(spec.hardware.gpu)
+    if gpu is not None and gpu.kind != "cuda":
+        return [None] * workers
+    return gpu_sets(visible_gpus() if visible is None else visible, parallel(spec).gpus,
+                    workers)
+
+
+@contextlib.contextmanager
+def _devices(value: str | None) -> Iterator[None]:
+    """`CUDA_VISIBLE_DEVICES` while a spawned worker starts (it copies the environment)."""
+    import os
+
+    if value is None:
+        yield
+        return
+    old = os.environ.get("CUDA_VISIBLE_DEVICES")
+    os.environ["CUDA_VISIBLE_DEVICES"] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+        else:
+            os.environ["CUDA_VISIBLE_DEVICES"] = old
 
 
 # --- several local worker processes --------------------------------------------------------------
@@ -49,8 +121,9 @@ def _run_workers(setup: Setup, cfg: Config, hub: Hub) -> str | None:
     q: Any = ctx.Queue()
     procs = [ctx.Process(target=_worker_main, args=(replace(cfg, index=i), q),
                          name=f"specc-worker-{i}") for i in range(cfg.workers)]
-    for p in procs:
-        p.start()
+    for p, devices in zip(procs, placement(spec, len(procs)), strict=True):
+        with _devices(devices):
+            p.start()
     reasons: dict[int, str | None] = {}
     errors: list[tuple[int, Failure]] = []
     interrupted = False

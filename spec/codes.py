@@ -96,10 +96,13 @@ _ALL = [
     _c("B004", "error", "micro batch larger than the global batch"),
     _c("B005", "warning", "`hardware` and `cluster` disagree on the GPU count"),
     _c("B006", "error", "GPUs do not split into whole model-parallel replicas"),
+    _c("B007", "error", "`hardware.gpus_per_trial` does not divide the declared GPUs"),
     # --- precision and hardware --------------------------------------------------------------
     _c("P001", "error", "precision not supported by the declared GPU"),
     _c("P002", "error", "unknown GPU"),
     _c("P003", "warning", "precision is unusual for the declared hardware"),
+    _c("P004", "error", "quantisation compute dtype not supported by the declared GPU"),
+    _c("P005", "error", "bitsandbytes quantisation on a GPU that is not CUDA"),
     # --- optimizer and scheduler -------------------------------------------------------------
     _c("O001", "error", "optimizer is not on the allow-list"),
     _c("O002", "error", "unknown keyword argument for the optimizer or scheduler"),
@@ -133,6 +136,11 @@ _ALL = [
     _c("N014", "error", "`specc plan`/`specc run` refuse a NeMo RL algorithm specc does not "
        "train"),
     _c("N015", "error", "`specc run` cannot run this generation backend"),
+    _c("N030", "error", "quantised base without LoRA"),
+    _c("N031", "error", "`specc run` cannot load a quantised base on this machine"),
+    _c("N032", "error", "`specc run` cannot generate with vLLM on this machine"),
+    _c("N033", "error", "`specc run` cannot run tensor, pipeline or context parallelism"),
+    _c("N034", "error", "DeepSpeed ZeRO without the `deepspeed` package"),
     # --- no effect ---------------------------------------------------------------------------
     _c("W001", "warning", "LoRA settings with LoRA disabled"),
     _c("W002", "warning", "block for an algorithm that is not selected"),
@@ -145,6 +153,10 @@ _ALL = [
     _c("W009", "warning", "null where NeMo RL declares a value of another type"),
     _c("W020", "warning", "`checkpointing.checkpoint_dir` is not used"),
     _c("W021", "warning", "health threshold for an algorithm its rule does not watch"),
+    _c("W010", "warning", "sharding strategy over one data-parallel replica"),
+    _c("W011", "warning", "`cpu_offload` with `strategy: ddp`"),
+    _c("W012", "warning", "setting for 4-bit quantisation with `bits: 8`"),
+    _c("W013", "warning", "vLLM setting with another generation backend"),
     # --- advice ------------------------------------------------------------------------------
     _c("A001", "warning", "DPO/ORPO beta outside the recommended range"),
     _c("A002", "info", "LoRA alpha is not 2 x r"),
@@ -156,6 +168,7 @@ _ALL = [
     _c("M001", "error", "estimated peak memory exceeds the GPU"),
     _c("M002", "warning", "estimated peak memory is above 90% of the GPU"),
     _c("M003", "info", "memory not estimated: model shape unknown"),
+    _c("M004", "error", "estimated host memory exceeds `hardware.host_memory_gb`"),
     # --- hpo ---------------------------------------------------------------------------------
     _c("H001", "error", "search-space path does not exist in the spec"),
     _c("H002", "error", "distribution does not fit the field's type"),

@@ -4,8 +4,14 @@ numbers and memory read how many data-parallel replicas a spec has.
 Data-parallel size = GPUs / (tensor x pipeline x context parallel). The sizes come from
 NeMo RL's `policy.megatron_cfg` (`tensor_model_parallel_size`,
 `pipeline_model_parallel_size`, `context_parallel_size`) when it is enabled, else from
-`policy.dtensor_cfg` (`tensor_parallel_size`, `context_parallel_size`) when enabled; specc's
-own `policy.parallel` (the multi-GPU issue) is to be read here too.
+`policy.dtensor_cfg` (`tensor_parallel_size`, `context_parallel_size`) when enabled, else
+from specc's own `policy.parallel`. GPUs are those of one trial: `hardware.gpus_per_trial`
+(default: every training GPU).
+
+The sharding strategy comes along: `dtensor_cfg` is FSDP2 (`fsdp`, its `cpu_offload`),
+`megatron_cfg` shards the optimizer states over the data-parallel group when
+`optimizer.use_distributed_optimizer` is on (`zero1`), specc's `policy.parallel.strategy`
+says it directly.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ _BACKENDS: tuple[tuple[str, dict[str, str]], ...] = (
                       "pipeline": "pipeline_model_parallel_size",
                       "context": "context_parallel_size"}),
     ("dtensor_cfg", {"tensor": "tensor_parallel_size", "context": "context_parallel_size"}),
+    ("parallel", {"tensor": "tensor_parallel_size", "pipeline": "pipeline_parallel_size",
+                  "context": "context_parallel_size"}),
 )
 
 
@@ -33,8 +41,13 @@ class Parallel:
     tensor: int = 1
     pipeline: int = 1
     context: int = 1
-    #: `policy.megatron_cfg` / `policy.dtensor_cfg`, or "" (no model parallelism).
+    #: `megatron_cfg` / `dtensor_cfg` / `parallel` (the block under `policy` the sizes
+    #: were read from).
     source: str = ""
+    #: ddp | fsdp | zero1 | zero2 | zero3 (see `spec.models.parallel.Strategy`).
+    strategy: str = "ddp"
+    #: Parameters and optimizer states (zero1/2: the states) in host memory.
+    cpu_offload: bool = False
 
     @property
     def model(self) -> int:
@@ -105,17 +118,46 @@ def _teacher_nodes(spec: Spec) -> int:
                if isinstance(t, dict) and isinstance(t.get("num_nodes"), int))
 
 
-def parallel(spec: Spec) -> Parallel:
-    """The spec's training GPUs and model-parallel sizes."""
+def trial_gpus(spec: Spec) -> int:
+    """GPUs one trial trains on: `hardware.gpus_per_trial` when it divides the training
+    GPUs (B007 otherwise), else all of them."""
     gpus = training_gpus(spec)
-    for block_name, names in _BACKENDS:
+    per = spec.hardware.gpus_per_trial
+    return per if per is not None and per <= gpus and gpus % per == 0 else gpus
+
+
+def concurrent_trials(spec: Spec) -> int:
+    """Trials that run at once on the declared GPUs: GPUs / GPUs per trial."""
+    return max(training_gpus(spec) // trial_gpus(spec), 1)
+
+
+def parallel(spec: Spec) -> Parallel:
+    """One trial's GPUs, model-parallel sizes and sharding strategy."""
+    gpus = trial_gpus(spec)
+    for block_name, names in _BACKENDS[:2]:
         block = getattr(spec.policy, block_name, None)
         if isinstance(block, dict) and block.get("enabled") is True:
             sizes = {dim: _size(block, key) for dim, key in names.items()}
-            return Parallel(gpus, source=block_name, **sizes)
-    return Parallel(gpus)
+            tensor, pipeline, context = (sizes.get(d, 1) for d in ("tensor", "pipeline",
+                                                                    "context"))
+            if block_name == "dtensor_cfg":
+                return Parallel(gpus, tensor, pipeline, context, source=block_name,
+                                strategy="fsdp", cpu_offload=block.get("cpu_offload") is True)
+            opt = block.get("optimizer")
+            dist = isinstance(opt, dict) and opt.get("use_distributed_optimizer") is True
+            return Parallel(gpus, tensor, pipeline, context, source=block_name,
+                            strategy="zero1" if dist else "ddp")
+    own = spec.policy.parallel
+    return Parallel(gpus, tensor=own.tensor_parallel_size,
+                    pipeline=own.pipeline_parallel_size, context=own.context_parallel_size,
+                    source="parallel", strategy=own.strategy, cpu_offload=own.cpu_offload)
 
 
 def data_parallel_size(spec: Spec) -> int:
     """Data-parallel replicas: GPUs / (tensor x pipeline x context parallel)."""
     return parallel(spec).data
+
+
+def _divisors_of(n: int) -> list[int]:
+    """Divisors of ``n`` in increasing order (GPU counts are small)."""
+    return [d for d in range(1, n + 1) if n % d == 0] if n <= 4096 else [1, n]

@@ -254,7 +254,7 @@ def _plan(args: argparse.Namespace) -> int:
 
     diags = Collector()
     plan = build_plan(args.file, overrides=list(args.override), preview=args.preview,
-                      diags=diags)
+                      diags=diags, with_memory_errors=args.format != "table")
     problems = [d for d in diags if d.severity is not Severity.INFO]
     if plan is None:
         texts = _texts(args.file, args.override)
@@ -284,7 +284,8 @@ def _plan(args: argparse.Namespace) -> int:
         sys.stdout.write(report.as_yaml(plan, args.with_spec))
     else:
         sys.stdout.write(report.table(plan))
-    return 0
+    # a trial that does not fit its GPU (M001): the plan is printed, the exit says so
+    return 1 if any(d.severity is Severity.ERROR for d in diags) else 0
 
 
 def _positive(text: str) -> int:

@@ -65,7 +65,7 @@ def test_components_and_total() -> None:
     assert tuple(est.components) == COMPONENTS
     assert set(est.components) == {"weights", "gradients", "optimizer_states", "activations",
                                    "logits", "reference_model", "kv_cache", "lora_adapters",
-                                   "overhead"}
+                                   "gathered_params", "vllm", "overhead"}
     assert all(isinstance(v, int) and v >= 0 for v in est.components.values())
     assert est.total_bytes == sum(est.components.values())
     assert est.capacity_bytes == 80 * GIB

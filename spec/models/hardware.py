@@ -16,6 +16,11 @@ class Hardware(Block):
     """GPUs per machine (default 1, or `cluster.gpus_per_node`)."""
     num_nodes: PositiveInt | None = None
     """Machines (default 1, or `cluster.num_nodes`)."""
+    gpus_per_trial: PositiveInt | None = None
+    """GPUs one trial uses (default: all declared); must divide the declared GPUs. The
+    rest run other trials at once (`specc run --workers` defaults to GPUs / this)."""
+    host_memory_gb: PositiveFloat | None = None
+    """Host RAM per machine in GiB, for CPU offload (default: this machine's)."""
     memory_gb: PositiveFloat | None = None
     """Override the catalog's memory per GPU, in GiB."""
     memory_headroom: PositiveFloat | None = None

@@ -16,12 +16,13 @@ from specc.spec.models.base import (
     PositiveFloat,
     PositiveInt,
 )
+from specc.spec.models.parallel import ParallelConfig, Quantization
 
 Precision = Literal["bfloat16", "float16", "float32"]
 GenerationBackend = Literal["hf", "dynamo", "megatron", "sglang", "trtllm", "vllm"]
 """specc's `hf` and NeMo RL's generation backends (its catalog's `generation_backends`)."""
-#: Generation backends `specc run` runs.
-RUNNABLE_BACKENDS: frozenset[str] = frozenset({"hf"})
+#: Generation backends `specc run` runs (`vllm` through TRL, where vllm and a GPU are).
+RUNNABLE_BACKENDS: frozenset[str] = frozenset({"hf", "vllm"})
 
 
 class Tokenizer(NemoBlock):
@@ -156,6 +157,13 @@ class Generation(NemoBlock):
     """NeMo RL's extra vLLM arguments; carried through unmodelled."""
     colocated: FreeForm | None = None
     """NeMo RL's generation placement; carried through unmodelled."""
+    vllm_mode: Literal["colocate", "server"] = "colocate"
+    """With `backend: vllm` under `specc run` (TRL's `vllm_mode`): `colocate` runs vLLM
+    inside the training processes, sharing their GPUs; `server` talks to a separate
+    `trl vllm-serve` on other GPUs."""
+    gpu_memory_utilization: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    """Share of each GPU vLLM reserves in `colocate` mode (TRL's
+    `vllm_gpu_memory_utilization`); training gets the rest."""
 
 
 class Policy(NemoBlock):
@@ -185,6 +193,15 @@ class Policy(NemoBlock):
     """Learning-rate schedule: NeMo RL's list form or `{type, warmup_ratio}`."""
     lora: Lora = Field(default_factory=Lora)
     """LoRA adapters."""
+    quantization: Quantization | None = None
+    """A frozen 4-bit/8-bit base (bitsandbytes, QLoRA); requires `lora.enabled`."""
+    parallel: ParallelConfig = Field(default_factory=ParallelConfig)
+    """How one trial spreads over its GPUs: `ddp`, `fsdp` or DeepSpeed ZeRO, model
+    parallel sizes, CPU offload."""
+    master_weights: Literal["model", "float32"] = "model"
+    """`model`: weights, gradients and optimizer states in `precision` (pure bf16/fp16).
+    `float32`: fp32 master weights, gradients and states, computed under `precision`
+    autocast (what TRL does when the model loads in fp32 with `bf16: true`)."""
     generation: Generation | None = None
     """Sampling settings for algorithms that generate."""
     tf32: bool | None = None

@@ -117,8 +117,8 @@ class Spec(NemoBlock):
 
     @property
     def world_size(self) -> int:
-        """Data-parallel world: GPUs / (tensor x pipeline x context parallel); see
-        `spec.parallel`."""
+        """Data-parallel world of one trial: its GPUs (`hardware.gpus_per_trial`, default
+        all) / (tensor x pipeline x context parallel); see `spec.parallel`."""
         from specc.spec.parallel import data_parallel_size
 
         return data_parallel_size(self)

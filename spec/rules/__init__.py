@@ -12,6 +12,7 @@ from specc.spec.rules import (
     hardware,
     names,
     optim,
+    parallel,
     rewards,
     runs,
 )
@@ -26,6 +27,7 @@ RULES: tuple[Rule, ...] = (
     rewards.check,
     batch.check,
     hardware.check,
+    parallel.check,
     optim.check,
     effects.check,
     runs.check,
