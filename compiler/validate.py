@@ -64,21 +64,22 @@ def validate_files(files: list[str], *, overrides: list[str] | None = None,
     checked = []
     shown = list(files)
     stdin_seen = False
-    for i, given in enumerate(files):
-        f, text = given, None
-        if given == sources.STDIN:
-            f = shown[i] = stdin_name or sources.STDIN_NAME
-            if stdin_seen:
-                diags.add("Y021", "`-` (standard input) is named more than once", file=f,
-                          line=1, column=1, hint="give `-` once")
-                continue
-            stdin_seen = True
-            limit = MAX_BYTES if max_bytes is None else max_bytes
-            text = sources.read_stdin(diags, f, max_bytes=limit)
-            if text is None:
-                continue
-        c = validate_one(f, diags, overrides=overrides, max_bytes=max_bytes, text=text,
-                         root=root)
-        texts.update(c.loaded.texts)
-        checked.append(c)
+    with sources.batch_roots():  # each folder walked up once for the whole call
+        for i, given in enumerate(files):
+            f, text = given, None
+            if given == sources.STDIN:
+                f = shown[i] = stdin_name or sources.STDIN_NAME
+                if stdin_seen:
+                    diags.add("Y021", "`-` (standard input) is named more than once", file=f,
+                              line=1, column=1, hint="give `-` once")
+                    continue
+                stdin_seen = True
+                limit = MAX_BYTES if max_bytes is None else max_bytes
+                text = sources.read_stdin(diags, f, max_bytes=limit)
+                if text is None:
+                    continue
+            c = validate_one(f, diags, overrides=overrides, max_bytes=max_bytes, text=text,
+                             root=root)
+            texts.update(c.loaded.texts)
+            checked.append(c)
     return Validation(shown, sorted(diags.items, key=Diagnostic.sort_key), texts, checked)

@@ -16,10 +16,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
-import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -33,23 +33,33 @@ ROOT_MARKERS = (".git", "pyproject.toml", ".specc")
 _Stamp = tuple[int, int, int, int]
 
 
-#: Project roots found in the last second, by the folder asked about: a corpus of files
-#: in a few folders walks up once per folder, and a long-lived process (the TUI) never
-#: sees a marker added or removed more than a second late.
-_ROOTS: dict[str, tuple[float, str]] = {}
-_ROOTS_TTL_S = 1.0
+#: Project roots found during one batch (see :func:`batch_roots`), by the folder asked
+#: about: a corpus of files in a few folders walks up once per folder. Empty: no batch,
+#: every call walks (markers may come and go between calls of a long-lived process).
+_BATCH: list[dict[str, str]] = []
+
+
+@contextlib.contextmanager
+def batch_roots() -> Iterator[None]:
+    """Within the block, each folder's project root is found once (one ``validate`` of
+    many files: the markers do not change under it)."""
+    _BATCH.append(_BATCH[-1] if _BATCH else {})
+    try:
+        yield
+    finally:
+        _BATCH.pop()
 
 
 def project_root(spec_file: str) -> str:
     """The real path of ``spec_file``'s project root (see the module docstring)."""
     folder = os.path.dirname(os.path.abspath(spec_file)) or "."
-    now = time.monotonic()
-    hit = _ROOTS.get(folder)
-    if hit is None or now - hit[0] > _ROOTS_TTL_S:
-        if len(_ROOTS) > 4096:
-            _ROOTS.clear()
-        hit = _ROOTS[folder] = (now, _walk_up(folder))
-    return hit[1]
+    if not _BATCH:
+        return _walk_up(folder)
+    memo = _BATCH[-1]
+    found = memo.get(folder)
+    if found is None:
+        found = memo[folder] = _walk_up(folder)
+    return found
 
 
 def _walk_up(folder: str) -> str:

@@ -78,6 +78,12 @@ def test_changed_spec_is_refused_then_allowed_and_best_yaml_is_the_trials_own(
     assert [t["number"] for t in new] == [2]
     assert data["best"]["number"] == 2  # the best among the current spec's trials
     assert _load(out / "best.yaml")["dpo"]["max_num_steps"] == 3
+    # and so does the report written at the end: a spec column, the versions listed
+    summary = (out / "report" / "summary.md").read_text()
+    first, second = (h[:12] for h in data["spec_hashes"])
+    assert f"**spec versions**: {first}: trials 0, 1; {second}: trial 2" in summary
+    assert "| duration |" in summary and "| spec |" in summary
+    assert f"<td>{second}</td>" in (out / "report" / "report.html").read_text()
 
     # or a fresh study beside it
     fresh = specc_run(str(spec), "--output", str(out), "--quiet", "--n-trials", "1",

@@ -182,6 +182,7 @@ def markdown(data: StudyData, charts: list[Chart], out: Path) -> str:
             lines += [f"### {c.title}", "", f"Not drawn: {why}.", ""]
     lines += ["## All trials", ""]
     params = list(space)
+    versions = len(data.spec_versions()) > 1
     rows = []
     for t in sorted(data.trials, key=lambda t: t.number):
         vals = list(t.values) if t.state.name == "COMPLETE" and t.values else []
@@ -189,8 +190,10 @@ def markdown(data: StudyData, charts: list[Chart], out: Path) -> str:
                      *(fmt(vals[i]) if i < len(vals) else "" for i in
                        range(len(data.objectives))),
                      *(fmt(t.params[p]) if p in t.params else "" for p in params),
+                     *([data.spec_version(t)] if versions else []),
                      duration(t), data.reason(t) or ""])
-    lines += _md_table(["#", "state", *data.objectives, *params, "duration", "reason"], rows)
+    lines += _md_table(["#", "state", *data.objectives, *params,
+                        *(["spec"] if versions else []), "duration", "reason"], rows)
     return "\n".join(lines).rstrip() + "\n"
 
 

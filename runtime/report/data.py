@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specc.errors import SpeccError
-from specc.runtime.outputs import REPORT_STEPS, SURPLUS, Ledger, pareto, ranked, reason
+from specc.runtime.outputs import (
+    REPORT_STEPS,
+    SURPLUS,
+    TRIAL_SPEC_HASH,
+    Ledger,
+    pareto,
+    ranked,
+    reason,
+)
 from specc.runtime.storage import StorageError, check_url, display, quiet_optuna
 from specc.spec import storage_url
 from specc.spec.storage_url import local_file
@@ -73,6 +81,20 @@ class StudyData:
 
     def reason(self, t: FrozenTrial) -> str | None:
         return reason(t, self.ledger) if t.state.name in ("PRUNED", "FAIL") else None
+
+    def spec_versions(self) -> dict[str, list[int]]:
+        """Trial numbers by the hash of the spec each trained under (``specc run
+        --allow-changed`` adds trials of a changed spec to a study), in order of first use;
+        trials from before hashes were recorded are under ``unknown``."""
+        groups: dict[str, list[int]] = {}
+        for t in sorted(self.trials, key=lambda t: t.number):
+            h = t.user_attrs.get(TRIAL_SPEC_HASH)
+            groups.setdefault(str(h)[:12] if h else "unknown", []).append(t.number)
+        return groups
+
+    def spec_version(self, t: FrozenTrial) -> str:
+        h = t.user_attrs.get(TRIAL_SPEC_HASH)
+        return str(h)[:12] if h else "unknown"
 
     def spec_of(self, number: int) -> tuple[Path, str] | None:
         """The spec trial ``number`` ran: ``best.yaml`` when it is that trial's (runnable as

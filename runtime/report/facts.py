@@ -68,6 +68,11 @@ def settings(data: StudyData) -> list[tuple[str, str]]:
         rows.append(("sampler", _flow(data.hpo["sampler"])))
     if data.hpo.get("pruner") is not None:
         rows.append(("pruner", _flow(data.hpo["pruner"])))
+    versions = data.spec_versions()
+    if len(versions) > 1:  # `--allow-changed`: trials of different specs, kept apart
+        rows.append(("spec versions", "; ".join(
+            f"{h}: trial{'s' if len(ns) > 1 else ''} {', '.join(map(str, ns))}"
+            for h, ns in versions.items())))
     finished = len(data.ledger.finished())
     rows.append(("trials", f"{finished} finished" + (f" of a budget of {data.budget}"
                                                      if data.budget else "")))

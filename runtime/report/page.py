@@ -155,7 +155,9 @@ def _chart(c: Chart, figures: dict[str, str]) -> str:
 
 def _trials(data: StudyData) -> str:
     params = list(search_space(data.trials))
-    head = ["#", "state", *data.objectives, *params, "duration", "reason"]
+    versions = len(data.spec_versions()) > 1  # a column only when the spec changed
+    head = ["#", "state", *data.objectives, *params, *(["spec"] if versions else []),
+            "duration", "reason"]
     rows = []
     for t in sorted(data.trials, key=lambda t: t.number):
         vals = list(t.values) if t.state.name == "COMPLETE" and t.values else []
@@ -165,6 +167,7 @@ def _trials(data: StudyData) -> str:
             *(escape(fmt(vals[i])) if i < len(vals) else "" for i in
               range(len(data.objectives))),
             *(escape(fmt(t.params[p])) if p in t.params else "" for p in params),
+            *([escape(data.spec_version(t))] if versions else []),
             escape(duration(t)), escape(data.reason(t) or "")])
     return _table(head, rows, raw=True)
 
