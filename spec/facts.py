@@ -90,6 +90,15 @@ def _f(name: str, trainer: str | None, config: str | None, *, columns: tuple[str
 
 
 _PROMPTS = ("prompt",)
+#: Where specc's own trainers live (TRL 1.16 has none for RS-SFT, AWR and PPO).
+_OWN = "specc.runtime.algorithms"
+#: Per-round metrics of RS-SFT and AWR (`RoundMetrics`).
+_ROUND_METRICS = frozenset({"round", "generated", "kept", "reward_mean", "reward_min",
+                            "reward_max", "kept_reward_mean", "round_loss"})
+#: Per-update metrics of specc's PPO loop.
+_PPO_METRICS = frozenset({"value_loss", "policy_loss", "clipfrac", "approx_kl",
+                          "value_clipfrac", "reward_mean", "kl_coef", "kl_sequence",
+                          "value_mean", "returns_mean", "response_length"})
 _PAIRS = ("prompt", "chosen", "rejected")
 
 #: Every algorithm specc knows, in the order the spec's `algorithm` Literal lists them.
@@ -109,15 +118,13 @@ FACTS: dict[str, AlgorithmFacts] = {f.name: f for f in (
        rollouts=True, metrics=_RL_METRICS),
     _f("rloo", "trl.RLOOTrainer", "trl.RLOOConfig", columns=_PROMPTS, generates=True,
        rollouts=True, metrics=_RL_METRICS),
-    _f("rs_sft", None, None, columns=_PROMPTS, generates=True,
-       not_runnable="rejection-sampling SFT is not run by specc yet (plan only)",
-       metrics=_RL_METRICS | {"mean_token_accuracy"}),
-    _f("awr", None, None, columns=_PROMPTS, generates=True,
-       not_runnable="advantage-weighted regression is not run by specc yet (plan only)",
-       metrics=_RL_METRICS),
-    _f("ppo", None, None, columns=_PROMPTS, generates=True,
-       not_runnable="PPO is not run by specc yet (plan only); TRL's PPOTrainer needs a "
-       "value model", metrics=_RL_METRICS | {"value_loss", "policy_loss"}),
+    _f("rs_sft", f"{_OWN}.trainers.RSSFTTrainer", f"{_OWN}.configs.RSSFTConfig",
+       columns=_PROMPTS, generates=True, metrics=_RL_METRICS | _ROUND_METRICS),
+    _f("awr", f"{_OWN}.trainers.AWRTrainer", f"{_OWN}.configs.AWRConfig",
+       columns=_PROMPTS, generates=True,
+       metrics=_RL_METRICS | _ROUND_METRICS | {"weight_mean", "weight_max"}),
+    _f("ppo", f"{_OWN}.trainers.PPOTrainer", f"{_OWN}.configs.PPOConfig",
+       columns=_PROMPTS, generates=True, metrics=_RL_METRICS | _PPO_METRICS),
 )}
 
 
