@@ -143,6 +143,9 @@ _ALL = [
     _c("W007", "warning", "optimizer NeMo RL imports that specc cannot check"),
     _c("W008", "warning", "key in a NeMo RL block that NeMo RL neither declares nor reads"),
     _c("W009", "warning", "null where NeMo RL declares a value of another type"),
+    _c("W015", "warning", "algorithm key `specc run` accepts but cannot honour"),
+    _c("W016", "warning", "generation backend `specc run` cannot use"),
+    _c("W017", "warning", "`env` block that specc's trainers do not roll out"),
     # --- advice ------------------------------------------------------------------------------
     _c("A001", "warning", "DPO/ORPO beta outside the recommended range"),
     _c("A002", "info", "LoRA alpha is not 2 x r"),

@@ -10,6 +10,7 @@ from specc.spec.rules import (
     batch,
     effects,
     hardware,
+    honoured,
     names,
     optim,
     rewards,
@@ -27,6 +28,7 @@ RULES: tuple[Rule, ...] = (
     hardware.check,
     optim.check,
     effects.check,
+    honoured.check,
     advice.check,
 )
 

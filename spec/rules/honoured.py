@@ -1,0 +1,109 @@
+"""Keys specc accepts but its trainers cannot honour: a warning naming each one set.
+
+`NOT_HONOURED` is the one list of such algorithm-block keys (`tests/test_key_coverage.py`
+walks every key of every algorithm block and checks each is lowered or listed here).
+W015: an algorithm key the selected trainer ignores (`grpo.max_rollout_turns: 3`,
+`ppo.max_episode_length: 5`, validation keys, NeMo RL-only settings); W016: a generation
+backend `specc run` cannot use; W017: a NeMo RL `env` block (multi-turn environments)
+that specc's generating trainers do not roll out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from specc.spec.facts import GENERATES
+from specc.spec.rules.context import Context
+
+_TRL = ("sft", "dpo", "orpo", "kto", "grpo", "rloo")
+_ROUNDS = ("rs_sft", "awr")
+_ALL = (*_TRL, *_ROUNDS, "ppo")
+
+
+@dataclass(frozen=True)
+class Unhonoured:
+    """One key of some algorithm blocks that their trainers do not read."""
+
+    key: str
+    algorithms: tuple[str, ...]
+    why: str
+    #: Whether the written value asks for something the trainer does not do.
+    asks: Callable[[Any], bool] = lambda v: True
+
+
+NOT_HONOURED: tuple[Unhonoured, ...] = (
+    Unhonoured("val_batches", _ALL, "evaluation always runs over the whole validation split"),
+    Unhonoured("val_global_batch_size", _ALL,
+               "the evaluation batch is `val_micro_batch_size` per device"),
+    Unhonoured("val_at_start", _ALL, "no evaluation runs before the first step",
+               lambda v: v is True),
+    Unhonoured("val_period", _ROUNDS,
+               "RS-SFT and AWR evaluate after every round, not every N steps"),
+    Unhonoured("max_prompt_length", ("dpo", "orpo", "kto"),
+               "TRL 1.16's trainers have no prompt-length limit (only `max_length`); "
+               "the memory estimate still reads it"),
+    Unhonoured("preference_average_log_probs", ("dpo",),
+               "TRL's DPO sums token log-probs", lambda v: v is True),
+    Unhonoured("sft_average_log_probs", ("dpo",),
+               "TRL's DPO sums token log-probs", lambda v: v is True),
+    Unhonoured("gt_reward_scale", ("dpo",), "TRL's DPOTrainer has no RPO reward scale"),
+    Unhonoured("max_rollout_turns", ("grpo",),
+               "TRL's GRPOTrainer rolls out one turn per prompt (no multi-turn rollouts)",
+               lambda v: isinstance(v, int) and v > 1),
+    Unhonoured("use_leave_one_out_baseline", ("grpo",),
+               "TRL's GRPOTrainer baselines with the mean of the whole group (use `rloo` "
+               "for a leave-one-out baseline)", lambda v: v is True),
+    Unhonoured("val_batch_size", ("grpo",),
+               "the evaluation batch is `val_micro_batch_size` per device"),
+    Unhonoured("max_val_samples", ("grpo",),
+               "evaluation uses the whole validation split (cap it with "
+               "`data.validation.max_samples`)"),
+    Unhonoured("async_grpo", ("grpo",), "TRL's GRPOTrainer generates synchronously",
+               lambda v: isinstance(v, dict) and v.get("enabled") is not False),
+    Unhonoured("max_episode_length", ("ppo",),
+               "specc's PPO episode is one completion (one turn)",
+               lambda v: isinstance(v, int) and v > 1),
+)
+
+
+def unhonoured(algorithm: str) -> dict[str, Unhonoured]:
+    """The listed keys of one algorithm's block."""
+    return {u.key: u for u in NOT_HONOURED if algorithm in u.algorithms}
+
+
+def check(ctx: Context) -> None:
+    if ctx.point:
+        return
+    algo = ctx.algorithm
+    if algo is None:
+        return
+    block = ctx.data.get(algo)
+    searched = set(ctx.spec.hpo.search_space) if ctx.spec.hpo else set()
+    for key, u in unhonoured(algo).items():
+        dotted = f"{algo}.{key}"
+        written = isinstance(block, dict) and key in block
+        if (written and u.asks(block[key])) or dotted in searched:
+            shown = f"`{dotted}: {_show(block[key])}`" if written else f"`{dotted}`"
+            ctx.diags.add("W015", f"{shown} is not honoured by `specc run`: {u.why}",
+                          path=(algo, key) if written else ("hpo", "search_space", dotted),
+                          on_key=True, hint=f"remove `{key}` (it is accepted for NeMo RL "
+                          "compatibility and planning)")
+    gen = ctx.spec.policy.generation
+    if algo in GENERATES and gen is not None and gen.backend != "hf":
+        ctx.diags.add("W016", f"`policy.generation.backend: {gen.backend}` cannot be used "
+                      f"by `specc run`: it generates with `hf` (transformers' generate)",
+                      path=("policy", "generation", "backend"),
+                      hint="set `backend: hf` to train with specc (`specc run` refuses "
+                      "other backends, N015)")
+    if algo in GENERATES and ctx.written(("env",)):
+        ctx.diags.add("W017", f"`env` is not used by `specc run`: `{algo}` scores each "
+                      "single-turn completion with `reward.functions`; NeMo RL environments "
+                      "(multi-turn or not) are not rolled out", path=("env",), on_key=True,
+                      hint="score with `reward.functions` and remove `env:`")
+
+
+def _show(value: Any) -> str:
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
