@@ -19,7 +19,6 @@ from specc.compiler.plan import build_plan
 from specc.spec.diagnostics import Collector
 from specc.spec.facts import GENERATES
 from specc.spec.models.algorithms import ALGORITHM_BLOCKS
-from specc.spec.rules.honoured import unhonoured
 
 #: (algorithm or "*", key) -> the value that is the trainer's only behaviour.
 FIXED: dict[tuple[str, str], Any] = {

@@ -26,7 +26,7 @@ import random
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -50,8 +50,10 @@ from specc.runtime.algorithms.sampling import (
     eval_reward,
     generate_ids,
 )
-from specc.spec.models.algorithms import PPO
-from specc.spec.models.policy import Generation
+
+if TYPE_CHECKING:
+    from specc.spec.models.algorithms import PPO
+    from specc.spec.models.policy import Generation
 
 
 class ValueHead(nn.Module):

@@ -52,12 +52,14 @@ class _Forward(TrainerCallback):
 class _Driver:
     """What the three drivers share: rows, rewards, callbacks, state, evaluation."""
 
-    def __init__(self, model: Any, args: Any, train_dataset: Any = None,
+    def __init__(self, model: Any, args: Any, *, train_dataset: Any = None,
                  eval_dataset: Any = None, processing_class: Any = None,
                  callbacks: Sequence[Any] | None = None, peft_config: Any = None,
                  reward_funcs: Sequence[Any] | None = None,
                  optimizer_cls_and_kwargs: tuple[type, dict[str, Any]] | None = None) -> None:
-        from transformers.integrations import get_reporting_integration_callbacks
+        from transformers.integrations.integration_utils import (
+            get_reporting_integration_callbacks,
+        )
 
         if processing_class is None:
             raise ValueError("a tokenizer (processing_class) is needed to generate")
@@ -71,10 +73,11 @@ class _Driver:
         self.rewards = WeightedRewards(funcs, weights, bool(args.normalize_rewards))
         self.optimizer_cls_and_kwargs = optimizer_cls_and_kwargs
         report = [] if args.report_to in (None, "none") else args.report_to
-        integrations = get_reporting_integration_callbacks(report)
-        self.handler = CallbackHandler([DefaultFlowCallback, *integrations,
-                                        *(callbacks or [])], self.model, self.tokenizer,
-                                       None, None)
+        integrations = get_reporting_integration_callbacks(  # type: ignore[no-untyped-call]
+            report)
+        handlers = [DefaultFlowCallback, *integrations, *(callbacks or [])]
+        self.handler = CallbackHandler(  # type: ignore[no-untyped-call]
+            handlers, self.model, self.tokenizer, None, None)
         self.state = TrainerState()
         self.control = TrainerControl()
 
@@ -83,10 +86,10 @@ class _Driver:
         return self.handler
 
     def remove_callback(self, callback: Any) -> None:
-        self.handler.remove_callback(callback)
+        self.handler.remove_callback(callback)  # type: ignore[no-untyped-call]
 
     def add_callback(self, callback: Any) -> None:
-        self.handler.add_callback(callback)
+        self.handler.add_callback(callback)  # type: ignore[no-untyped-call]
 
     def log(self, metrics: dict[str, float]) -> None:
         self.control = self.handler.on_log(self.args, self.state, self.control, metrics)
@@ -197,8 +200,9 @@ def ppo_total_updates(args: Any) -> int:
     """`max_steps`, else `num_episodes / batch` rounded up, else 1."""
     if args.max_steps and args.max_steps > 0:
         return int(args.max_steps)
-    if args.num_episodes:
-        return math.ceil(args.num_episodes / ppo_batch_size(args))
+    episodes: int | None = args.num_episodes
+    if episodes:
+        return math.ceil(episodes / ppo_batch_size(args))
     return 1
 
 

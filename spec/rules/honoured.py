@@ -83,9 +83,10 @@ def check(ctx: Context) -> None:
     searched = set(ctx.spec.hpo.search_space) if ctx.spec.hpo else set()
     for key, u in unhonoured(algo).items():
         dotted = f"{algo}.{key}"
+        value = block.get(key) if isinstance(block, dict) else None
         written = isinstance(block, dict) and key in block
-        if (written and u.asks(block[key])) or dotted in searched:
-            shown = f"`{dotted}: {_show(block[key])}`" if written else f"`{dotted}`"
+        if (written and u.asks(value)) or dotted in searched:
+            shown = f"`{dotted}: {_show(value)}`" if written else f"`{dotted}`"
             ctx.diags.add("W015", f"{shown} is not honoured by `specc run`: {u.why}",
                           path=(algo, key) if written else ("hpo", "search_space", dotted),
                           on_key=True, hint=f"remove `{key}` (it is accepted for NeMo RL "
