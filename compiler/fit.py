@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import os
+from dataclasses import replace
+from typing import Any
 
 from specc.compiler.derive import derive
 from specc.compiler.memory import MemoryEstimate, MemoryInputs, estimate
@@ -60,7 +62,10 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
             kl_beta = getattr(block, "reference_policy_kl_penalty", 0.0)
     targets = pol.lora.target_modules
     derived = derive(spec)
-    return MemoryInputs(
+    own = _own_generation(spec, derived)
+    if own is not None:
+        num_generations, max_new = own["num_generations"], own["max_new_tokens"]
+    inputs = MemoryInputs(
         arch=arch,
         algorithm=algo,
         precision=pol.precision,
@@ -81,8 +86,37 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         lora_dropout=pol.lora.dropout if pol.lora.enabled else 0.0,
         gradient_accumulation_steps=derived.grad_accumulation_steps,
         generation_batch_size=(derived.micro_batch_size * (derived.steps_per_generation or 1)
-                               if algo in ROLLOUTS else 0),
+                               if algo in ROLLOUTS else
+                               own["generation_batch_size"] if own is not None else 0),
     )
+    if own is not None and "micro_batch_size" in own:  # PPO's minibatch, full logits
+        inputs = replace(inputs, micro_batch_size=own["micro_batch_size"],
+                         fused_lm_head=False)
+    return inputs
+
+
+def _own_generation(spec: Spec, derived: Any) -> dict[str, int] | None:
+    """RS-SFT, AWR and PPO (specc's trainers): what they generate at once.
+
+    RS-SFT/AWR generate `num_samples_per_prompt` completions for `val_micro_batch_size`
+    (else `train_micro_batch_size`) prompts per call, then fine-tune with TRL's
+    SFTTrainer (its fused LM head). PPO rolls out one completion for each of the batch's
+    `train_micro_batch_size x accumulation` prompts and trains minibatches of
+    `ppo.mini_batch_size` (default: the batch) on full float32 logits of the completion
+    (no fused LM head: the entropy bonus needs the distribution)."""
+    algo, block, gen = spec.selected(), spec.block(), spec.policy.generation
+    if algo not in ("rs_sft", "awr", "ppo") or block is None:
+        return None
+    max_new = gen.max_new_tokens if gen else 128
+    prompts = getattr(block, "val_micro_batch_size", None) or derived.micro_batch_size
+    if algo != "ppo":
+        n = int(getattr(block, "num_samples_per_prompt", 1))
+        return {"num_generations": n, "max_new_tokens": max_new,
+                "generation_batch_size": prompts * n}
+    batch = derived.micro_batch_size * derived.grad_accumulation_steps
+    mini = getattr(block, "mini_batch_size", None) or batch
+    return {"num_generations": 1, "max_new_tokens": max_new, "generation_batch_size": batch,
+            "micro_batch_size": min(int(mini), batch)}
 
 
 def _prompt_len(spec: Spec, max_new: int) -> int:

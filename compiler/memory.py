@@ -427,7 +427,8 @@ def _notes(inp: MemoryInputs) -> tuple[str, ...]:
     if inp.arch.approximate:
         notes.append(f"shapes of model type {inp.arch.family!r} approximated by the Llama layout")
     if inp.algorithm == "ppo":
-        notes.append("PPO's value and reward models are not modelled")
+        notes.append("PPO's value head (hidden size + 1 parameters) is not counted; rewards "
+                     "are functions, no reward model")
     if inp.world_size > 1:
         notes.append("data parallel without sharding: every GPU holds a full replica")
     return tuple(notes)
