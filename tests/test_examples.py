@@ -39,6 +39,10 @@ DELIBERATE: dict[str, set[str]] = {
     **{f: {"W015"} for f in ("hw_a100_40gb.yaml", "hw_a100_80gb.yaml", "hw_m1_max.yaml",
                             "hw_multi_gpu.yaml", "hw_rtx4090.yaml", "kto.yaml", "orpo.yaml",
                             "web4_stage1_dpo.yaml", "web4_stage1_orpo.yaml")},
+    # a later stage names the previous stage's output folder, which exists once that stage
+    # has run: before, validate reads the name as a hub id (say so in the header).
+    "pipeline/stage2_rs_sft.yaml": {"N009", "M003"},
+    "pipeline/stage3_grpo.yaml": {"N009", "M003"},
 }
 
 #: A base that names no algorithm is a fragment: N006 is expected when it stands alone.
