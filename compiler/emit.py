@@ -94,6 +94,17 @@ def _data_source(src: Any, algorithm: str, out: Path, split_default: str,
     return {"path": path, "split": src.get("split"), "max_samples": src.get("max_samples")}
 
 
+def model_source(name: str, spec_dir: str) -> tuple[str, str | None]:
+    """(model, adapter) for the script: a previous stage's output folder is its best
+    trial's model, or its adapter on the adapter's base (see `specc.spec.stages`)."""
+    from specc.spec.stages import resolve_model
+
+    ref = resolve_model(name, spec_dir)
+    if ref.kind == "adapter" and ref.base is not None:
+        return model_path(ref.base, spec_dir), ref.path
+    return (ref.model_dir if ref.model_dir else model_path(name, spec_dir)), None
+
+
 def model_path(name: str, spec_dir: str) -> str:
     """A plain path or hub id for the script (built-ins resolve to their cache folder)."""
     if name.startswith(BUILTIN_PREFIX):
@@ -148,6 +159,9 @@ def emit_trial(plan: Plan, trial: Trial, out: Path) -> Path | None:
     config["output_dir"] = os.path.join("out", f"trial-{trial.number}")
     pol = data.get("policy", {})
     rewards_src, reward_arg = _reward_source(low.reward_functions)
+    model, adapter = model_source(str(pol.get("model_name")), spec_dir)
+    merge = bool(pol.get("merge_adapter", False))
+    kept = adapter is not None and not merge  # the adapter trains on: no new LoRA
     data_block = data.get("data") or {}
     script = out / f"trial_{trial.number:04d}.py"
     text = _template().format(
@@ -157,7 +171,7 @@ def emit_trial(plan: Plan, trial: Trial, out: Path) -> Path | None:
             "import sys\nsys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))\n"
             if own else ""),
         config_module=trainer_module, config_class=config_class, trainer_class=trainer_class,
-        model=model_path(str(pol.get("model_name")), spec_dir),
+        model=model, adapter=adapter, merge=merge,
         dtype=_DTYPES[str(pol.get("precision", "bfloat16"))],
         train=_data_source(data_block.get("train"), algorithm, out, "train", spec_dir),
         validation=_data_source(data_block.get("validation"), algorithm, out, "validation",
@@ -167,7 +181,7 @@ def emit_trial(plan: Plan, trial: Trial, out: Path) -> Path | None:
         peft=pprint.pformat(low.peft, indent=4, sort_dicts=False) if low.peft else "None",
         rewards=rewards_src,
         reward_arg=reward_arg,
-        peft_arg="        peft_config=LoraConfig(**PEFT),\n" if low.peft else "",
+        peft_arg="        peft_config=LoraConfig(**PEFT),\n" if low.peft and not kept else "",
         tracking_env=_tracking_env(low.tracking),
     )
     script.write_text(text)

@@ -124,3 +124,23 @@ def test_a_search_over_the_main_knob_completes(algo: str, tmp_path: Path) -> Non
     assert all(math.isfinite(t["values"][0]) for t in data["trials"])
     assert data["best"]["number"] in (0, 1)
     assert main(["validate", str(tmp_path / "out" / "best.yaml")]) == 0
+
+
+@pytest.mark.parametrize("algo", ["rs_sft", "ppo"])
+def test_health_rules_stop_the_new_trainers(algo: str, tmp_path: Path) -> None:
+    """The seed guide's warning signs (here: entropy below `hpo.health.min_entropy`) stop
+    an RS-SFT round's fine-tune or a PPO update like any TRL trainer's, as a FAIL."""
+    spec = yaml.safe_load((EXAMPLES / f"{algo}.yaml").read_text())
+    knob, values = KNOB[algo]
+    spec["hpo"] = {"sampler": {"type": "grid"}, "pruner": {"type": "none"},
+                   "objectives": [{"metric": "eval_reward", "direction": "maximize"}],
+                   "n_trials": 1, "health": {"min_entropy": 100.0},
+                   "search_space": {knob: {"type": "categorical", "choices": values[:1]}}}
+    path = tmp_path / f"{algo}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    data = _run(path, tmp_path / "out", algo)
+    (trial,) = data["trials"]
+    assert trial["state"] == "FAIL"
+    assert trial["reason"].startswith("health: entropy") and "< 100" in trial["reason"]
+    history = _history(Path(trial["trial_dir"]))
+    assert not [h for h in history if h["kind"] == "eval"]  # stopped before evaluating

@@ -157,3 +157,29 @@ def test_an_unmerged_adapter_is_trained_further(pipeline: Path) -> None:
     after = load_file(str(kept / "adapter_model.safetensors"))
     assert set(before) == set(after)  # the same adapter ...
     assert any(not (before[k] == after[k]).all() for k in before)  # ... trained further
+
+
+@pytest.mark.slow
+def test_emitted_later_stage_loads_the_previous_stage(pipeline: Path, tmp_path: Path) -> None:
+    """`--emit python` of stage 2: the script loads stage 1's adapter onto its base and
+    merges it, as `specc run` does, without importing specc."""
+    import subprocess
+    import sys
+
+    os.chdir(pipeline)
+    out = tmp_path / "scripts"
+    assert main(["plan", "pipeline/stage2_rs_sft.yaml", "--emit", "python", "--output",
+                 str(out), "-o", "data.train.max_samples=2", "-o", "rs_sft.num_rounds=1",
+                 "-o", "rs_sft.num_samples_per_prompt=2",
+                 "-o", "data.validation.max_samples=2"]) == 0
+    (script,) = sorted(out.glob("trial_*.py"))
+    text = script.read_text()
+    assert f"ADAPTER = {str(_trial(pipeline, 1) / 'adapter')!r}" in text
+    assert "MERGE_ADAPTER = True" in text
+    runner = ("import sys, runpy; sys.modules['specc'] = None; "
+              f"sys.argv = [{str(script)!r}, '--max-steps', '1', '--output-dir', "
+              f"{str(tmp_path / 'run')!r}]; runpy.run_path(sys.argv[0], run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True,
+                          cwd=tmp_path, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                          timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
