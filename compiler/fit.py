@@ -98,24 +98,27 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
 def _own_generation(spec: Spec, derived: Any) -> dict[str, int] | None:
     """RS-SFT, AWR and PPO (specc's trainers): what they generate at once.
 
-    RS-SFT/AWR generate `num_samples_per_prompt` completions for `val_micro_batch_size`
-    (else `train_micro_batch_size`) prompts per call, then fine-tune with TRL's
+    RS-SFT/AWR generate `num_samples_per_prompt` completions for `prompts_per_call`
+    prompts per call (a micro batch of sequences), then fine-tune with TRL's
     SFTTrainer (its fused LM head). PPO rolls out one completion for each of the batch's
     `train_micro_batch_size x accumulation` prompts and trains minibatches of
     `ppo.mini_batch_size` (default: the batch) on full float32 logits of the completion
-    (no fused LM head: the entropy bonus needs the distribution)."""
+    (no fused LM head: the entropy bonus needs the distribution); its rollout generates
+    and scores `prompts_per_call` prompts at a time."""
     algo, block, gen = spec.selected(), spec.block(), spec.policy.generation
     if algo not in ("rs_sft", "awr", "ppo") or block is None:
         return None
     max_new = gen.max_new_tokens if gen else 128
-    prompts = getattr(block, "val_micro_batch_size", None) or derived.micro_batch_size
+    from specc.compiler.lowering_own import prompts_per_call
+
+    prompts = prompts_per_call(spec, derived.micro_batch_size)
     if algo != "ppo":
         n = int(getattr(block, "num_samples_per_prompt", 1))
         return {"num_generations": n, "max_new_tokens": max_new,
                 "generation_batch_size": prompts * n}
     batch = derived.micro_batch_size * derived.grad_accumulation_steps
     mini = getattr(block, "mini_batch_size", None) or batch
-    return {"num_generations": 1, "max_new_tokens": max_new, "generation_batch_size": batch,
+    return {"num_generations": 1, "max_new_tokens": max_new, "generation_batch_size": prompts,
             "micro_batch_size": min(int(mini), batch)}
 
 

@@ -31,9 +31,16 @@ def _generating(spec: Spec, d: Derived, cfg: Any) -> None:
     if spec.reward is not None and spec.reward.functions:
         cfg.put("reward_weights", [f.weight for f in spec.reward.functions])
         cfg.put("normalize_rewards", spec.reward.normalize)
+    cfg.put("generation_batch_size", prompts_per_call(spec, d.micro_batch_size))
+
+
+def prompts_per_call(spec: Spec, micro: int) -> int:
+    """Prompts one `generate` call takes: `val_micro_batch_size`, else as many as make a
+    micro batch of sequences (`num_samples_per_prompt` each for RS-SFT/AWR)."""
     block = spec.block()
     val = getattr(block, "val_micro_batch_size", None)
-    cfg.put("generation_batch_size", val or d.micro_batch_size)
+    n = int(getattr(block, "num_samples_per_prompt", 1) or 1)
+    return int(val) if val else max(micro // n, 1)
 
 
 def _per_round(spec: Spec, d: Derived, cfg: Any) -> None:

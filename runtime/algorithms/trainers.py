@@ -221,7 +221,11 @@ class PPOTrainer(_Driver):
         torch.manual_seed(a.seed)
         loop = PPOLoop(self.model, self.tokenizer, block=a.block(), generation=a.generation(),
                        rewards=self.rewards, learning_rate=a.learning_rate,
-                       weight_decay=a.weight_decay, max_grad_norm=a.max_grad_norm or None)
+                       weight_decay=a.weight_decay, max_grad_norm=a.max_grad_norm or None,
+                       rollout_batch_size=a.generation_batch_size,
+                       adam_kwargs={"betas": (a.adam_beta1, a.adam_beta2), "eps": a.adam_epsilon,
+                                    "fused": "fused" in str(getattr(a.optim, "value", a.optim))
+                                    or None})
         self.value_head = loop.value_head
         self._begin()
         batch_size = ppo_batch_size(a)

@@ -91,6 +91,8 @@ def check(ctx: Context) -> None:
                           path=(algo, key) if written else ("hpo", "search_space", dotted),
                           on_key=True, hint=f"remove `{key}` (it is accepted for NeMo RL "
                           "compatibility and planning)")
+    if algo == "ppo":
+        _ppo_policy(ctx)
     gen = ctx.spec.policy.generation
     if algo in GENERATES and gen is not None and gen.backend != "hf":
         ctx.diags.add("W016", f"`policy.generation.backend: {gen.backend}` cannot be used "
@@ -103,6 +105,33 @@ def check(ctx: Context) -> None:
                       "single-turn completion with `reward.functions`; NeMo RL environments "
                       "(multi-turn or not) are not rolled out", path=("env",), on_key=True,
                       hint="score with `reward.functions` and remove `env:`")
+
+
+def _ppo_policy(ctx: Context) -> None:
+    """PPO's loop steps AdamW at a constant learning rate (`docs/algorithms.md`)."""
+    from specc.spec.catalog.optim import lookup_optimizer
+    from specc.spec.models.policy import ShortScheduler
+
+    pol = ctx.spec.policy
+    sched = pol.scheduler
+    constant = isinstance(sched, ShortScheduler) and sched.type == "constant" and not (
+        sched.warmup_steps or sched.warmup_ratio)
+    if ctx.written(("policy", "scheduler")) and sched is not None and not constant:
+        ctx.diags.add("W015", "`policy.scheduler` is not honoured by `specc run` for PPO: its "
+                      "loop keeps the learning rate constant", path=("policy", "scheduler"),
+                      on_key=True, hint="remove `scheduler:` (PPO steps AdamW at `lr`)")
+    sig = lookup_optimizer(pol.optimizer.name)
+    name = sig.qualname if sig else pol.optimizer.name
+    extra = sorted(set(pol.optimizer.kwargs) - {"lr", "weight_decay", "betas", "eps", "fused",
+                                                 "foreach"})
+    if name != "torch.optim.AdamW" or extra:
+        what = f"`{pol.optimizer.name}`" if name != "torch.optim.AdamW" else \
+            "keyword " + ", ".join(f"`{k}`" for k in extra)
+        ctx.diags.add("W015", f"`policy.optimizer` {what} is not honoured by `specc run` for "
+                      "PPO: its loop steps torch.optim.AdamW (`lr`, `weight_decay`, `betas`, "
+                      "`eps`, `fused`)",
+                      path=("policy", "optimizer"), on_key=True,
+                      hint="use `name: torch.optim.AdamW` with those keywords")
 
 
 def _show(value: Any) -> str:
