@@ -83,3 +83,17 @@ def test_plan_view_shows_the_trainer_and_its_knobs(algo: str, shown: str) -> Non
 
 def test_plan_view_leaves_trl_trainers_alone() -> None:
     assert trainer_line(_trial("dpo")) == ""
+
+
+@pytest.mark.parametrize("algo", ["rs_sft", "awr", "ppo"])
+def test_objectives_are_what_the_trainers_report(algo: str) -> None:
+    """`eval_reward` is their evaluation; an `eval_loss` objective would never be
+    reported, so validate says so (H007) instead of every trial failing."""
+    from specc.compiler.validate import validate_files
+
+    hpo = ("hpo={objectives: [{metric: %s, direction: maximize}], search_space: "
+           "{policy.optimizer.kwargs.lr: {type: float, low: 1.0e-6, high: 1.0e-5}}}")
+    ok = validate_files([str(EXAMPLES / f"{algo}.yaml")], overrides=[hpo % "eval_reward"])
+    assert not [d for d in ok.diagnostics if d.code == "H007"]
+    bad = validate_files([str(EXAMPLES / f"{algo}.yaml")], overrides=[hpo % "eval_loss"])
+    assert [d.code for d in bad.diagnostics if d.code == "H007"] == ["H007"]
