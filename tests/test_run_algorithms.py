@@ -144,3 +144,23 @@ def test_health_rules_stop_the_new_trainers(algo: str, tmp_path: Path) -> None:
     assert trial["reason"].startswith("health: entropy") and "< 100" in trial["reason"]
     history = _history(Path(trial["trial_dir"]))
     assert not [h for h in history if h["kind"] == "eval"]  # stopped before evaluating
+
+
+def test_a_nemo_scheduler_list_drives_each_rounds_fine_tune(tmp_path: Path) -> None:
+    """A scheduler list with no `lr_scheduler_type` equivalent is built with SequentialLR
+    for RS-SFT's per-round SFTTrainer too (not silently constant)."""
+    out = tmp_path / "out"
+    args = ["run", str(EXAMPLES / "rs_sft.yaml"), "--output", str(out), "--quiet",
+            "-o", "policy.scheduler=[{name: torch.optim.lr_scheduler.ExponentialLR, "
+            "kwargs: {gamma: 0.5}}]", "-o", "policy.train_global_batch_size=2"]
+    for o in SHRINK["rs_sft"]:
+        args += ["-o", o]
+    assert main(args) == 0
+    data = json.loads((out / "results.json").read_text())
+    (trial,) = data["trials"]
+    assert trial["state"] == "COMPLETE", trial["reason"]
+    rates = [h["learning_rate"] for h in _history(Path(trial["trial_dir"]))
+             if "learning_rate" in h]
+    lr = 3.0e-5  # examples/rs_sft.yaml; each round starts the schedule again
+    assert rates[:4] == pytest.approx([lr, lr / 2, lr / 4, lr / 8])
+    assert rates[4:8] == pytest.approx([lr, lr / 2, lr / 4, lr / 8])

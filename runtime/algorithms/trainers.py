@@ -23,7 +23,7 @@ from transformers import TrainerCallback, TrainerControl, TrainerState
 from transformers.trainer_callback import CallbackHandler, DefaultFlowCallback
 from transformers.trainer_utils import TrainOutput
 
-from specc.runtime.algorithms.awr import awr_round
+from specc.runtime.algorithms.awr import WeightedSFTTrainer, awr_round
 from specc.runtime.algorithms.ppo import PPOLoop
 from specc.runtime.algorithms.rounds import TrainerSetup, with_lora
 from specc.runtime.algorithms.rs_sft import rs_sft_round
@@ -124,10 +124,31 @@ class _Driver:
         return TrainOutput(self.state.global_step, loss, metrics)
 
 
+def _scheduled(base: type | None, entries: list[dict[str, Any]] | None) -> type | None:
+    """The round's trainer class, building a NeMo RL scheduler list with SequentialLR when
+    the trial has one (`specc run` sets `_specc_scheduler`, as on TRL's trainers)."""
+    if not entries:
+        return base
+    from trl.trainer.sft_trainer import SFTTrainer
+
+    from specc.runtime.trainer_class import sequential_scheduler
+
+    parent: type = base or SFTTrainer
+    listed: list[dict[str, Any]] = entries
+
+    class Scheduled(parent):  # type: ignore[misc]
+        def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
+            self.lr_scheduler = sequential_scheduler(optimizer or self.optimizer, listed)
+            return self.lr_scheduler
+
+    return Scheduled
+
+
 class _RoundsDriver(_Driver):
     """RS-SFT and AWR: `num_rounds` generate-score-train rounds, evaluated after each."""
 
     inner_class: type | None = None
+    _specc_scheduler: list[dict[str, Any]] | None = None
 
     def _round(self, number: int, setup: TrainerSetup) -> tuple[Any, int]:
         raise NotImplementedError
@@ -145,7 +166,8 @@ class _RoundsDriver(_Driver):
         forward = _Forward(self)
         extra = ({"optimizer_cls_and_kwargs": self.optimizer_cls_and_kwargs}
                  if self.optimizer_cls_and_kwargs else {})
-        setup = TrainerSetup(self.inner_class, extra, [forward])
+        setup = TrainerSetup(_scheduled(self.inner_class, self._specc_scheduler), extra,
+                             [forward])
         losses: list[float] = []
         for r in range(1, int(self.args.num_rounds) + 1):
             forward.offset = self.state.global_step
@@ -182,6 +204,8 @@ class RSSFTTrainer(_RoundsDriver):
 
 class AWRTrainer(_RoundsDriver):
     """AWR rounds (`awr.py`) on `WeightedSFTTrainer`."""
+
+    inner_class = WeightedSFTTrainer
 
     def _round(self, number: int, setup: TrainerSetup) -> tuple[Any, int]:
         a = self.args
