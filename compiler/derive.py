@@ -4,7 +4,7 @@ steps, warmup, GRPO rollouts. Pure arithmetic over a validated spec."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from specc.spec.builtins import DATASET_SIZES
 from specc.spec.facts import PAIRED, ROLLOUTS
@@ -66,6 +66,11 @@ def derive(spec: Spec, world: int | None = None) -> Derived:
     size = train_size(spec)
     steps = (spec.hpo.evaluation.max_steps if spec.hpo and spec.hpo.evaluation.max_steps
              else block.max_num_steps if block else None)
+    if algo in ("rs_sft", "awr") and block is not None:
+        return replace(_rounds(spec, block, size, steps, effective), data_parallel_world=world,
+                       micro_batch_size=micro, grad_accumulation_steps=ga)
+    if algo == "ppo" and steps is None and getattr(block, "num_episodes", None):
+        steps = math.ceil(int(getattr(block, "num_episodes", 0)) / effective)
     epochs_cap = block.max_num_epochs if block else None
     per_epoch = None
     if size is not None:
@@ -90,6 +95,37 @@ def derive(spec: Spec, world: int | None = None) -> Derived:
         generations_per_prompt=gens,
         steps_per_generation=per_gen,
     )
+
+
+def round_steps(spec: Spec, block: object, size: int | None, cap: int | None,
+                effective: int) -> int | None:
+    """RS-SFT/AWR: optimizer steps of one round's fine-tune (at most, for RS-SFT: every
+    sample kept): samples per round over the batch, times `max_num_epochs` (default 1),
+    capped at `max_num_steps`; None when the training split's size is unknown."""
+    if size is None:
+        return cap
+    samples = size * int(getattr(block, "num_samples_per_prompt", 1))
+    limit = getattr(block, "max_samples", None)
+    if limit:
+        samples = min(samples, int(limit))
+    epochs = getattr(block, "max_num_epochs", None) or 1
+    steps = max(math.ceil(samples / effective), 1) * int(epochs)
+    return min(steps, cap) if cap is not None else steps
+
+
+def _rounds(spec: Spec, block: object, size: int | None, cap: int | None,
+            effective: int) -> Derived:
+    per_round = round_steps(spec, block, size, cap, effective)
+    rounds = int(getattr(block, "num_rounds", 1))
+    total = per_round * rounds if per_round is not None else None
+    return Derived(
+        data_parallel_world=1, micro_batch_size=spec.policy.train_micro_batch_size,
+        grad_accumulation_steps=1, effective_batch_size=effective,
+        sequences_per_micro_batch=spec.policy.train_micro_batch_size,
+        total_steps=total, warmup_steps=warmup_steps(spec, per_round),
+        epochs=float(getattr(block, "max_num_epochs", None) or 1) * rounds,
+        train_examples=size, prompts_per_step=None, rollouts_per_step=None,
+        generations_per_prompt=None, steps_per_generation=None)
 
 
 def warmup_steps(spec: Spec, total: int | None) -> int:

@@ -3,7 +3,9 @@
 Each script imports TRL, PEFT, transformers and datasets directly — never specc — and
 reproduces its trial: same model, data, trainer config and LoRA settings. Built-in
 datasets are written beside the scripts as JSON lines; built-in reward functions are
-copied into the script as source.
+copied into the script as source. RS-SFT, AWR and PPO train with specc's own trainers
+(TRL 1.16 has none): their source is copied beside the scripts as the package
+`vendored_algorithms/`, which imports only torch, transformers, TRL and PEFT.
 """
 
 from __future__ import annotations
@@ -61,8 +63,10 @@ def _reward_source(functions: list[dict[str, Any]]) -> tuple[str, str]:
 def _reward_helpers() -> str:
     from specc import rewards
 
-    return "\n\n".join(inspect.getsource(getattr(rewards, h)).rstrip()
-                       for h in rewards.HELPERS)
+    # the module-level names the built-in reward functions use
+    head = f"import json\nimport re\n\n_NUMBER = re.compile({rewards._NUMBER.pattern!r})"
+    return "\n\n".join([head, *(inspect.getsource(getattr(rewards, h)).rstrip()
+                                  for h in rewards.HELPERS)])
 
 
 def _data_source(src: Any, algorithm: str, out: Path, split_default: str,
@@ -90,6 +94,17 @@ def _data_source(src: Any, algorithm: str, out: Path, split_default: str,
     return {"path": path, "split": src.get("split"), "max_samples": src.get("max_samples")}
 
 
+def model_source(name: str, spec_dir: str) -> tuple[str, str | None]:
+    """(model, adapter) for the script: a previous stage's output folder is its best
+    trial's model, or its adapter on the adapter's base (see `specc.spec.stages`)."""
+    from specc.spec.stages import resolve_model
+
+    ref = resolve_model(name, spec_dir)
+    if ref.kind == "adapter" and ref.base is not None:
+        return model_path(ref.base, spec_dir), ref.path
+    return (ref.model_dir if ref.model_dir else model_path(name, spec_dir)), None
+
+
 def model_path(name: str, spec_dir: str) -> str:
     """A plain path or hub id for the script (built-ins resolve to their cache folder)."""
     if name.startswith(BUILTIN_PREFIX):
@@ -98,6 +113,32 @@ def model_path(name: str, spec_dir: str) -> str:
         return str(builtin_model_dir(name))
     local = name if os.path.isabs(name) else os.path.join(spec_dir, name)
     return os.path.abspath(local) if os.path.exists(local) else name
+
+
+#: Where specc's own trainers live, and the modules a script needs copied beside it.
+OWN_PACKAGE = "specc.runtime.algorithms"
+VENDORED = "vendored_algorithms"
+_VENDORED_MODULES = ("sampling", "rounds", "rs_sft", "awr", "ppo_math", "ppo", "configs",
+                     "trainers")
+
+
+def vendor_algorithms(out: Path) -> Path:
+    """Copy specc's algorithm modules to ``out/vendored_algorithms`` (imports rewritten)."""
+    from importlib.resources import files
+
+    target = out / VENDORED
+    target.mkdir(parents=True, exist_ok=True)
+    source = files(OWN_PACKAGE)
+    for name in _VENDORED_MODULES:
+        text = source.joinpath(f"{name}.py").read_text("utf-8")
+        (target / f"{name}.py").write_text(text.replace(OWN_PACKAGE, VENDORED))
+    (target / "__init__.py").write_text(
+        '"""specc\'s RS-SFT, AWR and PPO trainers, copied by `specc plan --emit python`."""\n'
+        f"from {VENDORED}.configs import AWRConfig, PPOConfig, RSSFTConfig\n"
+        f"from {VENDORED}.trainers import AWRTrainer, PPOTrainer, RSSFTTrainer\n\n"
+        '__all__ = ["AWRConfig", "AWRTrainer", "PPOConfig", "PPOTrainer", "RSSFTConfig",\n'
+        '           "RSSFTTrainer"]\n')
+    return target
 
 
 def emit_trial(plan: Plan, trial: Trial, out: Path) -> Path | None:
@@ -109,19 +150,28 @@ def emit_trial(plan: Plan, trial: Trial, out: Path) -> Path | None:
     algorithm = str(plan.algorithm)
     spec_dir = os.path.dirname(os.path.abspath(plan.file))
     trainer_module, _, trainer_class = low.trainer_class.rpartition(".")
+    own = trainer_module.startswith(OWN_PACKAGE)
+    if own:  # copied beside the script, found through the script's folder
+        vendor_algorithms(out)
+        trainer_module = VENDORED
     _, _, config_class = str(low.config_class).rpartition(".")
     config = dict(low.config)
     config["output_dir"] = os.path.join("out", f"trial-{trial.number}")
     pol = data.get("policy", {})
     rewards_src, reward_arg = _reward_source(low.reward_functions)
+    model, adapter = model_source(str(pol.get("model_name")), spec_dir)
+    merge = bool(pol.get("merge_adapter", False))
+    kept = adapter is not None and not merge  # the adapter trains on: no new LoRA
     data_block = data.get("data") or {}
     script = out / f"trial_{trial.number:04d}.py"
     text = _template().format(
         number=trial.number, name=plan.name, algorithm=algorithm, params=trial.params,
         trial_id=trial.id, script=script.name,
-        peft_import="from peft import LoraConfig\n" if low.peft else "",
+        peft_import=("from peft import LoraConfig\n" if low.peft else "") + (
+            "import sys\nsys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))\n"
+            if own else ""),
         config_module=trainer_module, config_class=config_class, trainer_class=trainer_class,
-        model=model_path(str(pol.get("model_name")), spec_dir),
+        model=model, adapter=adapter, merge=merge,
         dtype=_DTYPES[str(pol.get("precision", "bfloat16"))],
         train=_data_source(data_block.get("train"), algorithm, out, "train", spec_dir),
         validation=_data_source(data_block.get("validation"), algorithm, out, "validation",
@@ -131,7 +181,7 @@ def emit_trial(plan: Plan, trial: Trial, out: Path) -> Path | None:
         peft=pprint.pformat(low.peft, indent=4, sort_dicts=False) if low.peft else "None",
         rewards=rewards_src,
         reward_arg=reward_arg,
-        peft_arg="        peft_config=LoraConfig(**PEFT),\n" if low.peft else "",
+        peft_arg="        peft_config=LoraConfig(**PEFT),\n" if low.peft and not kept else "",
         tracking_env=_tracking_env(low.tracking),
         usage=(f"torchrun --nproc_per_node {trial.launch.processes} {script.name}"
                if trial.launch.kind == "torchrun" else f"python {script.name}"),

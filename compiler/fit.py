@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from dataclasses import replace
+from typing import Any
 
 from specc.compiler.derive import derive
 from specc.compiler.memory import MemoryEstimate, MemoryInputs, estimate
@@ -68,7 +70,10 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
     if gen is not None and gen.backend == "vllm" and gen.vllm_mode == "colocate" \
             and algo in GENERATES:
         vllm = gen.gpu_memory_utilization
-    return MemoryInputs(
+    own = _own_generation(spec, derived)
+    if own is not None:
+        num_generations, max_new = own["num_generations"], own["max_new_tokens"]
+    inputs = MemoryInputs(
         arch=arch,
         algorithm=algo,
         precision=pol.precision,
@@ -89,7 +94,8 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         lora_dropout=pol.lora.dropout if pol.lora.enabled else 0.0,
         gradient_accumulation_steps=derived.grad_accumulation_steps,
         generation_batch_size=(derived.micro_batch_size * (derived.steps_per_generation or 1)
-                               if algo in ROLLOUTS else 0),
+                               if algo in ROLLOUTS else
+                               own["generation_batch_size"] if own is not None else 0),
         strategy=par.strategy,
         tensor_parallel=par.tensor,
         pipeline_parallel=par.pipeline,
@@ -110,6 +116,37 @@ def memory_inputs(spec: Spec, file: str = "") -> MemoryInputs | None:
         packing=bool(spec.sft is not None and algo == "sft" and spec.sft.packing),
         fused_lm_head=trl_fuses_lm_head(),
     )
+    if own is not None and "micro_batch_size" in own:  # PPO's minibatch, full logits
+        inputs = replace(inputs, micro_batch_size=own["micro_batch_size"],
+                         fused_lm_head=False)
+    return inputs
+
+
+def _own_generation(spec: Spec, derived: Any) -> dict[str, int] | None:
+    """RS-SFT, AWR and PPO (specc's trainers): what they generate at once.
+
+    RS-SFT/AWR generate `num_samples_per_prompt` completions for `prompts_per_call`
+    prompts per call (a micro batch of sequences), then fine-tune with TRL's
+    SFTTrainer (its fused LM head). PPO rolls out one completion for each of the batch's
+    `train_micro_batch_size x accumulation` prompts and trains minibatches of
+    `ppo.mini_batch_size` (default: the batch) on full float32 logits of the completion
+    (no fused LM head: the entropy bonus needs the distribution); its rollout generates
+    and scores `prompts_per_call` prompts at a time."""
+    algo, block, gen = spec.selected(), spec.block(), spec.policy.generation
+    if algo not in ("rs_sft", "awr", "ppo") or block is None:
+        return None
+    max_new = gen.max_new_tokens if gen else 128
+    from specc.compiler.lowering_own import prompts_per_call
+
+    prompts = prompts_per_call(spec, derived.micro_batch_size)
+    if algo != "ppo":
+        n = int(getattr(block, "num_samples_per_prompt", 1))
+        return {"num_generations": n, "max_new_tokens": max_new,
+                "generation_batch_size": prompts * n}
+    batch = derived.micro_batch_size * derived.grad_accumulation_steps
+    mini = getattr(block, "mini_batch_size", None) or batch
+    return {"num_generations": 1, "max_new_tokens": max_new, "generation_batch_size": prompts,
+            "micro_batch_size": min(int(mini), batch)}
 
 
 @functools.lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from specc.compiler.derive import Derived
+from specc.compiler.lowering_own import OWN_ALGORITHMS
 from specc.compiler.lowering_parallel import VLLM_FIELDS, lower_parallel
 from specc.compiler.tracking import RunRef, Tracking, lower_tracking
 from specc.spec.catalog.gpus import lookup_gpu
@@ -48,6 +49,12 @@ COMMON_FIELDS: tuple[str, ...] = (
     "dataloader_num_workers",
 )
 
+#: Generation and reward fields of specc's own configs (RS-SFT, AWR, PPO).
+_GENERATING: tuple[str, ...] = (
+    "max_new_tokens", "temperature", "top_p", "top_k", "min_p", "repetition_penalty",
+    "stop_token_ids", "stop_strings", "reward_weights", "normalize_rewards",
+    "generation_batch_size")
+
 #: Algorithm-specific config fields, per algorithm.
 ALGORITHM_FIELDS: dict[str, tuple[str, ...]] = {
     "sft": ("max_length", "packing", "completion_only_loss"),
@@ -63,6 +70,13 @@ ALGORITHM_FIELDS: dict[str, tuple[str, ...]] = {
     "rloo": ("num_generations", "max_completion_length", "generation_batch_size", "temperature",
              "top_p", "top_k", "min_p", "repetition_penalty", "beta", "normalize_advantages",
              "reward_weights", *VLLM_FIELDS),
+    "rs_sft": ("max_length", *_GENERATING, "num_rounds", "num_samples_per_prompt",
+               "reward_threshold", "max_samples", "best_of_n"),
+    "awr": ("max_length", *_GENERATING, "num_rounds", "num_samples_per_prompt",
+            "advantage_beta", "normalize_advantage", "clip_advantage"),
+    "ppo": (*_GENERATING, "ppo_epochs", "clip_range", "vf_coef", "ent_coef", "kl_penalty",
+            "init_kl_coef", "target_kl", "adaptive_kl", "gamma", "lam", "mini_batch_size",
+            "num_episodes"),
 }
 
 #: PEFT `LoraConfig` fields specc sets.
@@ -372,4 +386,4 @@ def _rloo(spec: Spec, d: Derived, cfg: _Config, out: Lowered) -> None:
 
 
 _ALGORITHM = {"sft": _sft, "dpo": _dpo, "orpo": _orpo, "kto": _kto, "grpo": _grpo,
-              "rloo": _rloo}
+              "rloo": _rloo, **OWN_ALGORITHMS}

@@ -13,6 +13,7 @@ from specc.spec.catalog.architectures import (
     lookup_architecture,
 )
 from specc.spec.sources import allowed_roots, inside
+from specc.spec.stages import resolve_model
 
 
 def _configs(model_name: str, spec_file: str) -> list[str]:
@@ -28,6 +29,11 @@ def architecture_for(model_name: str, spec_file: str = "") -> Architecture | Non
     A local ``config.json`` is read only inside the spec's project root (or a ``--root``
     folder): one elsewhere is never opened (:func:`outside_root` says so)."""
     roots = allowed_roots(spec_file or ".")
+    ref = resolve_model(model_name, os.path.dirname(spec_file) if spec_file else ".")
+    if ref.kind == "adapter" and ref.base is not None and ref.base != model_name:
+        return architecture_for(ref.base, spec_file)  # a previous stage's adapter: its base
+    if ref.model_dir is not None and ref.run is not None:
+        model_name = ref.model_dir  # a previous run's best saved model
     for cfg in _configs(model_name, spec_file):
         try:
             st = os.stat(cfg)

@@ -11,7 +11,7 @@ from typing import Any
 
 from specc.spec.catalog.optim import lookup_scheduler
 
-__all__ = ["cached_trainer", "import_qualname", "set_threads"]
+__all__ = ["cached_trainer", "import_qualname", "sequential_scheduler", "set_threads"]
 
 #: Config fields that change how a trainer tokenizes its datasets (the cache key).
 _PREP_FIELDS = ("max_length", "max_prompt_length", "max_completion_length", "truncation_mode",
@@ -48,7 +48,8 @@ def cached_trainer(base: type, worker: Any) -> type:
         def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
             if not self._specc_scheduler:
                 return super().create_scheduler(num_training_steps, optimizer)
-            self.lr_scheduler = _sequential(optimizer or self.optimizer, self._specc_scheduler)
+            self.lr_scheduler = sequential_scheduler(optimizer or self.optimizer,
+                                                     self._specc_scheduler)
             return self.lr_scheduler
 
     Cached.__name__ = Cached.__qualname__ = f"Specc{base.__name__}"
@@ -73,7 +74,7 @@ def _prep_key(name: str, dataset: Any, args: tuple[Any, ...],
     return tuple(parts)
 
 
-def _sequential(optimizer: Any, entries: list[dict[str, Any]]) -> Any:
+def sequential_scheduler(optimizer: Any, entries: list[dict[str, Any]]) -> Any:
     """NeMo RL's scheduler list as torch's SequentialLR (allow-listed classes only)."""
     from torch.optim.lr_scheduler import SequentialLR
 

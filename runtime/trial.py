@@ -29,6 +29,7 @@ from specc.runtime import checkpoints
 from specc.runtime.callbacks import Reporter, TrialCallback
 from specc.runtime.data import DataError, load_split
 from specc.runtime.rewards import RewardError, resolve
+from specc.runtime.stages import Stage, StageError, load_policy, save_trained
 from specc.runtime.tracking import TrackingCallback, TrialInfo, spec_yaml, trial_env
 from specc.runtime.trainer_class import cached_trainer, import_qualname, set_threads
 from specc.spec.builtins import BUILTIN_PREFIX
@@ -127,6 +128,7 @@ class Worker:
         self._datasets: dict[tuple[Any, ...], Any] = {}
         self._prepared: dict[tuple[Any, ...], Any] = {}
         self._classes: dict[str, type] = {}
+        self.stage: Stage | None = None  # how the running trial's policy was loaded
         self.stats = {"model_loads": 0, "model_copies": 0, "prepared_hits": 0,
                       "prepared_misses": 0}
 
@@ -243,7 +245,7 @@ class Worker:
                 metrics["training_time"] = round(time.monotonic() - started, 3)
                 lora = desc.trainer is not None and desc.trainer.peft is not None
                 if save and callback.stop_reason is None:
-                    trainer.save_model(str(trial_dir / ("adapter" if lora else "model")))
+                    save_trained(trainer, trial_dir, lora=lora, stage=self.stage)
                 result = self._result(desc, callback, steps, metrics)
                 if tracker is not None:
                     tracker.finish(result.state, result.values, steps, result.reason)
@@ -300,9 +302,11 @@ class Worker:
         from specc.runtime.launch import load_model, one_device
 
         one_device(args)  # never DataParallel: several GPUs are a distributed job
-        path = self.model_path(spec.policy.model_name, spec_dir)
-        tokenizer = self.tokenizer(path)
-        model = load_model(self, path, desc)  # quantised / sharded / fp32 master weights
+        model, tokenizer, self.stage = load_policy(  # a previous stage's output, or a model
+            self, spec.policy.model_name, spec.policy.precision, spec_dir,
+            merge=spec.policy.merge_adapter, log=log,
+            # quantised / sharded / fp32 master weights
+            load=lambda path: load_model(self, path, desc))
         total = desc.derived.total_steps if desc.derived else None
         callback = TrialCallback(reporter, desc.health, trial_dir / "metrics.jsonl",
                                  total, metric=desc.objectives[0],
@@ -331,7 +335,7 @@ class Worker:
         }
         if kwargs["train_dataset"] is None:
             raise DataError("no training data: set `data.train.path`")
-        if lowered.peft is not None:
+        if lowered.peft is not None and not self.stage.adapter_kept:
             from peft import LoraConfig
 
             kwargs["peft_config"] = LoraConfig(**lowered.peft)
@@ -390,7 +394,7 @@ def _reason(e: BaseException) -> str:
     name = type(e).__name__
     if name in ("OutOfMemoryError",) or "out of memory" in text.lower():
         return f"out of memory: {text or name}"
-    if isinstance(e, DataError | RewardError | UnsupportedAlgorithm):
+    if isinstance(e, DataError | RewardError | UnsupportedAlgorithm | StageError):
         return text
     return f"{name}: {text}" if text else name
 

@@ -157,6 +157,9 @@ _ALL = [
     _c("W011", "warning", "`cpu_offload` with `strategy: ddp`"),
     _c("W012", "warning", "setting for 4-bit quantisation with `bits: 8`"),
     _c("W013", "warning", "vLLM setting with another generation backend"),
+    _c("W015", "warning", "algorithm key `specc run` accepts but cannot honour"),
+    _c("W016", "warning", "generation backend `specc run` cannot use"),
+    _c("W017", "warning", "`env` block that specc's trainers do not roll out"),
     # --- advice ------------------------------------------------------------------------------
     _c("A001", "warning", "DPO/ORPO beta outside the recommended range"),
     _c("A002", "info", "LoRA alpha is not 2 x r"),

@@ -41,6 +41,12 @@ def _reported(names: frozenset[str]) -> frozenset[str]:
     return COMMON_METRICS | names | frozenset(f"eval_{n}" for n in names)
 
 
+def _own(names: frozenset[str]) -> frozenset[str]:
+    """Metrics of specc's RS-SFT/AWR/PPO trainers: common ones but `eval_loss`, their own,
+    and `eval_reward`, the only evaluation they run (greedy completions' mean reward)."""
+    return (COMMON_METRICS - {"eval_loss"}) | names | {"eval_reward"}
+
+
 @dataclass(frozen=True)
 class AlgorithmFacts:
     """The traits of one algorithm that more than one layer needs."""
@@ -80,16 +86,27 @@ class AlgorithmFacts:
 def _f(name: str, trainer: str | None, config: str | None, *, columns: tuple[str, ...],
        metrics: frozenset[str], not_runnable: str | None = None, generates: bool = False,
        rollouts: bool = False, paired: bool = False, sequences: int = 1,
-       preference: bool = False) -> AlgorithmFacts:
+       preference: bool = False, own: bool = False) -> AlgorithmFacts:
     return AlgorithmFacts(
         name=name, trainer=trainer, config=config, not_runnable=not_runnable,
         generates=generates, rollouts=rollouts, paired=paired,
         sequences_per_example=sequences, preference=preference, columns=columns,
         keeps_extra_columns=generates, default_objective="reward" if generates else "loss",
-        metrics=_reported(metrics))
+        metrics=_own(metrics) if own else _reported(metrics))
 
 
 _PROMPTS = ("prompt",)
+#: Where specc's own trainers live (TRL 1.16 has none for RS-SFT, AWR and PPO).
+_OWN = "specc.runtime.algorithms"
+#: Per-round metrics of RS-SFT and AWR (`RoundMetrics`), and their SFTTrainer's logs.
+_ROUND_METRICS = frozenset({"round", "generated", "kept", "reward", "reward_mean",
+                            "reward_std", "reward_min", "reward_max", "kept_reward_mean",
+                            "round_loss", "entropy", "mean_token_accuracy", "num_tokens"})
+#: Per-update metrics of specc's PPO loop.
+_PPO_METRICS = frozenset({"reward", "reward_std", "kl", "entropy", "response_length",
+                          "value_loss", "policy_loss", "clipfrac", "approx_kl",
+                          "value_clipfrac", "reward_mean", "kl_coef", "kl_sequence",
+                          "value_mean", "returns_mean"})
 _PAIRS = ("prompt", "chosen", "rejected")
 
 #: Every algorithm specc knows, in the order the spec's `algorithm` Literal lists them.
@@ -109,15 +126,13 @@ FACTS: dict[str, AlgorithmFacts] = {f.name: f for f in (
        rollouts=True, metrics=_RL_METRICS),
     _f("rloo", "trl.RLOOTrainer", "trl.RLOOConfig", columns=_PROMPTS, generates=True,
        rollouts=True, metrics=_RL_METRICS),
-    _f("rs_sft", None, None, columns=_PROMPTS, generates=True,
-       not_runnable="rejection-sampling SFT is not run by specc yet (plan only)",
-       metrics=_RL_METRICS | {"mean_token_accuracy"}),
-    _f("awr", None, None, columns=_PROMPTS, generates=True,
-       not_runnable="advantage-weighted regression is not run by specc yet (plan only)",
-       metrics=_RL_METRICS),
-    _f("ppo", None, None, columns=_PROMPTS, generates=True,
-       not_runnable="PPO is not run by specc yet (plan only); TRL's PPOTrainer needs a "
-       "value model", metrics=_RL_METRICS | {"value_loss", "policy_loss"}),
+    _f("rs_sft", f"{_OWN}.trainers.RSSFTTrainer", f"{_OWN}.configs.RSSFTConfig",
+       columns=_PROMPTS, generates=True, own=True, metrics=_ROUND_METRICS),
+    _f("awr", f"{_OWN}.trainers.AWRTrainer", f"{_OWN}.configs.AWRConfig",
+       columns=_PROMPTS, generates=True, own=True,
+       metrics=_ROUND_METRICS | {"weight_mean", "weight_max"}),
+    _f("ppo", f"{_OWN}.trainers.PPOTrainer", f"{_OWN}.configs.PPOConfig",
+       columns=_PROMPTS, generates=True, own=True, metrics=_PPO_METRICS),
 )}
 
 

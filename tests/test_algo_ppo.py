@@ -154,3 +154,28 @@ def test_ppo_with_lora_uses_the_adapter_free_base_as_reference() -> None:
     assert math.isfinite(result.eval_reward)
     # after the first update the adapters differ from the base, so the KL is not 0
     assert steps[1]["kl"] != 0.0 and all(math.isfinite(v) for m in steps for v in m.values())
+
+
+def test_a_chunked_rollout_equals_the_whole_batch_rollout() -> None:
+    """`rollout_batch_size` (the memory model's prompts per call) only splits the work:
+    greedy completions, log-probs, values and KL are the batch's."""
+    greedy = Generation(max_new_tokens=6, temperature=0.0)
+    batch = rows("specc:arith-prompts", "train")[:5]
+    got = []
+    for size in (None, 2):
+        torch.manual_seed(0)
+        model: Any = build_model()
+        loop = PPOLoop(model, build_tokenizer(), block=BLOCK, generation=greedy,
+                       rewards=WeightedRewards([_length], [1.0]), learning_rate=1e-3,
+                       rollout_batch_size=size)
+        loop.value_head.load_state_dict({k: torch.full_like(v, 0.01) for k, v in
+                                         loop.value_head.state_dict().items()})
+        got.append(loop._rollout(batch))
+    whole, chunked = got
+    assert whole["ids"].shape == chunked["ids"].shape
+    assert torch.equal(whole["ids"] * whole["attn"], chunked["ids"] * chunked["attn"])
+    m = whole["mask"].bool()
+    assert torch.equal(whole["mask"], chunked["mask"])
+    for key in ("logp", "values", "kl"):
+        assert torch.allclose(whole[key][m], chunked[key][m], atol=1e-4), key
+    assert torch.equal(whole["scores"], chunked["scores"])

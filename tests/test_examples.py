@@ -32,9 +32,18 @@ SCHEMA = ROOT / "docs" / "spec.schema.json"
 #: Non-error diagnostics an example produces on purpose, and explains in its comments.
 DELIBERATE: dict[str, set[str]] = {
     # NeMo RL blocks (dtensor_cfg, logger extras, ...) carried through; checkpoint_dir
-    # unused (specc keeps checkpoints in each trial's folder).
-    "nemo_rl_dpo.yaml": {"R030", "W020"},
-    "nemo_rl_grpo.yaml": {"R030", "W020"},
+    # unused (specc keeps checkpoints in each trial's folder); NeMo RL keys specc run does
+    # not honour (W015: val_batches, val_at_start, ...).
+    "nemo_rl_dpo.yaml": {"R030", "W020", "W015"},
+    "nemo_rl_grpo.yaml": {"R030", "W020", "W015"},
+    # `max_prompt_length` sizes the memory estimate; TRL 1.16 does not truncate with it.
+    **{f: {"W015"} for f in ("hw_a100_40gb.yaml", "hw_a100_80gb.yaml", "hw_m1_max.yaml",
+                            "hw_multi_gpu.yaml", "hw_rtx4090.yaml", "kto.yaml", "orpo.yaml",
+                            "web4_stage1_dpo.yaml", "web4_stage1_orpo.yaml")},
+    # a later stage names the previous stage's output folder, which exists once that stage
+    # has run: before, validate reads the name as a hub id (say so in the header).
+    "pipeline/stage2_rs_sft.yaml": {"N009", "M003"},
+    "pipeline/stage3_grpo.yaml": {"N009", "M003"},
 }
 
 #: A base that names no algorithm is a fragment: N006 is expected when it stands alone.

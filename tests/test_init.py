@@ -217,10 +217,10 @@ def test_init_reports_errors_of_a_model_too_large(
     assert main(["init", "--stdout", "--model", " "]) == 2
 
 
-def test_init_notes_algorithms_run_cannot_train(
+def test_init_no_longer_notes_ppo_as_plan_only(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["init", str(tmp_path / "p.yaml"), "-a", "ppo"]) == 0
-    assert "`specc run` cannot train ppo yet" in capsys.readouterr().out
+    assert main(["init", str(tmp_path / "p.yaml"), "-a", "ppo"]) == 0  # specc run trains it
+    assert "cannot train" not in capsys.readouterr().out
 
 
 def test_init_rejects_unknown_choices(capsys: pytest.CaptureFixture[str]) -> None:

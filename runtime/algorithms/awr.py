@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from trl.trainer.sft_trainer import SFTTrainer
@@ -34,8 +34,10 @@ from specc.runtime.algorithms.sampling import (
     generate,
     reward_stats,
 )
-from specc.spec.models.algorithms import AWR
-from specc.spec.models.policy import Generation
+
+if TYPE_CHECKING:
+    from specc.spec.models.algorithms import AWR
+    from specc.spec.models.policy import Generation
 
 EPSILON = 1e-8
 """Added to the advantages' standard deviation before dividing by it."""

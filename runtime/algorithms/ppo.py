@@ -26,7 +26,7 @@ import random
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -48,10 +48,13 @@ from specc.runtime.algorithms.sampling import (
     WeightedRewards,
     as_completion,
     eval_reward,
-    generate_ids,
+    generation_kwargs,
+    prompt_text,
 )
-from specc.spec.models.algorithms import PPO
-from specc.spec.models.policy import Generation
+
+if TYPE_CHECKING:
+    from specc.spec.models.algorithms import PPO
+    from specc.spec.models.policy import Generation
 
 
 class ValueHead(nn.Module):
@@ -102,12 +105,15 @@ class PPOLoop:
     def __init__(self, policy: Any, tokenizer: Any, *, block: PPO, generation: Generation,
                  rewards: WeightedRewards, learning_rate: float, weight_decay: float = 0.0,
                  max_grad_norm: float | None = 1.0, ref_model: Any | None = None,
-                 horizon: int = DEFAULT_HORIZON) -> None:
+                 horizon: int = DEFAULT_HORIZON,
+                 rollout_batch_size: int | None = None,
+                 adam_kwargs: dict[str, Any] | None = None) -> None:
         from peft import PeftModel
 
         self.policy, self.tokenizer, self.block = policy, tokenizer, block
         self.generation, self.rewards = generation, rewards
         self.max_grad_norm = max_grad_norm
+        self.rollout_batch_size = rollout_batch_size  # prompts per generate call (None: all)
         disable_dropout_in_model(policy)
         self.peft = isinstance(policy, PeftModel)
         self.ref = ref_model
@@ -119,7 +125,8 @@ class PPOLoop:
         self.value_head = ValueHead(policy.config.get_text_config().hidden_size).to(device)
         params = [p for p in policy.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params + list(self.value_head.parameters()),
-                                           lr=learning_rate, weight_decay=weight_decay)
+                                           lr=learning_rate, weight_decay=weight_decay,
+                                           **(adam_kwargs or {}))
         self.kl = AdaptiveKL(block.init_kl_coef,
                              block.target_kl if block.adaptive_kl else None, horizon)
         self.temperature = generation.temperature or 1.0
@@ -141,30 +148,60 @@ class PPOLoop:
 
     @torch.no_grad()
     def _rollout(self, rows: Sequence[Row]) -> dict[str, torch.Tensor]:
+        """Generate, score and take log-probs/values/KL, `rollout_batch_size` prompts at a
+        time (so the KV cache and the logits hold that many sequences, not the batch)."""
         prompts = [r["prompt"] for r in rows]
-        prompt_ids, completion_ids = generate_ids(self.policy, self.tokenizer, prompts,
-                                                  self.generation, 1)
+        side = self.tokenizer.padding_side
+        self.tokenizer.padding_side = "left"
+        try:  # one left-padded width for the whole batch
+            enc = self.tokenizer([prompt_text(self.tokenizer, p) for p in prompts],
+                                 return_tensors="pt", padding=True, add_special_tokens=False)
+        finally:
+            self.tokenizer.padding_side = side
+        device = next(self.policy.parameters()).device
+        prompt_ids = enc["input_ids"].to(device)
+        prompt_mask = enc["attention_mask"].to(device)
+        width = prompt_ids.shape[1]
+        pad = self.tokenizer.pad_token_id
+        size = self.rollout_batch_size or len(rows)
+        self.policy.eval()
+        kwargs = generation_kwargs(self.generation, self.tokenizer)
+        pieces: list[torch.Tensor] = []
+        for start in range(0, len(rows), size):
+            out = self.policy.generate(input_ids=prompt_ids[start:start + size],
+                                       attention_mask=prompt_mask[start:start + size],
+                                       **kwargs)
+            pieces.append(out[:, width:])
+        longest = max(p.shape[1] for p in pieces)
+        completion_ids = torch.cat([nn.functional.pad(p, (0, longest - p.shape[1]), value=pad)
+                                    for p in pieces])
         texts = self.tokenizer.batch_decode(completion_ids, skip_special_tokens=True)
         completions = [as_completion(p, t) for p, t in zip(prompts, texts, strict=True)]
         columns = {k: [r.get(k) for r in rows] for k in rows[0] if k != "prompt"}
         scores = torch.tensor(self.rewards(prompts, completions, columns))
         mask = response_mask(completion_ids, self.eos)
-        pad = self.tokenizer.pad_token_id
-        attn = torch.cat([(prompt_ids != pad).long(), mask], dim=1)
+        attn = torch.cat([prompt_mask, mask], dim=1)
         ids = torch.cat([prompt_ids, completion_ids], dim=1)
-        width = prompt_ids.shape[1]
-        self.policy.eval()
-        logits, logp, values = self._forward(self.policy, ids, attn, width, value=True)
-        with self._reference():
-            ref_logits, ref_logp, _ = self._forward(self.ref or self.policy, ids, attn,
-                                                    width, value=False)
         full = self.block.kl_penalty == "full"
-        kl = kl_penalty(logp, ref_logp, self.block.kl_penalty,
-                        logits.log_softmax(-1) if full else None,
-                        ref_logits.log_softmax(-1) if full else None) * mask
-        assert values is not None
-        return {"ids": ids, "attn": attn, "mask": mask, "logp": logp, "values": values,
-                "kl": kl, "scores": scores.to(logp.device), "width": torch.tensor(width)}
+        logps, values, kls = [], [], []
+        for start in range(0, len(rows), size):
+            part = slice(start, start + size)
+            logits, logp, value = self._forward(self.policy, ids[part], attn[part], width,
+                                                value=True)
+            with self._reference():
+                ref_logits, ref_logp, _ = self._forward(self.ref or self.policy, ids[part],
+                                                        attn[part], width, value=False)
+            kl = kl_penalty(logp, ref_logp, self.block.kl_penalty,
+                            logits.log_softmax(-1) if full else None,
+                            ref_logits.log_softmax(-1) if full else None) * mask[part]
+            assert value is not None
+            logps.append(logp)
+            values.append(value)
+            kls.append(kl)
+            del logits, ref_logits
+        return {"ids": ids, "attn": attn, "mask": mask, "logp": torch.cat(logps),
+                "values": torch.cat(values), "kl": torch.cat(kls),
+                "scores": scores.to(device), "width": torch.tensor(width)}
 
     def step(self, rows: Sequence[Row]) -> dict[str, float]:
         """One rollout and its `ppo_epochs` of updates; the batch's metrics."""

@@ -11,7 +11,7 @@ objective is the mean reward of greedy completions on held-out prompts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specc.runtime.algorithms.rounds import (
     AlgorithmResult,
@@ -29,8 +29,10 @@ from specc.runtime.algorithms.sampling import (
     generate,
     reward_stats,
 )
-from specc.spec.models.algorithms import RSSFT
-from specc.spec.models.policy import Generation
+
+if TYPE_CHECKING:
+    from specc.spec.models.algorithms import RSSFT
+    from specc.spec.models.policy import Generation
 
 
 def select(samples: Sequence[Sample], threshold: float, *, best_of_n: bool = False,

@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from specc.spec.models.data import Reward
-from specc.spec.models.policy import Generation
+if TYPE_CHECKING:
+    from specc.spec.models.data import Reward
+    from specc.spec.models.policy import Generation
+
 
 RewardFunc = Callable[..., Sequence[float | None]]
 Row = Mapping[str, Any]

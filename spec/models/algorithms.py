@@ -161,7 +161,13 @@ class RSSFT(Loop):
     reward_threshold: float = 0.6
     """Keep only samples whose reward exceeds this."""
     max_samples: PositiveInt | None = 20000
-    """Cap on the filtered dataset size."""
+    """Cap on the filtered dataset size (per round; the highest rewards are kept)."""
+    best_of_n: bool = False
+    """Keep only the best passing sample of each prompt (best-of-n) instead of every
+    sample above the threshold."""
+    num_rounds: PositiveInt = 1
+    """Generate-filter-fine-tune rounds, each sampling from the policy the previous round
+    trained; `max_num_epochs`/`max_num_steps` apply to each round's fine-tune."""
 
 
 class AWR(Loop):
@@ -175,6 +181,9 @@ class AWR(Loop):
     """Maximum advantage weight."""
     num_samples_per_prompt: PositiveInt = 8
     """Completions generated per prompt."""
+    num_rounds: PositiveInt = 1
+    """Generate-weight-fine-tune rounds, each sampling from the policy the previous round
+    trained; `max_num_epochs`/`max_num_steps` apply to each round's fine-tune."""
 
 
 class PPO(Loop):

@@ -170,8 +170,10 @@ class Policy(NemoBlock):
     """The model being trained and its optimisation settings (NeMo RL's `policy`)."""
 
     model_name: str
-    """`specc:tiny-llama` (built-in, offline), a local directory with `config.json`,
-    or a hub id (shape from specc's offline table; weights are never downloaded)."""
+    """`specc:tiny-llama` (built-in, offline), a local directory with `config.json`, a
+    LoRA adapter folder, a previous run's output folder (`runs/stage1`: its best trial's
+    saved model or adapter), or a hub id (shape from specc's offline table; weights are
+    never downloaded)."""
     tokenizer: Tokenizer = Field(default_factory=Tokenizer)
     """Tokenizer settings."""
     precision: Literal["bfloat16", "float16", "float32"] = "bfloat16"
@@ -202,6 +204,12 @@ class Policy(NemoBlock):
     """`model`: weights, gradients and optimizer states in `precision` (pure bf16/fp16).
     `float32`: fp32 master weights, gradients and states, computed under `precision`
     autocast (what TRL does when the model loads in fp32 with `bf16: true`)."""
+    merge_adapter: bool = False
+    """When `model_name` is a LoRA adapter (or a previous run whose best trial saved one):
+    merge it into its base before training, so the policy and the reference model both
+    start from the previous stage's model and `lora` trains a fresh adapter. False loads
+    the adapter onto its base and trains it further (the reference is then the
+    adapter-free base)."""
     generation: Generation | None = None
     """Sampling settings for algorithms that generate."""
     tf32: bool | None = None

@@ -10,6 +10,7 @@ from specc.spec.rules import (
     batch,
     effects,
     hardware,
+    honoured,
     names,
     optim,
     parallel,
@@ -31,6 +32,7 @@ RULES: tuple[Rule, ...] = (
     optim.check,
     effects.check,
     runs.check,
+    honoured.check,
     advice.check,
 )
 

@@ -39,8 +39,10 @@ def check(ctx: Context) -> None:
     if algo not in GENERATES and spec.reward is not None and spec.reward.functions:
         ctx.diags.add("W003", f"`reward` has no effect: `{algo}` does not generate", path=(
             "reward",), on_key=True, hint="remove `reward:` or pick grpo/rloo")
-    # not GENERATES: the algorithms that read `loss_fn` (RS-SFT and AWR generate, do not)
-    if algo not in ("grpo", "rloo", "ppo") and ctx.written(("loss_fn",)):
-        ctx.diags.add("W003", f"`loss_fn` has no effect: it configures GRPO/RLOO/PPO, the "
+    # only GRPO's lowering reads `loss_fn` (RLOO has its own KL key; PPO's clipping and KL
+    # are `ppo.clip_range` and `ppo.init_kl_coef`)
+    if algo != "grpo" and ctx.written(("loss_fn",)):
+        ctx.diags.add("W003", f"`loss_fn` has no effect: it configures GRPO, the "
                       f"algorithm is `{algo}`", path=("loss_fn",), on_key=True,
-                      hint="remove `loss_fn:`")
+                      hint="remove `loss_fn:`" + (" and set `ppo.clip_range`/`ppo.init_kl_coef`"
+                                                  if algo == "ppo" else ""))

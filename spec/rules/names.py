@@ -54,9 +54,13 @@ def _model(ctx: Context) -> None:
         return
     local = ctx.local_path(name)
     if os.path.isdir(local):
-        if not os.path.isfile(os.path.join(local, "config.json")):
-            ctx.diags.add("N010", f"`{name}` is a folder without `config.json`", path=path,
-                          hint="point at a folder saved with `save_pretrained`")
+        from specc.spec.stages import resolve_model
+
+        ref = resolve_model(local, "")  # a model, an adapter, or a previous run's output
+        if ref.problem:
+            ctx.diags.add("N010", ref.problem, path=path,
+                          hint="point at a folder saved with `save_pretrained`, a LoRA "
+                          "adapter folder, or a finished run's output folder")
         return
     if os.path.isabs(os.path.expanduser(name)):
         _elsewhere(ctx, name, path, "model folder")

@@ -97,7 +97,6 @@ def _generation(c: Choice) -> list[Entry]:
 def algorithm_block(c: Choice) -> list[Entry]:
     algo, a = ALGORITHMS_INFO[c.algorithm], c.algorithm
     out: list[Entry] = []
-    half = c.seq_len // 2
     if a == "sft":
         out.append(Key("completion_only_loss", True, "learn the answer, not the prompt"))
     elif a == "dpo":
@@ -108,17 +107,14 @@ def algorithm_block(c: Choice) -> list[Entry]:
             Key("sft_loss_weight", 0.1, "a light NLL loss on the chosen answers keeps them "
                 "likely (NeMo RL; 0 = pure DPO)"),
             Key("label_smoothing", 0.0, "seed 003: usually 0, try 0.1 if overfitting"),
-            Key("max_prompt_length", half, "half the sequence, as seed 003's 2048 of 4096"),
         ]
     elif a == "orpo":
-        out += [Key("beta", 0.1, "odds-ratio weight; seed 003: 0.05-0.2"),
-                Key("max_prompt_length", half, "half the sequence, as seed 003's 2048 of 4096")]
+        out += [Key("beta", 0.1, "odds-ratio weight; seed 003: 0.05-0.2")]
     elif a == "kto":
         out += [
             Key("beta", 0.1, "KL penalty strength (TRL default; as DPO's beta)"),
             Key("desirable_weight", 1.0, "built-in pairs give 1 desirable per undesirable"),
             Key("undesirable_weight", 1.0, "balanced data: equal weights"),
-            Key("max_prompt_length", half, "half the sequence, as seed 003's 2048 of 4096"),
             Key("precompute_ref_log_probs", True, "reference log-probs once up front: no "
                 "reference model in memory while training"),
         ]
@@ -136,8 +132,6 @@ def algorithm_block(c: Choice) -> list[Entry]:
         if a == "grpo":
             out += [
                 Key("normalize_rewards", True, "divide advantages by the group's reward std"),
-                Key("use_leave_one_out_baseline", True,
-                    "baseline each completion by the others in its group"),
             ]
         else:
             out += [
@@ -159,6 +153,9 @@ def algorithm_block(c: Choice) -> list[Entry]:
                 "outliers"),
             Key("normalize_advantage", True, "seed 003: normalise before weighting"),
             Key("clip_advantage", 10.0, "seed 003: maximum advantage weight"),
+            Key("num_samples_per_prompt", 4, "seed 003's 8 halved: one call's KV cache "
+                "holds every sample of a prompt, and 8 of 7B x 2048 tokens crowd 24 GB")
+            if c.hw.gpu == "RTX-4090" else
             Key("num_samples_per_prompt", 8, "seed 003: 8 samples per prompt"),
         ]
     elif a == "ppo":
@@ -184,7 +181,9 @@ def algorithm_block(c: Choice) -> list[Entry]:
         Key("max_num_steps", c.steps, c.md.steps_why
             + ("; training stops at whichever of epochs/steps comes first"
                if algo.epochs is not None else "")),
-        Key("val_period", c.val_period, c.md.val_why.format(n=n)),
+        Key("val_period", c.val_period, c.md.val_why.format(n=n)) if a not in (
+            "rs_sft", "awr") else Key("num_rounds", 2, "generate-score-train rounds, each "
+                                      "evaluated; epochs and steps apply per round"),
         Key("seed", 42, "seed 003: 42, for reproducibility"),
     ]
     return out

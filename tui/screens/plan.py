@@ -95,6 +95,10 @@ def trial_detail(t: Trial) -> Text:
     if t.params:
         out.append("\n")
         out.append("  ".join(f"{k}={_fmt(v)}" for k, v in t.params.items()))
+    call = trainer_line(t)
+    if call:
+        out.append("\ntrainer: ", style="dim")
+        out.append(call)
     if t.memory and t.memory.get("components"):
         from specc.compiler.report import human_bytes
 
@@ -102,6 +106,25 @@ def trial_detail(t: Trial) -> Text:
         out.append("\nmemory: ", style="dim")
         out.append(", ".join(parts))
     return out
+
+
+#: The knobs the trainer line shows for specc's own trainers, when the config has them.
+_KNOBS = ("num_rounds", "num_samples_per_prompt", "reward_threshold", "best_of_n",
+          "advantage_beta", "clip_advantage", "ppo_epochs", "clip_range", "init_kl_coef",
+          "mini_batch_size", "max_steps")
+
+
+def trainer_line(t: Trial) -> str:
+    """``RSSFTTrainer (specc): num_rounds=2, ...``: for RS-SFT, AWR and PPO (specc's own
+    trainers), the class and the knobs of their rounds or updates; empty for TRL's."""
+    low = t.trainer
+    if low is None or low.trainer_class is None:
+        return ""
+    module, _, name = low.trainer_class.rpartition(".")
+    if not module.startswith("specc."):
+        return ""  # TRL's trainers: the trainer call is `specc plan --format json`'s
+    knobs = [f"{k}={_fmt(low.config[k])}" for k in _KNOBS if k in low.config]
+    return f"{name} (specc): " + ", ".join(knobs)
 
 
 class PlanScreen(Screen[None]):
