@@ -133,13 +133,22 @@ def test_listed_keys_are_real_keys() -> None:
 def test_multi_turn_and_backend_settings_warn(tmp_path: Path) -> None:
     spec = _base("grpo")
     spec["grpo"]["max_rollout_turns"] = 3
-    spec["policy"]["generation"]["backend"] = "vllm"
+    spec["policy"]["generation"]["backend"] = "sglang"
     spec["env"] = {"math": {"num_workers": 2}}
     _, diags = _plan(tmp_path, spec)
     codes = {(d.code, d.path) for d in diags.items}
     assert ("W015", "grpo.max_rollout_turns") in codes
     assert ("W016", "policy.generation.backend") in codes
     assert ("W017", "env") in codes
+    # vLLM is TRL's for GRPO/RLOO (use_vllm: honoured where installed, N032 at run time
+    # otherwise); specc's own trainers cannot use it
+    spec["policy"]["generation"]["backend"] = "vllm"
+    _, diags = _plan(tmp_path, spec)
+    assert not any(d.code == "W016" for d in diags.items)
+    ppo = _base("ppo")
+    ppo["policy"]["generation"]["backend"] = "vllm"
+    _, diags = _plan(tmp_path, ppo)
+    assert any(d.code == "W016" and "grpo and rloo" in d.message for d in diags.items)
     spec = _base("ppo")
     spec["ppo"]["max_episode_length"] = 4
     _, diags = _plan(tmp_path, spec)
