@@ -81,8 +81,16 @@ def lora_param_count(inp: MemoryInputs) -> int:
 
 
 def trainable_params(inp: MemoryInputs) -> int:
-    """Parameters that get gradients: the adapters with LoRA, every weight without."""
-    return lora_param_count(inp) if inp.lora_enabled else inp.arch.num_params()
+    """Parameters that get gradients: the adapters with LoRA, every weight without (and
+    PPO's value head either way)."""
+    base = lora_param_count(inp) if inp.lora_enabled else inp.arch.num_params()
+    return base + value_head_params(inp)
+
+
+def value_head_params(inp: MemoryInputs) -> int:
+    """PPO's value head: one fp32 linear from the last hidden state to a scalar (specc's
+    PPO trains it with the policy, in the same AdamW)."""
+    return inp.arch.hidden_size + 1 if inp.algorithm == "ppo" else 0
 
 
 # -- components ---------------------------------------------------------------------------
@@ -91,9 +99,10 @@ def weights_bytes(inp: MemoryInputs) -> int:
     """The base model as loaded: the declared precision (fp32 with ``master_weights``), or
     a quantised base (:func:`~specc.compiler.memory_shard.quantized_weights_bytes`) plus
     the one linear dequantised for its matmul."""
+    head = value_head_params(inp) * 4
     if inp.quant_bits:
-        return quantized_weights_bytes(inp) + dequantized_copy_bytes(inp)
-    return inp.arch.num_params() * inp.weight_bytes
+        return quantized_weights_bytes(inp) + dequantized_copy_bytes(inp) + head
+    return inp.arch.num_params() * inp.weight_bytes + head
 
 
 def lora_adapters_bytes(inp: MemoryInputs) -> int:

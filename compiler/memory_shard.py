@@ -197,8 +197,9 @@ def replica_notes(inp: MemoryInputs) -> tuple[str, ...]:
     if inp.arch.approximate:
         notes.append(f"shapes of model type {inp.arch.family!r} approximated by the Llama layout")
     if inp.algorithm == "ppo":
-        notes.append("PPO's value head (hidden size + 1 parameters) is not counted; rewards "
-                     "are functions, no reward model")
+        notes.append("PPO's value head (hidden size + 1 fp32 parameters) counted with the "
+                     "weights and trained with the policy; rewards are functions, no reward "
+                     "model")
     if inp.quant_bits:
         notes.append(f"{inp.quant_bits}-bit base (bitsandbytes): layer linears quantised, "
                      "the rest in " + ("fp32 (prepare_model_for_kbit_training)"

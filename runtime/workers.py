@@ -23,9 +23,7 @@ from specc.runtime.setup import (
     open_study,
     sigterm_as_interrupt,
 )
-from specc.runtime.storage import (
-    quiet_optuna,
-)
+from specc.runtime.storage import display, quiet_optuna
 from specc.runtime.storage_safety import StorageProblem, as_problem, is_storage_error
 
 if TYPE_CHECKING:
@@ -217,7 +215,7 @@ def _worker_main(cfg: Config, q: Any) -> None:
 
         failure: Failure
         if is_storage_error(e):
-            failure = ("storage", as_problem(e, cfg.storage).diagnostics)
+            failure = ("storage", as_problem(e, display(cfg.storage)).diagnostics)  # no password
         elif isinstance(e, RunError):
             failure = ("run", str(e))
         else:

@@ -97,3 +97,21 @@ def test_objectives_are_what_the_trainers_report(algo: str) -> None:
     assert not [d for d in ok.diagnostics if d.code == "H007"]
     bad = validate_files([str(EXAMPLES / f"{algo}.yaml")], overrides=[hpo % "eval_loss"])
     assert [d.code for d in bad.diagnostics if d.code == "H007"] == ["H007"]
+
+
+def test_ppo_counts_its_value_head() -> None:
+    from dataclasses import replace
+
+    from specc.compiler.fit import memory_inputs
+    from specc.compiler.memory import value_head_params, weights_bytes
+    from specc.spec.check import check_file
+    from specc.spec.diagnostics import Collector
+
+    checked = check_file(str(EXAMPLES / "ppo.yaml"), Collector())
+    assert checked.spec is not None
+    inputs = memory_inputs(checked.spec, str(EXAMPLES / "ppo.yaml"))
+    head = inputs.arch.hidden_size + 1
+    assert value_head_params(inputs) == head
+    as_grpo = replace(inputs, algorithm="grpo")
+    assert value_head_params(as_grpo) == 0
+    assert weights_bytes(inputs) - weights_bytes(as_grpo) == head * 4  # fp32 weights

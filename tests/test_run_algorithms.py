@@ -128,20 +128,25 @@ def test_a_search_over_the_main_knob_completes(algo: str, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("algo", ["rs_sft", "ppo"])
 def test_health_rules_stop_the_new_trainers(algo: str, tmp_path: Path) -> None:
-    """The seed guide's warning signs (here: entropy below `hpo.health.min_entropy`) stop
-    an RS-SFT round's fine-tune or a PPO update like any TRL trainer's, as a FAIL."""
+    """The seed guide's warning signs stop an RS-SFT round's fine-tune or a PPO update like
+    any TRL trainer's, as PRUNED with the reason: for PPO (policy-gradient RL) entropy below
+    `hpo.health.min_entropy`; for RS-SFT (a fine-tune, where entropy means nothing) the
+    gradient norm, which every algorithm watches."""
     spec = yaml.safe_load((EXAMPLES / f"{algo}.yaml").read_text())
     knob, values = KNOB[algo]
+    health: dict[str, float] = {"patience": 1}
+    health.update({"min_entropy": 100.0} if algo == "ppo" else {"max_grad_norm": 1e-9})
     spec["hpo"] = {"sampler": {"type": "grid"}, "pruner": {"type": "none"},
                    "objectives": [{"metric": "eval_reward", "direction": "maximize"}],
-                   "n_trials": 1, "health": {"min_entropy": 100.0},
+                   "n_trials": 1, "health": health,
                    "search_space": {knob: {"type": "categorical", "choices": values[:1]}}}
     path = tmp_path / f"{algo}.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     data = _run(path, tmp_path / "out", algo)
     (trial,) = data["trials"]
-    assert trial["state"] == "FAIL"
-    assert trial["reason"].startswith("health: entropy") and "< 100" in trial["reason"]
+    assert trial["state"] == "PRUNED"
+    rule = "entropy" if algo == "ppo" else "grad_norm"
+    assert trial["reason"].startswith(f"health: {rule}"), trial["reason"]
     history = _history(Path(trial["trial_dir"]))
     assert not [h for h in history if h["kind"] == "eval"]  # stopped before evaluating
 
