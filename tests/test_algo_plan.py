@@ -110,6 +110,7 @@ def test_ppo_counts_its_value_head() -> None:
     checked = check_file(str(EXAMPLES / "ppo.yaml"), Collector())
     assert checked.spec is not None
     inputs = memory_inputs(checked.spec, str(EXAMPLES / "ppo.yaml"))
+    assert inputs is not None
     head = inputs.arch.hidden_size + 1
     assert value_head_params(inputs) == head
     as_grpo = replace(inputs, algorithm="grpo")
