@@ -8,6 +8,7 @@ itself never imports the runtime (tests/test_layers.py, tests/test_tui.py).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +151,8 @@ def test_ctrl_c_stops_the_run_cleanly_and_ctrl_r_resumes_it(workdir: Path) -> No
 
 
 def test_quit_while_running_asks_then_stops_the_run(workdir: Path) -> None:
-    spec = write_spec(workdir / "spec.yaml", steps=40, n_trials=1)
+    # long enough that it cannot finish on its own before the quit stops it
+    spec = write_spec(workdir / "spec.yaml", steps=400, n_trials=1)
 
     async def go() -> None:
         app = create_app(spec)
@@ -203,3 +205,31 @@ def test_ctrl_r_on_the_plan_screen_with_a_broken_spec_shows_why_in_the_log(
         assert app.return_code == 0
 
     run(go())
+
+
+def test_the_run_takes_sigint_even_when_started_with_sigint_ignored(workdir: Path) -> None:
+    """The TUI stops a run with SIGINT; a TUI (or test) started as a background job of a
+    non-interactive shell has SIGINT ignored, and its child would inherit that."""
+    import signal
+    import time
+
+    from specc.cli import INTERRUPTIBLE as CLI_SIDE
+    from specc.tui.runner import INTERRUPTIBLE, StudyRun
+
+    assert INTERRUPTIBLE == CLI_SIDE
+    spec = write_spec(workdir / "spec.yaml", steps=5000, n_trials=1)
+    run_ = StudyRun([sys.executable, "-m", "specc", "run", str(spec), "--quiet",
+                     "--no-report"], log=workdir / "run.log", cwd=workdir)
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        run_.start()
+    finally:
+        signal.signal(signal.SIGINT, before)
+    trial = workdir / "runs" / "tiny" / "trials" / "0"
+    deadline = time.monotonic() + 120
+    while not trial.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # training has begun
+    assert run_.running
+    assert run_.stop_and_wait(60) is not None
+    assert run_.status == "stopped", (workdir / "run.log").read_text()[-2000:]

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,29 @@ from typing import IO, Literal
 LOG_NAME = "tui-run.log"
 #: Seconds a stopping run gets before it is terminated (SIGTERM), then killed.
 STOP_GRACE = 60.0
+
+#: Set in the run's environment: `specc run` then takes SIGINT as Ctrl-C even when it
+#: inherited SIGINT ignored (kept in step with ``specc.cli.INTERRUPTIBLE``).
+INTERRUPTIBLE = "SPECC_INTERRUPTIBLE"
+
+@contextlib.contextmanager
+def _sigint_not_ignored() -> Iterator[None]:
+    """A child inherits an ignored SIGINT (a TUI started as a background job of a
+    non-interactive shell) and would miss a stop sent while it starts up; any other
+    disposition becomes the default in the child. Only the main thread may change it
+    (elsewhere the run's own reset, ``INTERRUPTIBLE``, is left to do it)."""
+    try:
+        ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+    except ValueError:
+        ignored = False
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
 
 RunStatus = Literal["running", "stopping", "finished", "stopped", "failed"]
 
@@ -61,13 +85,16 @@ class StudyRun:
         shown = " ".join(["specc", *self.command[3:]])
         self._log_file.write(f"--- {stamp} {shown}\n".encode())
         self._log_file.flush()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+        # SIGINT is how the TUI stops it: a run started from a process that ignores SIGINT
+        # (a background job of a non-interactive shell) would inherit the ignoring
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1", INTERRUPTIBLE: "1"}
         env.pop("FORCE_COLOR", None)
         try:
-            self.process = subprocess.Popen(
-                self.command, stdin=subprocess.DEVNULL, stdout=self._log_file,
-                stderr=subprocess.STDOUT, cwd=self.cwd, env=env,
-                start_new_session=True)  # its own group: stopped as a whole, never by the tty
+            with _sigint_not_ignored():  # from its first instruction, not once specc starts
+                self.process = subprocess.Popen(
+                    self.command, stdin=subprocess.DEVNULL, stdout=self._log_file,
+                    stderr=subprocess.STDOUT, cwd=self.cwd, env=env,
+                    start_new_session=True)  # its own group: stopped as a whole, not by the tty
         except OSError:
             self._close_log()
             raise
