@@ -19,21 +19,26 @@ MARKERS = (".git", "pyproject.toml", ".specc")
 def find_root(spec_file: str, extra: str | None = None) -> str:
     """The project root of ``spec_file`` (an absolute, symlink-resolved folder), widened to
     take in ``extra`` (``--root DIR``) when given."""
-    start = os.path.dirname(os.path.realpath(spec_file))
-    root = start
-    here = start
-    while True:
-        if any(os.path.lexists(os.path.join(here, m)) for m in MARKERS):
-            root = here
-            break
-        parent = os.path.dirname(here)
-        if parent == here:
-            break
-        here = parent
+    root = walk_up(os.path.dirname(os.path.realpath(spec_file)))
     if extra:
         wide = os.path.realpath(extra)
         root = os.path.commonpath([root, wide]) if not inside(root, wide) else wide
     return root
+
+
+def walk_up(folder: str) -> str:
+    """The nearest of ``folder`` (resolved) and its parents that holds a marker, else
+    ``folder`` itself: the one walk both the reward policy and the loader's confinement
+    (:func:`specc.spec.sources.project_root`) use."""
+    start = os.path.realpath(folder)
+    here = start
+    while True:
+        if any(os.path.lexists(os.path.join(here, m)) for m in MARKERS):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return start
+        here = parent
 
 
 def inside(path: str, root: str) -> bool:

@@ -25,10 +25,11 @@ from typing import Any
 
 from specc.spec.diagnostics import Collector, Diagnostic
 from specc.spec.locations import Loc, Locations
+from specc.spec.project_root import MARKERS, walk_up
 from specc.spec.yamlio import MAX_BYTES, Parsed, decode, parse
 
 #: Any of these in a folder makes it a project root.
-ROOT_MARKERS = (".git", "pyproject.toml", ".specc")
+ROOT_MARKERS = MARKERS
 
 _Stamp = tuple[int, int, int, int]
 
@@ -54,24 +55,12 @@ def project_root(spec_file: str) -> str:
     """The real path of ``spec_file``'s project root (see the module docstring)."""
     folder = os.path.dirname(os.path.abspath(spec_file)) or "."
     if not _BATCH:
-        return _walk_up(folder)
+        return walk_up(folder)
     memo = _BATCH[-1]
     found = memo.get(folder)
     if found is None:
-        found = memo[folder] = _walk_up(folder)
+        found = memo[folder] = walk_up(folder)
     return found
-
-
-def _walk_up(folder: str) -> str:
-    start = os.path.realpath(folder)
-    here = start
-    while True:
-        if any(os.path.lexists(os.path.join(here, m)) for m in ROOT_MARKERS):
-            return here
-        up = os.path.dirname(here)
-        if up == here:
-            return start
-        here = up
 
 
 def roots_for(spec_file: str, extra: Iterable[str] = ()) -> tuple[str, ...]:

@@ -298,16 +298,7 @@ def _positive(text: str) -> int:
     return value
 
 
-#: In a run's environment (the TUI sets it): take SIGINT as Ctrl-C even when this process
-#: inherited SIGINT ignored, so the TUI's stop reaches it.
-INTERRUPTIBLE = "SPECC_INTERRUPTIBLE"
-
-
 def _run(args: argparse.Namespace) -> int:
-    if os.environ.pop(INTERRUPTIBLE, None) == "1":
-        import signal
-
-        signal.signal(signal.SIGINT, signal.default_int_handler)
     from specc.runtime.api import SpecError
     from specc.runtime.storage_safety import StorageProblem, as_problem, is_storage_error
     from specc.runtime.study import RunError, run_study

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from test_run_study import specc_cache  # noqa: F401  (the shared tiny-model cache)
 
 from specc.cli import main
 
-pytestmark = pytest.mark.slow
+from conftest import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+pytestmark = pytest.mark.slow
 
 #: Shrinks every example to seconds on the CPU: 4 training and 4 evaluation prompts,
 #: 8-token completions.
@@ -38,18 +37,6 @@ KNOB: dict[str, tuple[str, list[float]]] = {
     "awr": ("awr.advantage_beta", [1.0, 5.0]),
     "ppo": ("ppo.clip_range", [0.1, 0.3]),
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def specc_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    cache = Path(os.environ.get("SPECC_TEST_CACHE") or tmp_path_factory.mktemp("specc-cache"))
-    old = os.environ.get("SPECC_CACHE")
-    os.environ["SPECC_CACHE"] = str(cache)
-    yield cache
-    if old is None:
-        os.environ.pop("SPECC_CACHE", None)
-    else:
-        os.environ["SPECC_CACHE"] = old
 
 
 def _run(spec: Path, out: Path, algo: str) -> dict[str, Any]:

@@ -26,16 +26,12 @@ LOG_NAME = "tui-run.log"
 #: Seconds a stopping run gets before it is terminated (SIGTERM), then killed.
 STOP_GRACE = 60.0
 
-#: Set in the run's environment: `specc run` then takes SIGINT as Ctrl-C even when it
-#: inherited SIGINT ignored (kept in step with ``specc.cli.INTERRUPTIBLE``).
-INTERRUPTIBLE = "SPECC_INTERRUPTIBLE"
-
 @contextlib.contextmanager
 def _sigint_not_ignored() -> Iterator[None]:
     """A child inherits an ignored SIGINT (a TUI started as a background job of a
     non-interactive shell) and would miss a stop sent while it starts up; any other
-    disposition becomes the default in the child. Only the main thread may change it
-    (elsewhere the run's own reset, ``INTERRUPTIBLE``, is left to do it)."""
+    disposition becomes the default in the child. Runs start from the app's actions, on
+    the main thread (the only one that may change it)."""
     try:
         ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
         if ignored:
@@ -85,9 +81,7 @@ class StudyRun:
         shown = " ".join(["specc", *self.command[3:]])
         self._log_file.write(f"--- {stamp} {shown}\n".encode())
         self._log_file.flush()
-        # SIGINT is how the TUI stops it: a run started from a process that ignores SIGINT
-        # (a background job of a non-interactive shell) would inherit the ignoring
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1", INTERRUPTIBLE: "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
         env.pop("FORCE_COLOR", None)
         try:
             with _sigint_not_ignored():  # from its first instruction, not once specc starts
