@@ -116,7 +116,12 @@ class TrialLoop:
     def should_stop(self) -> str | None:
         with quiet_optuna():
             reap_dead_trials(self.study)
-        trials = self.study.get_trials(deepcopy=False)
+        return self.stop_reason(self.study.get_trials(deepcopy=False))
+
+    def stop_reason(self, trials: Sequence[optuna.trial.FrozenTrial], *,
+                    budget: bool = True) -> str | None:
+        """Why the study ends now (None: it goes on); ``budget=False`` leaves out the
+        budget (Ray counts its own trials)."""
         ledger = Ledger.of(trials, infeasible_in_budget=self.setup.grid is not None)
         if self.cfg.deadline is not None and time.time() >= self.cfg.deadline:
             return "timeout"
@@ -138,7 +143,7 @@ class TrialLoop:
             if stale >= self.setup.patience:
                 return (f"early stopping: no improvement in the last {stale} finished "
                         "trials")
-        if ledger.waiting():
+        if ledger.waiting() or not budget:
             return None
         if ledger.used >= self.cfg.budget:
             running = ledger.counts()["RUNNING"]
@@ -269,6 +274,14 @@ class TrialLoop:
                 trial.report(value, at)
         return str(path)
 
+    # --- what the Ray backend's trial body (runtime.ray_trial) does differently -------------
+    def _point(self, trial: optuna.Trial) -> dict[str, Any]:
+        """The trial's point: suggested by the study's sampler."""
+        return suggest(trial, self.setup.dims)
+
+    def _reporter(self, trial: optuna.Trial, single: bool) -> Reporter:
+        return Reporter(trial, self.setup.objectives[0], single, self.events)
+
     def _fail(self, trial: optuna.Trial, why: str) -> _Fail:
         trial.set_user_attr(REASON, why)
         return _Fail(why)
@@ -284,7 +297,7 @@ class TrialLoop:
             if setup.grid is not None:  # give the grid point back to the grid
                 self.study._storage.set_trial_system_attr(trial._trial_id, "grid_id", -1)
             raise self._fail(trial, "surplus: the budget was already taken by other workers")
-        point = suggest(trial, setup.dims)
+        point = self._point(trial)
         if self.world is None:
             from specc.runtime.trial import detect_world
 
@@ -323,7 +336,7 @@ class TrialLoop:
             _quiet_hf()
             self.worker = Worker()
         single = len(setup.directions) == 1
-        reporter = Reporter(trial, setup.objectives[0], single, self.events)
+        reporter = self._reporter(trial, single)
         from specc.runtime.trial import TrialInfo
 
         info = TrialInfo(RunRef(str(self.output), self.cfg.study_name, trial.number), point,
