@@ -112,3 +112,32 @@ def test_why_fixed(key: str, reason: str | None) -> None:
 def test_default_mutations_keeps_order_and_drops_fixed_keys() -> None:
     keys = ["policy.lora.r", "dpo.reference_policy_kl_penalty", "policy.optimizer.kwargs.lr"]
     assert default_mutations(keys) == keys[1:]
+
+
+#: A valid value of each Scheduler key (the W025 sweep below sets one at a time).
+_VALUES = {"grace_period": 1, "max_t": 4, "reduction_factor": 2, "brackets": 1,
+           "perturbation_interval": 1, "mutations": "[policy.optimizer.kwargs.lr]",
+           "quantile_fraction": 0.25, "resample_probability": 0.25,
+           "perturbation_factors": "[1.2, 0.8]", "synch": "true"}
+
+
+def test_every_scheduler_key_is_read_by_some_type() -> None:
+    from specc.spec.models.hpo import Scheduler
+    from specc.spec.rules.backend import APPLIES
+
+    keys = set(Scheduler.model_fields) - {"type"}
+    assert keys == set(_VALUES)
+    assert set().union(*APPLIES.values()) == keys
+
+
+_OTHERS = [(t, k) for t in ("asha", "hyperband", "pbt", "pb2") for k in _VALUES]
+
+
+@pytest.mark.parametrize(("kind", "key"), _OTHERS, ids=[f"{t}.{k}" for t, k in _OTHERS])
+def test_a_key_its_type_does_not_read_is_named(kind: str, key: str) -> None:
+    from specc.spec.rules.backend import APPLIES
+
+    found = _found(PBT, "hpo.scheduler.mutations=null", f"hpo.scheduler.type={kind}",
+                   f"hpo.scheduler.{key}={_VALUES[key]}")
+    named = ("W025", f"hpo.scheduler.{key}") in found
+    assert named == (key not in APPLIES[kind]), found
