@@ -25,7 +25,10 @@ class Checked:
 
 
 def sweeps_installed() -> bool:
-    return importlib.util.find_spec("sweeps") is not None
+    try:
+        return importlib.util.find_spec("sweeps") is not None
+    except (ImportError, ValueError):  # a finder refusing it, or a None in sys.modules
+        return False
 
 
 def check_config(config: dict[str, Any]) -> Checked:

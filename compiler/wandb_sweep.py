@@ -10,6 +10,7 @@ is a diagnostic, never silently dropped. Imports neither wandb nor W&B's `sweeps
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable
@@ -110,8 +111,8 @@ def export(spec: Spec, diags: Collector, *, spec_path: str) -> SweepExport | Non
         if isinstance(param, str):
             diags.add("X012", f"`{path}` cannot be written as a W&B parameter: {param}",
                       path=(*_SPACE, path), on_key=True,
-                      hint="give it a `step` (or fewer values), or use a sampler other "
-                      "than `grid`")
+                      hint="make `low` and `high` multiples of `step` (W&B's `q_uniform` "
+                      "rounds to multiples of `q`), or take a coarser step")
             continue
         params[names[path]] = param
         if names[path] != path:
@@ -119,7 +120,7 @@ def export(spec: Spec, diags: Collector, *, spec_path: str) -> SweepExport | Non
                       path=(*_SPACE, path), on_key=True,
                       hint="`specc agent` maps it back to the spec path")
         if dim.when:
-            conditions = ", ".join(f"{k}: {v}" for k, v in dim.when.items())
+            conditions = ", ".join(f"{k}: {json.dumps(v)}" for k, v in dim.when.items())
             diags.add("X007", f"W&B cannot make `{path}` conditional ({conditions}): the "
                       "sweep samples it in every run, and `specc agent` drops it where the "
                       "condition does not hold, as `specc run` does",
@@ -156,14 +157,13 @@ def _parameter(dim: FloatDim | IntDim | CategoricalDim, *, grid: bool) -> dict[s
     """One dimension as a W&B parameter, or why it cannot be one."""
     if isinstance(dim, CategoricalDim):
         return {"values": list(dim.choices)}
-    if dim.low == dim.high:
-        return {"value": dim.low}
     stepped = dim.step is not None and (isinstance(dim, FloatDim) or dim.step > 1)
     if grid or (stepped and not dim.log):
         values = space.dim_values(dim)
-        if values is None:
-            return ("a W&B grid needs every value listed, and this range has more than "
-                    f"{space.MAX_GRID_VALUES:,} or is continuous")
+        if values is None:  # (a grid that large is H006 before it gets here)
+            return (f"its steps do not fall on W&B's multiples of {dim.step}, and its "
+                    f"{(dim.high - dim.low) / (dim.step or 1):,.0f} values are too many to "
+                    "list")
         step = dim.step
         if not grid and step is not None and _aligned(dim.low, step) \
                 and _aligned(dim.high, step):  # W&B rounds to multiples of q

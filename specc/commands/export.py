@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from specc.compiler.wandb_sweep import SweepExport
+    from specc.spec.diagnostics import Diagnostic
 
 DESCRIPTION = """\
 Write the spec's `hpo` search as a Weights & Biases sweep configuration (YAML): its search
@@ -48,24 +53,45 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass
+class Exported:
+    """A spec file's sweep configuration (None when it has errors) and every diagnostic."""
+
+    diagnostics: list[Diagnostic]
+    result: SweepExport | None
+    texts: dict[str, str]
+
+
+def export_file(file: str, *, overrides: list[str] | None = None,
+                spec_path: str | None = None) -> Exported:
+    """Validate ``file`` like `specc validate`, map its search to a W&B sweep and check that
+    with W&B's sweep engine (when installed)."""
     from specc.compiler import wandb_check, wandb_sweep
     from specc.compiler.validate import validate_one
-    from specc.spec.diagnostics import Collector, ExitCode, Severity, exit_code
-    from specc.spec.render import render
+    from specc.spec.diagnostics import Collector
 
     diags = Collector()
-    checked = validate_one(args.file, diags, overrides=list(args.override))
+    checked = validate_one(file, diags, overrides=overrides)
     spec, loaded = checked.spec, checked.loaded
     result = None
     if spec is not None and not diags.has_errors:
-        sub = diags.scoped(loaded.locations, args.file)
-        result = wandb_sweep.export(spec, sub, spec_path=args.spec_path or args.file)
+        sub = diags.scoped(loaded.locations, file)
+        result = wandb_sweep.export(spec, sub, spec_path=spec_path or file)
         if result is not None:
             wandb_check.check(result.config, sub)
-    shown = [d for d in diags.sorted() if not (args.quiet and d.severity is Severity.INFO)]
-    render(args.format, shown, loaded.texts, [args.file], sys.stderr)
-    code = exit_code(diags.items)
+    return Exported(diags.sorted(), result, loaded.texts)
+
+
+def run(args: argparse.Namespace) -> int:
+    from specc.spec.diagnostics import ExitCode, Severity, exit_code
+    from specc.spec.render import render
+
+    done = export_file(args.file, overrides=list(args.override), spec_path=args.spec_path)
+    result = done.result
+    shown = [d for d in done.diagnostics
+             if not (args.quiet and d.severity is Severity.INFO)]
+    render(args.format, shown, done.texts, [args.file], sys.stderr)
+    code = exit_code(done.diagnostics)
     if result is None or code is not ExitCode.OK:
         return int(code if code is not ExitCode.OK else ExitCode.ERRORS)
     text = _yaml(result.config, args.spec_path or args.file)
