@@ -31,6 +31,15 @@ def sweeps_installed() -> bool:
         return False
 
 
+def for_engine(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` without the keys the installed engine's schema predates (W&B's service
+    reads those, not the engine)."""
+    from sweeps.config.schema import sweep_config_jsonschema
+
+    known = sweep_config_jsonschema.get("properties", {})
+    return {k: v for k, v in config.items() if k not in NEWER_KEYS or k in known}
+
+
 def check_config(config: dict[str, Any]) -> Checked:
     """``config`` through W&B's sweep engine: its schema violations, then its
     fill-and-validate step (the one `wandb sweep` runs)."""
@@ -39,11 +48,9 @@ def check_config(config: dict[str, Any]) -> Checked:
         import jsonschema
         import sweeps
         from sweeps.config import fill_validate_schema
-        from sweeps.config.schema import sweep_config_jsonschema
 
-    known = sweep_config_jsonschema.get("properties", {})
-    out = Checked(unchecked=[k for k in NEWER_KEYS if k in config and k not in known])
-    body = {k: v for k, v in config.items() if k not in out.unchecked}
+    body = for_engine(config)
+    out = Checked(unchecked=[k for k in config if k not in body])
     out.violations = list(sweeps.schema_violations_from_proposed_config(body))
     if not out.violations:
         try:

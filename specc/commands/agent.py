@@ -19,7 +19,8 @@ result as JSON.
 Parameters:
   --params FILE     a JSON object {name: value}: W&B's `${args_json_file}` (values keep
                     their types; the robust choice)
-  NAME=VALUE ...    W&B's `${args_no_hyphens}`, or by hand (values read as YAML)
+  NAME=VALUE ...    W&B's `${args_no_hyphens}`, or by hand (values read as YAML),
+                    right after FILE
 Names are the sweep's parameter names: the dimensions' spec paths.
 
 Exit 0: trained, objective reported; 1: errors in the spec, parameters that do not fit
