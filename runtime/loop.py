@@ -62,20 +62,10 @@ class Reporter:
         self.steps: list[int] = []
         self.warnings: list[str] = []
 
-    def _value(self, metrics: dict[str, float]) -> float | None:
-        from specc.spec.metrics import ALIASES
-        from specc.spec.objective import is_name, value_of
-
-        if not is_name(self.metric):
-            return value_of(self.metric, metrics)
-
-        for key in (self.metric, ALIASES.get(self.metric), f"eval_{self.metric}"):
-            if key and key in metrics:
-                return float(metrics[key])
-        return None
-
     def report(self, step: int, metrics: dict[str, float]) -> bool:
-        value = self._value(metrics)
+        from specc.spec.objective import reported
+
+        value = reported(self.metric, metrics)
         self.events.evaluation(self.trial.number, step, value)
         if value is None or not self.single:
             return False

@@ -16,6 +16,7 @@ The first letter names the family:
 * ``H`` the ``hpo`` block and its search space
 * ``E`` editing a spec file in place (`specc set`, ``specc.edit``)
 * ``T`` study storage and a run's output folder (`specc run`, `specc report`)
+* ``X`` exporting the search to another engine (`specc export wandb-sweep`, `specc agent`)
 """
 
 from __future__ import annotations
@@ -221,6 +222,23 @@ _ALL = [
     _c("T004", "info", "temporary files of an interrupted write were removed"),
     _c("T005", "error", "output path is taken by a directory or cannot be written"),
     _c("T006", "error", "study was made from another spec"),
+    # --- exporting the search (`specc export wandb-sweep`, `specc agent`) ----------------------
+    _c("X001", "error", "nothing to export: the spec has no `hpo` search space"),
+    _c("X002", "warning", "W&B sweeps optimise one metric: only the first objective is swept"),
+    _c("X003", "info", "sampler becomes the nearest W&B sweep method"),
+    _c("X004", "warning", "sampler setting has no W&B equivalent and is not carried over"),
+    _c("X005", "warning", "pruner has no W&B early termination and is not carried over"),
+    _c("X006", "warning", "pruner setting has no W&B equivalent and is not carried over"),
+    _c("X007", "warning", "conditional dimension (`when`): W&B samples it in every run"),
+    _c("X008", "warning", "study setting has no W&B equivalent and is not carried over"),
+    _c("X009", "info", "`hpo.parallel`: a sweep runs as many trials at once as it has agents"),
+    _c("X010", "info", "dimension renamed: W&B parameter names allow only letters, digits, "
+       "`_`, `.` and `-`"),
+    _c("X011", "info", "objective expression: the agent logs its value as `objective`"),
+    _c("X012", "error", "dimension cannot be written as a W&B parameter"),
+    _c("X013", "error", "W&B's sweep engine rejects the exported configuration"),
+    _c("X014", "info", "not checked against W&B's sweep schema: `sweeps` is not installed"),
+    _c("X015", "error", "W&B's parameters do not match the spec's search space"),
 ]
 
 CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}
