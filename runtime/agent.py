@@ -157,7 +157,7 @@ def _quiet_hf() -> None:
     with contextlib.suppress(Exception):
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def _locations(file: str, overrides: Sequence[str]) -> Any:

@@ -45,7 +45,7 @@ class SweepRun:
             return None
         import wandb
 
-        run = wandb.init(dir=os.environ.get("WANDB_DIR") or directory)
+        run: Any = wandb.init(dir=os.environ.get("WANDB_DIR") or directory)
         run.config.update({"specc": {"trial": trial, "params": params,
                                      "directory": directory}}, allow_val_change=True)
         return cls(wandb, run, metric)

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_run_study import TINY, env, specc_cache  # noqa: F401  (the shared tiny-model cache)
 
 from specc.cli import main
 from specc.commands.export import export_file
 from specc.compiler.wandb_check import for_engine
 from specc.runtime.agent import claim_trial
-
-from test_run_study import TINY, env, specc_cache  # noqa: F401  (the shared tiny-model cache)
 
 SPACE = """\
 hpo:

@@ -119,5 +119,6 @@ def _yaml(config: dict[str, Any], spec_path: str) -> str:
             "wandb-sweep`.\n# `wandb sweep` this file, then run `wandb agent <sweep ID>` "
             "where the spec's path\n# (in `command`) resolves: each run is `specc agent` "
             "with W&B's parameters.\n")
-    return head + yaml.safe_dump(config, sort_keys=False, default_flow_style=False,
-                                 allow_unicode=True)
+    body = yaml.safe_dump(config, sort_keys=False, default_flow_style=False,
+                          allow_unicode=True)
+    return head + str(body)
