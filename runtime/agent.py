@@ -113,10 +113,7 @@ def run_agent(file: str, params: dict[str, Any], *, output: str | None = None,
         from specc.spec.loader import source_texts
 
         diags = Collector().scoped(_locations(file, overrides), file)
-        for p in problems:
-            diags.add("X015", p.message, path=p.path, on_key=True,
-                      hint="export the sweep again from this spec (`specc export "
-                      "wandb-sweep`): the sweep was made from another search space")
+        wandb_sweep.report_params(problems, diags)
         raise ParamsError(file, diags.items, source_texts(file, list(overrides)))
     out = Path(output or defaults.output_dir(spec))
     study = defaults.study_name(spec)
