@@ -25,8 +25,8 @@ from specc.spec.models import Spec
 from specc.spec.models.hpo import CategoricalDim, FloatDim, Hpo, IntDim
 from specc.spec.objective import is_name
 
-__all__ = ["METHODS", "OBJECTIVE_KEY", "SweepExport", "agent_command", "export",
-           "metric_name", "parameter_names", "point_from_params"]
+__all__ = ["METHODS", "OBJECTIVE_KEY", "ParamProblem", "SweepExport", "agent_command",
+           "export", "metric_name", "parameter_names", "point_from_params", "report_params"]
 
 #: specc's samplers -> W&B's sweep methods (`bayes` is W&B's Gaussian process).
 METHODS: dict[str, str] = {"tpe": "bayes", "gp": "bayes", "cmaes": "bayes", "nsga2": "bayes",
@@ -300,6 +300,14 @@ def point_from_params(hpo: Hpo, params: dict[str, Any],
         else:
             point[path] = value
     return point, problems
+
+
+def report_params(problems: Iterable[ParamProblem], diags: Collector) -> None:
+    """X015 for each parameter that does not fit the search space, at its dimension."""
+    for p in problems:
+        diags.add("X015", p.message, path=p.path, on_key=True,
+                  hint="export the sweep again from this spec (`specc export wandb-sweep`): "
+                  "the sweep was made from another search space")
 
 
 def _number(v: Any) -> bool:

@@ -97,26 +97,22 @@ def run_agent(file: str, params: dict[str, Any], *, output: str | None = None,
     from specc.compiler import wandb_sweep
     from specc.compiler.tracking import RunRef
     from specc.compiler.trial import compile_trial
-    from specc.runtime.setup import compile_spec
+    from specc.runtime.setup import compile_spec, sigterm_as_interrupt
     from specc.runtime.trial import TrialInfo, Worker, detect_world
     from specc.spec import defaults
     from specc.spec.diagnostics import Collector
 
     compiled = compile_spec(file, overrides)
     spec = compiled.spec
-    if spec.hpo is None or not spec.hpo.search_space:
-        point: dict[str, Any] = {}
-        problems = [wandb_sweep.ParamProblem(("hpo",), "the spec has no `hpo` search space")]
-    else:
+    point: dict[str, Any] = {}
+    problems = [wandb_sweep.ParamProblem(("hpo",), "the spec has no `hpo` search space")]
+    if spec.hpo is not None and spec.hpo.search_space:
         point, problems = wandb_sweep.point_from_params(spec.hpo, params)
-    if problems:
+    if problems or spec.hpo is None:
         from specc.spec.loader import source_texts
 
         diags = Collector().scoped(_locations(file, overrides), file)
-        for p in problems:
-            diags.add("X015", p.message, path=p.path, on_key=True,
-                      hint="export the sweep again from this spec (`specc export "
-                      "wandb-sweep`): the sweep was made from another search space")
+        wandb_sweep.report_params(problems, diags)
         raise ParamsError(file, diags.items, source_texts(file, list(overrides)))
     out = Path(output or defaults.output_dir(spec))
     study = defaults.study_name(spec)
@@ -125,31 +121,32 @@ def run_agent(file: str, params: dict[str, Any], *, output: str | None = None,
     desc = compile_trial(file, compiled.raw, point, number=number,
                          run=RunRef(str(out), study, number), world=detect_world())
     outputs.atomic_write(tdir / "spec.yaml", outputs.dump_yaml(desc.data or {}))
-    objectives = list(desc.objectives) or [o.metric for o in spec.hpo.objectives]  # type: ignore[union-attr]
+    objectives = list(desc.objectives) or [o.metric for o in spec.hpo.objectives]
     metric = wandb_sweep.metric_name(objectives[0])
     run = SweepRun.start(metric, point, number, str(tdir))
     result = AgentResult(number, "INFEASIBLE", metric, None, None, objectives, point,
                          directory=str(tdir), wandb_run=run.id if run else None)
     try:
-        if desc.model is None or not desc.feasible:
-            result.reason = "; ".join(desc.reasons[:3]) or "invalid spec"
-            return _finish(result, run, tdir)
-        _quiet_hf()
-        reporter = _Reporter(objectives[0], run)
-        info = TrialInfo(RunRef(str(out), study, number), point, desc.data or {},
-                         tdir / "spec.yaml")
-        trained = Worker().run_trial(desc, reporter, save=save, info=info)
-        result.state, result.reason, result.steps = trained.state, trained.reason, trained.steps
-        result.values = trained.values
-        result.metrics = {k: v for k, v in trained.metrics.items() if math.isfinite(v)}
-        result.history = reporter.history
-        if trained.state == "COMPLETE" and trained.values:
-            result.objective = float(trained.values[0])
-        return _finish(result, run, tdir)
-    except KeyboardInterrupt:  # Ctrl-C, or W&B's early termination (SIGTERM)
+        with sigterm_as_interrupt():  # W&B's early termination stops a run by SIGTERM
+            if desc.model is None or not desc.feasible:
+                result.reason = "; ".join(desc.reasons[:3]) or "invalid spec"
+                return _finish(result, run, tdir)
+            _quiet_hf()
+            reporter = _Reporter(objectives[0], run)
+            info = TrialInfo(RunRef(str(out), study, number), point, desc.data or {},
+                             tdir / "spec.yaml")
+            trained = Worker().run_trial(desc, reporter, save=save, info=info)
+    except KeyboardInterrupt:  # Ctrl-C, or stopped by the sweep
         result.state, result.reason = "FAIL", "stopped"
         _finish(result, run, tdir)
         raise
+    result.state, result.reason, result.steps = trained.state, trained.reason, trained.steps
+    result.values = trained.values
+    result.metrics = {k: v for k, v in trained.metrics.items() if math.isfinite(v)}
+    result.history = reporter.history
+    if trained.state == "COMPLETE" and trained.values:
+        result.objective = float(trained.values[0])
+    return _finish(result, run, tdir)
 
 
 def _quiet_hf() -> None:

@@ -193,3 +193,31 @@ def test_trial_numbers_never_collide(tmp_path: Path) -> None:
     (tmp_path / "trials" / "notes").mkdir()
     assert [claim_trial(tmp_path) for _ in range(2)] == [5, 6]
     assert os.path.isdir(tmp_path / "trials" / "6")
+
+
+@pytest.mark.slow
+def test_stopped_by_the_sweep_sigterm_ends_the_trial_cleanly(tmp_path: Path) -> None:
+    """W&B's early termination stops a run with SIGTERM: the trial ends as `stopped` in
+    its result.json, exit status 130, no traceback."""
+    import signal
+    import time
+
+    spec = write(tmp_path, steps=400)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "specc", "agent", str(spec), "policy.optimizer.kwargs.lr=0.001",
+         "dpo.reference_policy_kl_penalty=0.2", "policy.train_micro_batch_size=4",
+         "--output", str(out)], env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    history = out / "trials" / "0" / "metrics.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None and \
+            not (history.exists() and history.read_text().strip()):
+        time.sleep(0.5)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "stopped" in stderr
+    result = json.loads((out / "trials" / "0" / "result.json").read_text())
+    assert (result["state"], result["reason"]) == ("FAIL", "stopped")
