@@ -220,7 +220,31 @@ def _sampler(hpo: Hpo, diags: Collector) -> None:
                   hint="the sweep runs without it; remove it to silence this")
 
 
+def _scheduler(hpo: Hpo, diags: Collector) -> dict[str, Any] | None:
+    """A Ray scheduler's nearest W&B early termination: ASHA and Hyperband become W&B's
+    (asynchronous) hyperband; PBT and PB2 have none."""
+    sched = hpo.scheduler
+    assert sched is not None
+    at = ("hpo", "scheduler", "type")
+    if sched.type in ("pbt", "pb2"):
+        diags.add("X017", f"scheduler `{sched.type}` is not carried over: W&B sweeps have "
+                  "no population-based training, so each run keeps its values to the end",
+                  path=at, on_key=True,
+                  hint="the sweep searches the same space; `scheduler: {type: asha}` would "
+                  "carry over as W&B's hyperband")
+        return None
+    diags.add("X016", f"scheduler `{sched.type}` becomes W&B's hyperband early termination "
+              "(`min_iter` from `grace_period`, `eta` from `reduction_factor`)",
+              path=at, on_key=True,
+              hint="W&B's brackets differ from Ray's; runs are stopped at the same reports "
+              "only approximately")
+    return {"type": "hyperband", "min_iter": sched.grace_period or 1,
+            "eta": round(sched.reduction_factor or (4 if sched.type == "asha" else 3))}
+
+
 def _early_terminate(hpo: Hpo, diags: Collector) -> dict[str, Any] | None:
+    if hpo.scheduler is not None:
+        return _scheduler(hpo, diags)
     p = hpo.pruner
     if p.type == "none":
         return None

@@ -112,7 +112,10 @@ def execute(setup: Setup, cfg: Config, study: optuna.Study, hub: Hub, *,
                 scheduler=scheduler(setup, seed), num_samples=remaining,
                 # PBT's population runs together, as the resources allow
                 max_concurrent_trials=None if population else cfg.workers,
-                reuse_actors=False,
+                # a trial's process runs the next one: the compiled spec, base weights and
+                # datasets stay cached (a stopped trial's thread ends first: Ray's
+                # tune.report exits it, and Ray starts a fresh process if it does not)
+                reuse_actors=True,
                 time_budget_s=max(cfg.deadline - _now(), 1) if cfg.deadline else None),
             run_config=tune.RunConfig(
                 name=cfg.study_name, storage_path=str(root), verbose=0,

@@ -99,8 +99,10 @@ def scheduler(setup: Setup, seed: int | None) -> Any:
     metric, mode = modes(setup)
     common: dict[str, Any] = {"time_attr": "training_iteration", "metric": metric, "mode": mode}
     if sched.type == "asha":
+        max_t = sched.max_t or max_reports(setup)
+        grace = min(sched.grace_period, max_t) if sched.grace_period else None
         return rs.ASHAScheduler(**common, **_given(
-            max_t=sched.max_t or max_reports(setup), grace_period=sched.grace_period,
+            max_t=max_t, grace_period=grace,
             reduction_factor=sched.reduction_factor, brackets=sched.brackets))
     if sched.type == "hyperband":
         return rs.HyperBandScheduler(**common, **_given(

@@ -239,6 +239,8 @@ _ALL = [
     _c("X013", "error", "W&B's sweep engine rejects the exported configuration"),
     _c("X014", "info", "not checked against W&B's sweep schema: `sweeps` is not installed"),
     _c("X015", "error", "W&B's parameters do not match the spec's search space"),
+    _c("X016", "info", "Ray scheduler becomes W&B's hyperband early termination"),
+    _c("X017", "warning", "population-based training is not carried over to a W&B sweep"),
 ]
 
 CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}
