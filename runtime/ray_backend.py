@@ -49,11 +49,15 @@ def start(address: str | None) -> None:
         return
     env = {"RAY_CHDIR_TO_TRIAL_DIR": "0", "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
            "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "0"),
-           "TQDM_DISABLE": "1"}
+           "TQDM_DISABLE": "1",
+           # a reused process waits for the stopped trial's thread to unwind (the trainer's
+           # clean-up), not Ray's 2 s
+           "TUNE_FUNCTION_THREAD_TIMEOUT_S": "120"}
     import logging
 
     try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+        # "local": always a new instance here, never one `ray start` left running
+        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
                  logging_level=logging.ERROR, configure_logging=True,
                  runtime_env={"env_vars": env})
     except Exception as e:  # no cluster there, a refused connection
@@ -108,14 +112,16 @@ def execute(setup: Setup, cfg: Config, study: optuna.Study, hub: Hub, *,
         tuner = tune.Tuner(
             body, param_space=param_space(setup) if population else None,
             tune_config=tune.TuneConfig(
-                search_alg=None if population else _quietly(searcher, setup, seed),
+                search_alg=_first_points(seed) if population else
+                _quietly(searcher, setup, seed),
                 scheduler=scheduler(setup, seed), num_samples=remaining,
                 # PBT's population runs together, as the resources allow
                 max_concurrent_trials=None if population else cfg.workers,
                 # a trial's process runs the next one: the compiled spec, base weights and
                 # datasets stay cached (a stopped trial's thread ends first: Ray's
-                # tune.report exits it, and Ray starts a fresh process if it does not)
-                reuse_actors=True,
+                # tune.report exits it). Not under PBT: Ray's reuse there restarts a
+                # paused trial in place, which a trainer mid-step cannot take
+                reuse_actors=not population,
                 time_budget_s=max(cfg.deadline - _now(), 1) if cfg.deadline else None),
             run_config=tune.RunConfig(
                 name=cfg.study_name, storage_path=str(root), verbose=0,
@@ -134,6 +140,14 @@ def execute(setup: Setup, cfg: Config, study: optuna.Study, hub: Hub, *,
     if stop is None and unfinished and not _all_done(study, cfg):
         raise KeyboardInterrupt
     return stop or "budget reached"
+
+
+def _first_points(seed: int | None) -> Any:
+    """PBT/PB2: the population's first values drawn from the space, with the spec's
+    seed."""
+    from ray.tune.search import BasicVariantGenerator
+
+    return BasicVariantGenerator(random_state=seed)
 
 
 def _quietly(fn: Any, *args: Any) -> Any:
