@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+# one xdist worker runs them all: the cluster test's `ray stop` ends every Ray on the machine
+pytestmark = pytest.mark.xdist_group("ray")
+
 HERE = Path(__file__).parent / "data" / "ray"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
        "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}

@@ -53,6 +53,10 @@ def _load(path: Path) -> Any:
 def _dump(data: Any, path: Path) -> None:
     out = YAML()
     out.default_flow_style = None
+    # `config: null`, not an empty value at the end of the file (where libyaml and ruamel
+    # place an empty scalar differently: tests/test_yamlio.py compares them on every file)
+    out.representer.add_representer(
+        type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null"))
     with path.open("w") as f:
         out.dump(data, f)
 
