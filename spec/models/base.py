@@ -1,6 +1,5 @@
 """Shared base classes for spec blocks."""
 
-from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 

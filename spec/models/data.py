@@ -1,6 +1,5 @@
 """The `data` and `reward` blocks."""
 
-from __future__ import annotations
 
 from pydantic import Field
 

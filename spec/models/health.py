@@ -1,7 +1,6 @@
 """The health rules' settings (`hpo.health`, or `health` for a single run): the seed
 guide's warning signs (seed 003 section 7), each for the algorithms it fits."""
 
-from __future__ import annotations
 
 from pydantic import Field
 

@@ -1,6 +1,5 @@
 """The `hpo` block: search space, sampler, pruner, objectives and budget."""
 
-from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 

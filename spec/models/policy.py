@@ -1,6 +1,5 @@
 """The `policy` block: the model being trained and how it is optimised."""
 
-from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
