@@ -1,6 +1,5 @@
 """The `checkpointing` block: NeMo RL's keys, honoured by `specc run`."""
 
-
 from specc.spec.models.base import NemoBlock, PositiveInt
 
 

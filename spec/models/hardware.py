@@ -1,7 +1,6 @@
 """The `hardware` block and NeMo RL's `cluster` block (the `logger` block is in
 `logger.py`)."""
 
-
 from specc.spec.models.base import Block, NemoBlock, PositiveFloat, PositiveInt
 
 

@@ -1,6 +1,5 @@
 """The whole spec."""
 
-
 from typing import Literal
 
 from pydantic import Field
