@@ -47,6 +47,7 @@ bench:  ## benchmarks whose figures the README quotes
 	$(BIN)/python benchmarks/run_overhead.py
 	$(BIN)/python benchmarks/tui_startup.py
 	$(BIN)/python benchmarks/report_speed.py
+	$(BIN)/python benchmarks/backends_compare.py
 
 schema:  ## regenerate the exported JSON Schema
 	$(BIN)/specc schema --output docs/spec.schema.json

@@ -126,6 +126,14 @@ class TrialCallback(TrainerCallback):
                     warn(step, text)
         return None
 
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """A checkpoint was written (after the evaluation of the same step): a reporter
+        that hands checkpoints on (the Ray backend's) hears of it."""
+        saved = getattr(self.reporter, "saved", None)
+        if saved is not None:
+            step = int(state.global_step)
+            saved(step, Path(args.output_dir) / f"checkpoint-{step}")
+
     def on_evaluate(self, args: Any, state: Any, control: Any,
                     metrics: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if not metrics:

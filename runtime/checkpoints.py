@@ -138,3 +138,38 @@ def enabled(spec: Any) -> Checkpointing | None:
     """The spec's `checkpointing` block when it is enabled."""
     ckpt = getattr(spec, "checkpointing", None)
     return ckpt if isinstance(ckpt, Checkpointing) and ckpt.enabled else None
+
+
+class SpecOptimizerValues(TrainerCallback):
+    """After resuming from a checkpoint, the learning rate and weight decay are this run's
+    own: loading the checkpoint's optimizer and scheduler state brings back the values of
+    the run that saved it (another trial's, when population-based training moved this
+    trial to its checkpoint). The schedule's position is kept; its scale is the new
+    learning rate's."""
+
+    def __init__(self, lr: float | None, weight_decay: float | None) -> None:
+        self.lr, self.weight_decay = lr, weight_decay
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, optimizer: Any = None,
+                       lr_scheduler: Any = None, **kwargs: Any) -> None:
+        if optimizer is None or not state.global_step:
+            return
+        groups = getattr(optimizer, "param_groups", [])
+        if self.weight_decay is not None:
+            for g in groups:
+                if g.get("weight_decay"):  # the no-decay group (biases, norms) stays at 0
+                    g["weight_decay"] = self.weight_decay
+        schedulers = [lr_scheduler, *getattr(lr_scheduler, "_schedulers", [])]
+        base = next((s.base_lrs[0] for s in schedulers if getattr(s, "base_lrs", None)),
+                    None)
+        if self.lr is None or not base or base == self.lr:
+            return
+        ratio = self.lr / base
+        for g in groups:
+            for key in ("lr", "initial_lr"):
+                if key in g:
+                    g[key] *= ratio
+        for s in schedulers:
+            for key in ("base_lrs", "_last_lr"):
+                if isinstance(getattr(s, key, None), list):
+                    setattr(s, key, [v * ratio for v in getattr(s, key)])

@@ -62,20 +62,10 @@ class Reporter:
         self.steps: list[int] = []
         self.warnings: list[str] = []
 
-    def _value(self, metrics: dict[str, float]) -> float | None:
-        from specc.spec.metrics import ALIASES
-        from specc.spec.objective import is_name, value_of
-
-        if not is_name(self.metric):
-            return value_of(self.metric, metrics)
-
-        for key in (self.metric, ALIASES.get(self.metric), f"eval_{self.metric}"):
-            if key and key in metrics:
-                return float(metrics[key])
-        return None
-
     def report(self, step: int, metrics: dict[str, float]) -> bool:
-        value = self._value(metrics)
+        from specc.spec.objective import reported
+
+        value = reported(self.metric, metrics)
         self.events.evaluation(self.trial.number, step, value)
         if value is None or not self.single:
             return False
@@ -116,7 +106,12 @@ class TrialLoop:
     def should_stop(self) -> str | None:
         with quiet_optuna():
             reap_dead_trials(self.study)
-        trials = self.study.get_trials(deepcopy=False)
+        return self.stop_reason(self.study.get_trials(deepcopy=False))
+
+    def stop_reason(self, trials: Sequence[optuna.trial.FrozenTrial], *,
+                    budget: bool = True) -> str | None:
+        """Why the study ends now (None: it goes on); ``budget=False`` leaves out the
+        budget (Ray counts its own trials)."""
         ledger = Ledger.of(trials, infeasible_in_budget=self.setup.grid is not None)
         if self.cfg.deadline is not None and time.time() >= self.cfg.deadline:
             return "timeout"
@@ -138,7 +133,7 @@ class TrialLoop:
             if stale >= self.setup.patience:
                 return (f"early stopping: no improvement in the last {stale} finished "
                         "trials")
-        if ledger.waiting():
+        if ledger.waiting() or not budget:
             return None
         if ledger.used >= self.cfg.budget:
             running = ledger.counts()["RUNNING"]
@@ -269,6 +264,14 @@ class TrialLoop:
                 trial.report(value, at)
         return str(path)
 
+    # --- what the Ray backend's trial body (runtime.ray_trial) does differently -------------
+    def _point(self, trial: optuna.Trial) -> dict[str, Any]:
+        """The trial's point: suggested by the study's sampler."""
+        return suggest(trial, self.setup.dims)
+
+    def _reporter(self, trial: optuna.Trial, single: bool) -> Reporter:
+        return Reporter(trial, self.setup.objectives[0], single, self.events)
+
     def _fail(self, trial: optuna.Trial, why: str) -> _Fail:
         trial.set_user_attr(REASON, why)
         return _Fail(why)
@@ -284,7 +287,7 @@ class TrialLoop:
             if setup.grid is not None:  # give the grid point back to the grid
                 self.study._storage.set_trial_system_attr(trial._trial_id, "grid_id", -1)
             raise self._fail(trial, "surplus: the budget was already taken by other workers")
-        point = suggest(trial, setup.dims)
+        point = self._point(trial)
         if self.world is None:
             from specc.runtime.trial import detect_world
 
@@ -323,7 +326,7 @@ class TrialLoop:
             _quiet_hf()
             self.worker = Worker()
         single = len(setup.directions) == 1
-        reporter = Reporter(trial, setup.objectives[0], single, self.events)
+        reporter = self._reporter(trial, single)
         from specc.runtime.trial import TrialInfo
 
         info = TrialInfo(RunRef(str(self.output), self.cfg.study_name, trial.number), point,

@@ -213,6 +213,8 @@ def trial_entry(t: FrozenTrial, output: Path, ledger: Ledger) -> dict[str, Any]:
         entry["spec_hash"] = t.user_attrs[TRIAL_SPEC_HASH]
     if isinstance(t.user_attrs.get(RESUMED_FROM), dict):
         entry["resumed_from_step"] = t.user_attrs[RESUMED_FROM].get("step")
+    if isinstance(t.user_attrs.get("specc_pbt"), list):  # population-based training
+        entry["pbt"] = list(t.user_attrs["specc_pbt"])
     if isinstance(t.user_attrs.get(SAME_AS), int):
         entry["same_as"] = t.user_attrs[SAME_AS]
     worker = t.user_attrs.get(WORKER)

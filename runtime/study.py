@@ -145,7 +145,8 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
               study_name: str | None = None, n_trials: int | None = None,
               callbacks: Sequence[Any] | None = None, progress: bool = True,
               display_to: Display | None = None, new_study: bool = False,
-              allow_changed: bool = False) -> RunSummary:
+              allow_changed: bool = False, backend: str | None = None,
+              address: str | None = None) -> RunSummary:
     """Run the study of ``file`` (or its single training run) to its total budget.
 
     Raises :class:`SpecError` for a spec with errors, :class:`RunError` when the study
@@ -159,7 +160,10 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
     (:class:`StorageProblem` with T006, naming the changed keys); ``new_study`` starts a
     fresh study beside it instead (name and output folder suffixed with the new spec's
     hash), ``allow_changed`` adds the new trials to it (each trial records its spec
-    hash; results.json keeps them apart)."""
+    hash; results.json keeps them apart).
+
+    ``backend`` (default: the spec's `hpo.backend`): ``"ray"`` runs the trials as Ray Tune
+    trials (:mod:`specc.runtime.ray_backend`), on the cluster at ``address`` when given."""
     compiled = compile_spec(file, overrides)
     check_sampler(compiled.spec.hpo)
     setup = make_setup(compiled)
@@ -169,7 +173,15 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
         raise RunError("--workers must be at least 1")
     if setup.single_run:
         n_workers = 1
+    chosen = backend or (hpo.backend if hpo is not None else "optuna")
+    on_ray = chosen in ("ray", "ray_tune") and not setup.single_run
+    if chosen not in ("optuna", "ray", "ray_tune"):
+        raise RunError(f"unknown backend {chosen!r}: use optuna or ray")
+    if on_ray:
+        file = os.path.abspath(file)  # Ray's workers start elsewhere
     out = Path(output or defaults.output_dir(spec))
+    if on_ray:
+        out = out.resolve()
     name = study_name or defaults.study_name(spec)
     keys = spec_keys(setup)
     if new_study:
@@ -190,7 +202,8 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
     with quiet_optuna():
         study = open_study(setup, cfg)
         check_spec(study, setup, cfg, keys, allow_changed=allow_changed)
-        reap_dead_trials(study)
+        if not on_ray:  # under Ray, Ray's experiment knows which trials to start again
+            reap_dead_trials(study)
     writer = Writer(setup, cfg, study)
     hub = Hub(display_to or make_display(not progress), callbacks or [], setup.directions,
               on_trial_end=writer)
@@ -210,7 +223,9 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
     stop: str | None = None
     try:
         with sigterm_as_interrupt():
-            if n_workers == 1:
+            if on_ray:
+                stop = _on_ray(setup, cfg, study, hub, address)
+            elif n_workers == 1:
                 stop = TrialLoop(setup, cfg, study, hub).run()
             else:
                 stop = _run_workers(setup, cfg, hub)
@@ -229,6 +244,17 @@ def run_study(file: str, *, overrides: Sequence[str] | None = None, output: str 
     if interrupted:
         raise KeyboardInterrupt
     return summary
+
+
+def _on_ray(setup: Setup, cfg: Config, study: optuna.Study, hub: Hub,
+            address: str | None) -> str | None:
+    try:
+        from specc.runtime import ray_backend
+    except ImportError as e:
+        raise RunError("`backend: ray` needs Ray Tune: pip install 'specc-llm[ray]' "
+                       f"({e})") from e
+    return ray_backend.execute(setup, cfg, study, hub, address=address,
+                               seed=setup.hpo.sampler.seed if setup.hpo else None)
 
 
 def spec_keys(setup: Setup) -> dict[str, Any]:

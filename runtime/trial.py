@@ -234,6 +234,8 @@ class Worker:
                          f", fold {fold.index + 1} of {fold.k}" if fold else "")
                 if resume:
                     log.info("resuming from %s", resume)
+                    trainer.add_callback(checkpoints.SpecOptimizerValues(
+                        trainer.args.learning_rate, trainer.args.weight_decay))
                 output = trainer.train(resume_from_checkpoint=resume)
                 steps = int(trainer.state.global_step)
                 if callback.stop_reason is None and callback.last_eval_step != steps \

@@ -16,6 +16,7 @@ The first letter names the family:
 * ``H`` the ``hpo`` block and its search space
 * ``E`` editing a spec file in place (`specc set`, ``specc.edit``)
 * ``T`` study storage and a run's output folder (`specc run`, `specc report`)
+* ``X`` exporting the search to another engine (`specc export wandb-sweep`, `specc agent`)
 """
 
 from __future__ import annotations
@@ -160,6 +161,11 @@ _ALL = [
     _c("W015", "warning", "algorithm key `specc run` accepts but cannot honour"),
     _c("W016", "warning", "generation backend `specc run` cannot use"),
     _c("W017", "warning", "`env` block that specc's trainers do not roll out"),
+    _c("W022", "warning", "`hpo.pruner` under the Ray backend, which uses `hpo.scheduler`"),
+    _c("W023", "warning", "`hpo.sampler` under PBT/PB2, which choose their own points"),
+    _c("W024", "warning", "scheduler count beyond the reports a trial makes"),
+    _c("W025", "warning", "scheduler key that its `type` does not read"),
+    _c("W026", "warning", "PBT/PB2 with fewer than two trials running at once"),
     # --- advice ------------------------------------------------------------------------------
     _c("A001", "warning", "DPO/ORPO beta outside the recommended range"),
     _c("A002", "info", "LoRA alpha is not 2 x r"),
@@ -191,6 +197,17 @@ _ALL = [
     _c("H016", "warning", "grid budget differs from the number of grid points"),
     _c("H017", "error", "objective needs validation data"),
     _c("H018", "error", "objective is neither a metric name nor a safe expression"),
+    _c("H019", "error", "Ray Tune scheduler under the Optuna backend"),
+    _c("H020", "info", "`backend: ray_tune` read as `ray`"),
+    _c("H021", "error", "PBT/PB2 mutation is not a key of the search space"),
+    _c("H022", "error", "PBT/PB2 mutation of a key that cannot change mid-training"),
+    _c("H023", "error", "PBT/PB2 with no searched key it may perturb"),
+    _c("H024", "error", "PB2 mutation of a categorical dimension"),
+    _c("H025", "error", "PBT/PB2 with a conditional search space"),
+    _c("H026", "error", "Ray Tune scheduler with several objectives"),
+    _c("H027", "error", "PBT/PB2 with checkpointing disabled"),
+    _c("H028", "error", "PBT/PB2 with cross-validation"),
+    _c("H029", "error", "ASHA `grace_period` above `max_t`"),
     # --- editing in place (`specc set`) -------------------------------------------------------
     _c("E001", "error", "path cannot be set: it runs through a value or a missing list item"),
     _c("E002", "error", "value cannot be edited in place (anchor, alias or unusual layout)"),
@@ -205,6 +222,25 @@ _ALL = [
     _c("T004", "info", "temporary files of an interrupted write were removed"),
     _c("T005", "error", "output path is taken by a directory or cannot be written"),
     _c("T006", "error", "study was made from another spec"),
+    # --- exporting the search (`specc export wandb-sweep`, `specc agent`) ----------------------
+    _c("X001", "error", "nothing to export: the spec has no `hpo` search space"),
+    _c("X002", "warning", "W&B sweeps optimise one metric: only the first objective is swept"),
+    _c("X003", "info", "sampler becomes the nearest W&B sweep method"),
+    _c("X004", "warning", "sampler setting has no W&B equivalent and is not carried over"),
+    _c("X005", "warning", "pruner has no W&B early termination and is not carried over"),
+    _c("X006", "warning", "pruner setting has no W&B equivalent and is not carried over"),
+    _c("X007", "warning", "conditional dimension (`when`): W&B samples it in every run"),
+    _c("X008", "warning", "study setting has no W&B equivalent and is not carried over"),
+    _c("X009", "info", "`hpo.parallel`: a sweep runs as many trials at once as it has agents"),
+    _c("X010", "info", "dimension renamed: W&B parameter names allow only letters, digits, "
+       "`_`, `.` and `-`"),
+    _c("X011", "info", "objective expression: the agent logs its value as `objective`"),
+    _c("X012", "error", "dimension cannot be written as a W&B parameter"),
+    _c("X013", "error", "W&B's sweep engine rejects the exported configuration"),
+    _c("X014", "info", "not checked against W&B's sweep schema: `sweeps` is not installed"),
+    _c("X015", "error", "W&B's parameters do not match the spec's search space"),
+    _c("X016", "info", "Ray scheduler becomes W&B's hyperband early termination"),
+    _c("X017", "warning", "population-based training is not carried over to a W&B sweep"),
 ]
 
 CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}

@@ -145,6 +145,20 @@ def value_of(text: str, metrics: Mapping[str, float]) -> float | None:
         return None
 
 
+def reported(text: str, metrics: Mapping[str, float]) -> float | None:
+    """The objective ``text`` in one evaluation's ``metrics``, as a trial reports it while
+    training: a metric under its name, TRL's name for it, or with `eval_` in front; an
+    expression over the metrics."""
+    if not is_name(text):
+        return value_of(text, metrics)
+    from specc.spec.metrics import ALIASES
+
+    for key in (text, ALIASES.get(text), f"eval_{text}"):
+        if key and key in metrics:
+            return float(metrics[key])
+    return None
+
+
 def reward_components(functions: list[str]) -> frozenset[str]:
     """The per-function metrics TRL logs for reward functions `module:fn` (`rewards/fn/mean`
     and `/std`, with `eval_` copies)."""

@@ -281,9 +281,9 @@ def _expand_profile(hpo: dict[str, Any], locs: Locations, where: Loc, name: str,
 
 _TOP = ("specc", "name", "extends", "defaults", "algorithm", "policy", *_ALGORITHM_BLOCKS,
         "loss_fn", "data", "reward", "hardware", "cluster")
-_HPO = ("preset", "profile", "sampler", "pruner", "objectives", "n_trials", "timeout",
-        "storage", "study_name", "parallel", "early_stopping_patience", "keep_best_n",
-        "max_failed_trials", "evaluation", "health", "search_space")
+_HPO = ("backend", "preset", "profile", "sampler", "pruner", "scheduler", "objectives",
+        "n_trials", "timeout", "storage", "study_name", "parallel", "early_stopping_patience",
+        "keep_best_n", "max_failed_trials", "evaluation", "health", "search_space")
 _DIM = ("type", "low", "high", "log", "step", "choices", "when")
 
 

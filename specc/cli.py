@@ -132,6 +132,13 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         r.add_argument("--no-report", action="store_true",
                        help="do not write the study's report (`specc report`'s output in "
                        "<output>/report/) when it ends")
+        r.add_argument("--backend", choices=("optuna", "ray"), default=None,
+                       help="who runs the trials (default: hpo.backend, else optuna): ray "
+                       "runs them as Ray Tune trials, each reserving its CPUs and GPUs")
+        r.add_argument("--address", metavar="ADDR", default=None,
+                       help="with --backend ray: the Ray cluster (auto: the one `ray start` "
+                       "began on this machine; ray://HOST:PORT; default: Ray embedded in "
+                       "this process)")
         r.add_argument("--new-study", action="store_true",
                        help="the spec changed since the study began: start a fresh study beside "
                        "it (name and output folder suffixed with the new spec's hash)")
@@ -310,7 +317,8 @@ def _run(args: argparse.Namespace) -> int:
                             storage=args.storage, workers=args.workers,
                             study_name=args.study_name, n_trials=args.n_trials,
                             progress=not args.quiet, new_study=args.new_study,
-                            allow_changed=args.allow_changed)
+                            allow_changed=args.allow_changed, backend=args.backend,
+                            address=args.address)
     except SpecError as e:
         texts = e.texts or _texts(args.file, args.override)
         render("text", e.diagnostics, texts, [args.file], sys.stderr)

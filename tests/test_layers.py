@@ -9,7 +9,7 @@ import sys
 from conftest import EXAMPLES
 
 HEAVY = ("torch", "trl", "peft", "transformers", "datasets", "accelerate", "optuna", "textual",
-         "numpy")
+         "numpy", "ray", "wandb", "sklearn")
 
 
 def _modules_after(code: str) -> set[str]:

@@ -19,6 +19,8 @@ SamplerType = Literal["grid", "random", "tpe", "cmaes", "gp", "qmc", "nsga2"]
 PrunerType = Literal[
     "none", "median", "percentile", "successive_halving", "hyperband", "threshold", "patient"
 ]
+BackendName = Literal["optuna", "ray", "ray_tune"]
+SchedulerType = Literal["asha", "hyperband", "pbt", "pb2"]
 MULTI_OBJECTIVE_SAMPLERS: frozenset[str] = frozenset({"nsga2", "tpe", "random", "grid", "gp",
                                                       "qmc"})
 
@@ -84,6 +86,45 @@ class Pruner(Block):
     """Patient pruner: change that counts as improvement."""
     wrapped: Literal["none", "median", "percentile"] | None = None
     """Patient pruner: the pruner it wraps."""
+
+
+class Scheduler(Block):
+    """A Ray Tune trial scheduler (`backend: ray` only; the Optuna backend uses `pruner`).
+    Counts are in reports (evaluations), as the pruner's are: a trial reports every
+    `evaluation.val_period` steps."""
+
+    type: SchedulerType
+    """`asha` (asynchronous successive halving), `hyperband`, `pbt` (population-based
+    training) or `pb2` (PBT with a Gaussian-process bandit choosing the new values)."""
+    grace_period: PositiveInt | None = None
+    """ASHA: reports a trial makes before it can be stopped (default 1)."""
+    max_t: PositiveInt | None = None
+    """ASHA/Hyperband: most reports a trial makes (default: the trial's own number of
+    evaluations)."""
+    reduction_factor: Annotated[float, Field(ge=2)] | None = None
+    """ASHA/Hyperband: keep 1/reduction_factor of the trials at each rung (default 4 for
+    ASHA, 3 for Hyperband)."""
+    brackets: PositiveInt | None = None
+    """ASHA: number of brackets (default 1)."""
+    perturbation_interval: PositiveInt | None = None
+    """PBT/PB2: reports between two exploit/explore decisions of a trial (default 1). A
+    checkpoint is saved at each report, so a trial can take another's weights."""
+    mutations: list[str] | None = None
+    """PBT/PB2: the searched keys that may change mid-training (default: every searched
+    key that can: learning rate, weight decay, KL/beta coefficients, reward weights,
+    sampling temperature...). Keys that fix the model or its shapes (LoRA rank, model,
+    batch sizes) cannot."""
+    quantile_fraction: Annotated[float, Field(gt=0, le=0.5)] | None = None
+    """PBT/PB2: the bottom fraction that copies the top fraction (default 0.25)."""
+    resample_probability: Annotated[float, Field(ge=0, le=1)] | None = None
+    """PBT: chance that a mutated key is drawn anew from its distribution instead of
+    perturbed (default 0.25)."""
+    perturbation_factors: Annotated[list[PositiveFloat], Field(min_length=2,
+                                                               max_length=2)] | None = None
+    """PBT: the factors a continuous key is scaled by when perturbed (default
+    [1.2, 0.8])."""
+    synch: bool | None = None
+    """PBT/PB2: wait for the whole population at each interval (default false)."""
 
 
 class Objective(Block):
@@ -189,6 +230,12 @@ class Evaluation(Block):
 class Hpo(Block):
     """A hyperparameter search: an Optuna study whose trials are training runs."""
 
+    backend: BackendName = "optuna"
+    """Who runs the trials: `optuna` (worker processes sharing an Optuna storage) or `ray`
+    (Ray Tune trials on this machine or a Ray cluster, each reserving its CPUs and GPUs;
+    Optuna's sampler still chooses the points unless a `pbt`/`pb2` scheduler does).
+    `ray_tune` is another name for `ray`. `specc run --backend` overrides it."""
+
     preset: str | None = None
     """Named search space (`grpo`, `dpo`, `optimizer`, `lora`, `generation`, `full`,
     `conservative`, `aggressive`)."""
@@ -198,6 +245,8 @@ class Hpo(Block):
     """The sampler."""
     pruner: Pruner = Field(default_factory=Pruner)
     """The pruner (default `none`)."""
+    scheduler: Scheduler | None = None
+    """A Ray Tune scheduler (`backend: ray`): `asha`, `hyperband`, `pbt`, `pb2`."""
     objectives: Annotated[list[Objective], Field(min_length=1)] = Field(
         default_factory=lambda: [Objective()])
     """What to optimise; two or more make a multi-objective study."""

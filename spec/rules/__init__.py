@@ -7,6 +7,7 @@ from collections.abc import Callable
 from specc.spec.rules import (
     advice,
     algorithm,
+    backend,
     batch,
     effects,
     hardware,
@@ -33,6 +34,7 @@ RULES: tuple[Rule, ...] = (
     effects.check,
     runs.check,
     honoured.check,
+    backend.check,
     advice.check,
 )
 

@@ -236,7 +236,7 @@ def _study(ctx: Context) -> None:
     hpo = ctx.spec.hpo
     assert hpo is not None
     multi = len(hpo.objectives) > 1
-    if multi and hpo.pruner.type != "none":
+    if multi and hpo.pruner.type != "none" and hpo.backend == "optuna":  # Ray: W022, H026
         ctx.diags.add("H005", f"pruner `{hpo.pruner.type}` works on one objective; this study "
                       f"has {len(hpo.objectives)}", path=("hpo", "pruner", "type"),
                       hint="set `pruner: {type: none}` or keep one objective")

@@ -9,4 +9,5 @@ so building the parser stays cheap for `specc validate`.
 from __future__ import annotations
 
 #: Module names under ``specc.commands``, in the order ``specc --help`` lists them.
-MODULES: tuple[str, ...] = ("report", "set", "explain", "diff", "init", "merge", "completion")
+MODULES: tuple[str, ...] = ("report", "set", "explain", "diff", "init", "merge", "export", "agent",
+                             "completion")

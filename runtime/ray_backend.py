@@ -1,0 +1,286 @@
+"""`hpo.backend: ray`: the study's trials as Ray Tune trials.
+
+The driver (this module, in `specc run`'s process) starts Ray (``ray.init()`` embedded, or
+the cluster at ``--address``), and runs a Ray Tune experiment under
+``<output>/ray/<study>``: Ray's Optuna searcher chooses the points with the spec's sampler
+(PBT and PB2 choose their own), the spec's scheduler stops or perturbs trials, and each
+trial reserves its CPUs and GPUs (``hardware.gpus_per_trial``). Every trial runs
+:func:`specc.runtime.ray_trial.trainable`, which records it in the study's Optuna storage,
+so results.json, best.yaml, ``trials/<n>/``, the report and the TUI read the study as they
+do for the Optuna backend.
+
+Ray's experiment state is the resumable record: the same command restores it (trials
+that were running start again, from their last checkpoint when they handed one on) and
+the study ends with its ``n_trials``. Under Ray, an infeasible point takes its place in
+``n_trials`` (Ray counts its own trials).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ray
+from ray import tune
+
+from specc.errors import RunError
+from specc.runtime import outputs
+from specc.runtime.outputs import REASON, SURPLUS
+from specc.runtime.ray_space import POPULATION, bounds, param_space, scheduler, searcher
+from specc.runtime.ray_trial import RAY_TRIAL, RayRun, objective_keys, trainable
+from specc.runtime.setup import Config, Setup, report_period
+from specc.runtime.storage import quiet_optuna
+
+if TYPE_CHECKING:
+    import optuna
+
+    from specc.runtime.progress import Hub
+
+#: The driver's live objects: Ray pickles its callbacks and stopper with the experiment,
+#: so they hold nothing and find these here.
+_DRIVER: dict[str, Any] = {}
+
+
+def start(address: str | None) -> None:
+    """Ray on this machine (embedded), or the cluster at ``address`` (``auto``: the one
+    ``ray start`` began here; ``ray://HOST:PORT``: a remote one)."""
+    if ray.is_initialized():
+        return
+    env = {"RAY_CHDIR_TO_TRIAL_DIR": "0", "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
+           "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "0"),
+           "TQDM_DISABLE": "1",
+           # a reused process waits for the stopped trial's thread to unwind (the trainer's
+           # clean-up), not Ray's 2 s
+           "TUNE_FUNCTION_THREAD_TIMEOUT_S": "120"}
+    import logging
+
+    try:
+        # "local": always a new instance here, never one `ray start` left running
+        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.ERROR, configure_logging=True,
+                 runtime_env={"env_vars": env})
+    except Exception as e:  # no cluster there, a refused connection
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise RunError(f"cannot start Ray{f' at {address}' if address else ''}: "
+                       f"{first}") from e
+
+
+def resources(setup: Setup) -> dict[str, float]:
+    """What one trial reserves: a CPU, and its GPUs when the spec trains on CUDA."""
+    spec = setup.compiled.spec
+    gpus = spec.hardware.gpus_per_trial if spec.hardware is not None else None
+    have: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    if gpus and have.get("GPU", 0) < gpus:
+        raise RunError(f"hardware.gpus_per_trial is {gpus} but the Ray cluster has "
+                       f"{int(have.get('GPU', 0))} GPU(s)")
+    return {"cpu": 1, **({"gpu": float(gpus)} if gpus and have.get("GPU") else {})}
+
+
+def execute(setup: Setup, cfg: Config, study: optuna.Study, hub: Hub, *,
+            address: str | None, seed: int | None) -> str | None:
+    """Run the study's remaining trials as a Ray Tune experiment; the stop reason."""
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")  # Ray's resumable record
+    os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    start(address)
+    from ray.util.queue import Queue
+
+    hpo = setup.hpo
+    sched = hpo.scheduler if hpo is not None else None
+    population = sched is not None and sched.type in POPULATION
+    period = report_period(setup.compiled.spec)
+    run = RayRun(cfg=cfg, directions=list(setup.directions),
+                 handoff=population or _checkpointing(setup),
+                 force_checkpoints=period if population else None,
+                 bounds=bounds(setup) if population else {})
+    queue = Queue()
+    body = tune.with_resources(tune.with_parameters(trainable, run=run, queue=queue),
+                               resources(setup))
+    root = Path(cfg.output).resolve() / "ray"
+    path = root / cfg.study_name
+    _DRIVER.update(study=study, hub=hub, queue=queue, setup=setup, cfg=cfg, stop=None)
+    if tune.Tuner.can_restore(str(path)):
+        hub.message(f"ray: restoring the experiment in {path}")
+        tuner = tune.Tuner.restore(str(path), body, resume_unfinished=True,
+                                   restart_errored=True,
+                                   param_space=param_space(setup) if population else None)
+    else:
+        remaining = cfg.budget - _used(study)
+        if remaining <= 0:
+            return "budget reached"
+        tuner = tune.Tuner(
+            body, param_space=param_space(setup) if population else None,
+            tune_config=tune.TuneConfig(
+                search_alg=_first_points(seed) if population else
+                _quietly(searcher, setup, seed),
+                scheduler=scheduler(setup, seed), num_samples=remaining,
+                # PBT's population runs together, as the resources allow
+                max_concurrent_trials=None if population else cfg.workers,
+                # a trial's process runs the next one: the compiled spec, base weights and
+                # datasets stay cached (a stopped trial's thread ends first: Ray's
+                # tune.report exits it). Not under PBT: Ray's reuse there restarts a
+                # paused trial in place, which a trainer mid-step cannot take
+                reuse_actors=not population,
+                time_budget_s=max(cfg.deadline - _now(), 1) if cfg.deadline else None),
+            run_config=tune.RunConfig(
+                name=cfg.study_name, storage_path=str(root), verbose=0,
+                callbacks=[_Events()], stop=_Stop(),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=None if population
+                                                        else 2),
+                failure_config=tune.FailureConfig(max_failures=0)))
+    try:
+        with quiet_optuna():  # the searcher's own in-memory study says nothing
+            grid = tuner.fit()
+    finally:
+        _drain()
+    unfinished = [i for i in range(len(grid)) if grid[i].metrics is None]
+    _orphans(study)
+    stop = _DRIVER.get("stop")
+    if stop is None and unfinished and not _all_done(study, cfg):
+        raise KeyboardInterrupt
+    return stop or "budget reached"
+
+
+def _first_points(seed: int | None) -> Any:
+    """PBT/PB2: the population's first values drawn from the space, with the spec's
+    seed."""
+    from ray.tune.search import BasicVariantGenerator
+
+    return BasicVariantGenerator(random_state=seed)
+
+
+def _quietly(fn: Any, *args: Any) -> Any:
+    with quiet_optuna():
+        return fn(*args)
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def _checkpointing(setup: Setup) -> bool:
+    from specc.runtime import checkpoints
+
+    return checkpoints.enabled(setup.compiled.spec) is not None
+
+
+def _used(study: optuna.Study) -> int:
+    """Trials of the study that count in its budget before this experiment (an earlier
+    Optuna-backend run, say)."""
+    with quiet_optuna():
+        trials = study.get_trials(deepcopy=False)
+    return outputs.Ledger.of(trials).used
+
+
+def _all_done(study: optuna.Study, cfg: Config) -> bool:
+    return _used(study) >= cfg.budget
+
+
+def _orphans(study: optuna.Study) -> None:
+    """Records still RUNNING when the experiment ended belong to Ray trials the driver
+    lost (it stopped before Ray recorded them): Ray ran others in their place. They are
+    marked FAIL and left out of every count."""
+    from optuna.trial import TrialState
+
+    storage = study._storage
+    with quiet_optuna():
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if t.user_attrs.get(RAY_TRIAL):
+                storage.set_trial_user_attr(t._trial_id, SURPLUS, True)
+                storage.set_trial_user_attr(t._trial_id, REASON, "lost with the Ray driver "
+                                            "that ran it; Ray ran another trial in its place")
+                storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+
+
+def _drain() -> None:
+    """The trials' events (progress, evaluations, ends) to the study's display."""
+    queue, hub = _DRIVER.get("queue"), _DRIVER.get("hub")
+    if queue is None or hub is None:
+        return
+    try:
+        n = queue.size()
+        events = queue.get_nowait_batch(n) if n else []
+    except Exception:  # the queue's actor is gone (Ray shutting down)
+        return
+    for event in events:
+        hub.dispatch(event)
+
+
+def _finish(ray_trial: Any, why: str) -> None:
+    """A Ray trial that ended without finishing its record (a scheduler stopped it, or its
+    process died): PRUNED or FAIL with the reason."""
+    from optuna.trial import TrialState
+
+    study, hub = _DRIVER["study"], _DRIVER["hub"]
+    with quiet_optuna():
+        mine = [t for t in study.get_trials(deepcopy=False)
+                if t.user_attrs.get(RAY_TRIAL) == ray_trial.trial_id]
+    if not mine or mine[-1].state != TrialState.RUNNING:
+        return
+    t = mine[-1]
+    state = TrialState.PRUNED if why.startswith("stopped") else TrialState.FAIL
+    with quiet_optuna():
+        study._storage.set_trial_user_attr(t._trial_id, REASON, why)
+        values = None
+        if state == TrialState.PRUNED and t.intermediate_values:
+            values = [t.intermediate_values[max(t.intermediate_values)]]
+        study._storage.set_trial_state_values(t._trial_id, state, values)
+    hub.trial_end(t.number, state.name, None, why)
+
+
+def _scheduler_name() -> str:
+    hpo = _DRIVER["setup"].hpo
+    sched = hpo.scheduler if hpo is not None else None
+    return sched.type if sched is not None else "Ray"
+
+
+class _Events(tune.Callback):
+    """Forwards the trials' events; finishes the records of stopped trials. Ray pickles
+    it with the experiment: it holds nothing (the live objects are in ``_DRIVER``)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        _drain()
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any,
+                          **info: Any) -> None:
+        _drain()
+        last = trial.last_result or {}
+        _finish(trial, f"stopped by {_scheduler_name()} after "
+                f"{last.get('training_iteration', 0)} report(s)")
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any,
+                       **info: Any) -> None:
+        _drain()
+        _finish(trial, f"the trial's Ray worker failed (see {trial.path or 'ray logs'})")
+
+
+class _Stop(tune.Stopper):
+    """The study's own stop conditions (timeout, failures, patience, infeasible points in
+    a row), checked against its records."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        return False
+
+    def stop_all(self) -> bool:
+        from specc.runtime.loop import TrialLoop
+
+        if "study" not in _DRIVER:
+            return False
+        loop = TrialLoop(_DRIVER["setup"], _DRIVER["cfg"], _DRIVER["study"], _DRIVER["hub"])
+        with quiet_optuna():
+            why = loop.stop_reason(_DRIVER["study"].get_trials(deepcopy=False), budget=False)
+        if why:
+            _DRIVER["stop"] = why
+        return why is not None
+
+
+__all__ = ["execute", "objective_keys", "start"]
