@@ -6,7 +6,6 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from functools import cache
-from importlib import resources
 from typing import Any, TextIO
 from urllib.parse import quote
 
@@ -143,6 +142,8 @@ def code_help() -> dict[str, dict[str, str]]:
     Shipped as package data (``code_help.json``) so an installed specc carries the text
     into SARIF; a code added since the last `make docs` falls back to its title.
     """
+    from importlib import resources  # only SARIF needs it: off validate's cold path
+
     try:
         text = resources.files("specc.spec").joinpath("code_help.json").read_text("utf-8")
     except (FileNotFoundError, OSError):

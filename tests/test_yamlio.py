@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -117,6 +120,32 @@ def test_what_libyaml_rejects_is_reported_as_before() -> None:
     diags = Collector()
     parsed = yamlio.parse("a: &x 1\nb: &x 2\nc: *x\n", "t.yaml", diags)
     assert parsed is not None and parsed.data == {"a": 1, "b": 2, "c": 2}  # ruamel's reading
+
+
+def test_the_forbidden_class_is_pyyamls_printable_class_inverted() -> None:
+    """The pattern left in re's cache for PyYAML matches exactly the characters PyYAML's
+    own does, over every code point."""
+    pyyaml, ours = re.compile(yamlfast._PYYAML_NON_PRINTABLE), re.compile(
+        yamlfast._YAML_FORBIDDEN)
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert ours.findall(every) == pyyaml.findall(every)
+    assert ours.match("\x00") and ours.match("\ud800") and not ours.match("\U0001f600")
+
+
+def test_pyyaml_gets_the_cheap_pattern_and_re_keeps_no_trace() -> None:
+    """In a fresh interpreter, PyYAML's reader ends up with the complement (so its pattern
+    is still the one named here: an upgrade that changes it fails this test) and the seed
+    is gone from re's cache afterwards."""
+    probe = ("import re, sys\n"
+             "from specc.spec import yamlfast\n"
+             "yamlfast._libyaml()\n"
+             "import yaml\n"
+             "key = (str, yamlfast._PYYAML_NON_PRINTABLE, 0)\n"
+             "print(yaml.reader.Reader.NON_PRINTABLE.pattern == yamlfast._YAML_FORBIDDEN,"
+             " key in re._cache, yaml.safe_load('a: [1, b]') == {'a': [1, 'b']})\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.split() == ["True", "False", "True"]
 
 
 def test_limits_are_located_where_they_are_crossed() -> None:

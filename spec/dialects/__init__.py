@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from specc.spec.diagnostics import Collector
-from specc.spec.dialects import seed002, trl_cli
 from specc.spec.dialects.seed_hpo import (
     DIALECTS,
     KL_PATHS,
@@ -36,6 +35,10 @@ __all__ = ["DIALECTS", "KL_PATHS", "NAMES", "SAMPLERS", "UNMAPPABLE", "algorithm
 
 def layout(data: dict[str, Any]) -> str | None:
     """`seed002`, `trl_cli`, or None (specc's own layout)."""
+    if "policy" in data:  # specc's own: neither layout has one (their tables load lazily)
+        return None
+    from specc.spec.dialects import seed002, trl_cli
+
     if seed002.detect(data):
         return "seed002"
     if trl_cli.detect(data):
@@ -66,8 +69,12 @@ def normalise(data: dict[str, Any], locs: Locations, diags: Collector, file: str
     kind = layout(data)
     reported: set[Path] = set()
     if kind == "seed002":
+        from specc.spec.dialects import seed002
+
         reported = seed002.normalise(data, locs, diags, file, algorithm)
     elif kind == "trl_cli":
+        from specc.spec.dialects import trl_cli
+
         reported = trl_cli.normalise(data, locs, diags, file, algorithm)
     normalise_hpo(data, locs, diags, file)
     return reported

@@ -4,8 +4,6 @@ NeMo RL's names are used where NeMo RL has the algorithm (`dpo`, `grpo`,
 `sft`); the Web4 guide (seed 003) supplies ORPO, RS-SFT, AWR and PPO.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator

@@ -1,7 +1,5 @@
 """The `checkpointing` block: NeMo RL's keys, honoured by `specc run`."""
 
-from __future__ import annotations
-
 from specc.spec.models.base import NemoBlock, PositiveInt
 
 

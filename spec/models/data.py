@@ -1,10 +1,16 @@
 """The `data` and `reward` blocks."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
-from specc.spec.models.base import Block, FreeForm, NemoBlock, NonNegInt, PositiveInt
+from specc.spec.models.base import (
+    Block,
+    FreeForm,
+    NemoBlock,
+    NonNegInt,
+    PositiveInt,
+    empty_dict,
+    empty_list,
+)
 
 
 class DataSource(NemoBlock):
@@ -88,14 +94,14 @@ class RewardFunction(Block):
     library)."""
     weight: float = 1.0
     """Weight in the sum of rewards; negative weights are penalties."""
-    kwargs: FreeForm = Field(default_factory=dict)
+    kwargs: FreeForm = Field(default_factory=empty_dict)
     """Keyword arguments bound to the function."""
 
 
 class Reward(Block):
     """Reward functions for algorithms that generate (GRPO, RLOO, RS-SFT, AWR, PPO)."""
 
-    functions: list[RewardFunction] = Field(default_factory=list)
+    functions: list[RewardFunction] = Field(default_factory=empty_list)
     """Reward functions, summed with their weights."""
     normalize: bool = False
     """Scale the summed reward to [0, 1] by the weights' range (seed 003)."""

@@ -1,8 +1,6 @@
 """The `hardware` block and NeMo RL's `cluster` block (the `logger` block is in
 `logger.py`)."""
 
-from __future__ import annotations
-
 from specc.spec.models.base import Block, NemoBlock, PositiveFloat, PositiveInt
 
 

@@ -1,12 +1,10 @@
 """The health rules' settings (`hpo.health`, or `health` for a single run): the seed
 guide's warning signs (seed 003 section 7), each for the algorithms it fits."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from specc.spec.models.algorithms import Algorithm
-from specc.spec.models.base import Block, NonNegFloat, PositiveFloat, PositiveInt
+from specc.spec.models.base import Block, NonNegFloat, PositiveFloat, PositiveInt, empty_dict
 
 
 class Thresholds(Block):
@@ -44,6 +42,6 @@ class Health(Thresholds):
     patience: PositiveInt = 3
     """Logged steps in a row over a threshold before a rule stops the trial or warns (a
     single spike does neither)."""
-    by_algorithm: dict[Algorithm, Thresholds] = Field(default_factory=dict)
+    by_algorithm: dict[Algorithm, Thresholds] = Field(default_factory=empty_dict)
     """Thresholds for one algorithm, over the ones above (e.g. `grpo: {min_entropy:
     0.5}`)."""

@@ -1,7 +1,5 @@
 """The `hpo` block: search space, sampler, pruner, objectives and budget."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag
@@ -12,6 +10,7 @@ from specc.spec.models.base import (
     NonNegInt,
     PositiveFloat,
     PositiveInt,
+    empty_dict,
 )
 from specc.spec.models.health import Health
 
@@ -276,5 +275,5 @@ class Hpo(Block):
     health: Health = Field(default_factory=Health)
     """Warning signs that stop a trial, for the search's trials (over the top-level
     `health`)."""
-    search_space: dict[str, Dimension] = Field(default_factory=dict)
+    search_space: dict[str, Dimension] = Field(default_factory=empty_dict)
     """Dotted paths into this spec mapped to distributions."""

@@ -7,8 +7,6 @@ as the run's config. Keys NeMo RL has that specc does not act on (`monitor_gpus`
 once as carried through.
 """
 
-from __future__ import annotations
-
 from specc.spec.models.base import NemoBlock, NonNegInt, PositiveFloat
 
 

@@ -1,8 +1,6 @@
 """How one trial spreads over its GPUs (`policy.parallel`) and a quantised frozen base
 (`policy.quantization`)."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from specc.spec.models.base import Block, PositiveInt

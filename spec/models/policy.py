@@ -1,7 +1,5 @@
 """The `policy` block: the model being trained and how it is optimised."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator
@@ -15,6 +13,7 @@ from specc.spec.models.base import (
     NonNegInt,
     PositiveFloat,
     PositiveInt,
+    empty_dict,
 )
 from specc.spec.models.parallel import ParallelConfig, Quantization
 
@@ -44,7 +43,7 @@ class Optimizer(Block):
     name: str = "torch.optim.AdamW"
     """Class name: `torch.optim.*` or a bitsandbytes 8-bit/paged optimizer.
     Names resolve through specc's allow-list, never by import."""
-    kwargs: FreeForm = Field(default_factory=dict)
+    kwargs: FreeForm = Field(default_factory=empty_dict)
     """Keyword arguments, checked against the optimizer's recorded signature
     (e.g. `lr`, `weight_decay`, `betas`, `eps`)."""
 
@@ -54,7 +53,7 @@ class SchedulerStep(Block):
 
     name: str
     """Class name, e.g. `torch.optim.lr_scheduler.LinearLR` (allow-listed)."""
-    kwargs: FreeForm = Field(default_factory=dict)
+    kwargs: FreeForm = Field(default_factory=empty_dict)
     """Keyword arguments, checked against the scheduler's recorded signature."""
 
 
