@@ -219,7 +219,10 @@ def estimate_spec(spec: Spec, file: str = "") -> MemoryEstimate | None:
     cap = capacity_bytes(spec)
     if inputs is None or cap is None:
         return None
-    return _estimate(inputs, cap)
+    try:
+        return _estimate(inputs, cap)
+    except OverflowError:  # a size beyond any float (1e308 tokens): other rules say so
+        return None
 
 
 @functools.lru_cache(maxsize=4096)
