@@ -45,7 +45,10 @@ class SweepRun:
             return None
         import wandb
 
-        run: Any = wandb.init(dir=os.environ.get("WANDB_DIR") or directory)
+        # the agent's run id passed explicitly: a process that used wandb before (a
+        # tracked trial) keeps the settings it read then
+        run: Any = wandb.init(dir=os.environ.get("WANDB_DIR") or directory,
+                              id=os.environ.get("WANDB_RUN_ID") or None)
         run.config.update({"specc": {"trial": trial, "params": params,
                                      "directory": directory}}, allow_val_change=True)
         return cls(wandb, run, metric)
