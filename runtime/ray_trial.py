@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import optuna
 
 RAY_TRIAL = "specc_ray_trial"
+SURPLUS = outputs.SURPLUS
 PBT = "specc_pbt"
 SOURCE = "specc_source.json"  # in a checkpoint handed to Ray: which trial, which step
 
@@ -228,11 +229,14 @@ def _record(loop: RayTrialLoop, ray_id: str) -> optuna.Trial | None:
     with _quiet():
         mine = [t for t in study.get_trials(deepcopy=False)
                 if t.user_attrs.get(RAY_TRIAL) == ray_id]
-    if mine and mine[-1].state == TrialState.COMPLETE and mine[-1].values:
-        keys = objective_keys(len(mine[-1].values))
-        from ray import tune
+    if mine and mine[-1].state.is_finished() and not mine[-1].user_attrs.get(SURPLUS):
+        # finished before Ray saved its state (a restored experiment starts it again):
+        # the record stands; a complete one is reported again for the searcher
+        if mine[-1].state == TrialState.COMPLETE and mine[-1].values:
+            keys = objective_keys(len(mine[-1].values))
+            from ray import tune
 
-        tune.report({k: float(v) for k, v in zip(keys, mine[-1].values, strict=True)})
+            tune.report({k: float(v) for k, v in zip(keys, mine[-1].values, strict=True)})
         return None
     if mine and mine[-1].state == TrialState.RUNNING:
         return optuna.Trial(study, mine[-1]._trial_id)
