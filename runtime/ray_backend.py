@@ -90,8 +90,7 @@ def execute(setup: Setup, cfg: Config, study: optuna.Study, hub: Hub, *,
     sched = hpo.scheduler if hpo is not None else None
     population = sched is not None and sched.type in POPULATION
     period = report_period(setup.compiled.spec)
-    run = RayRun(cfg=cfg, directions=list(setup.directions),
-                 handoff=population or _checkpointing(setup),
+    run = RayRun(cfg=cfg, handoff=population or _checkpointing(setup),
                  force_checkpoints=period if population else None,
                  bounds=bounds(setup) if population else {})
     queue = Queue()

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     import optuna
 
 RAY_TRIAL = "specc_ray_trial"
-SURPLUS = outputs.SURPLUS
 PBT = "specc_pbt"
 SOURCE = "specc_source.json"  # in a checkpoint handed to Ray: which trial, which step
 
@@ -42,7 +41,6 @@ class RayRun:
     """What every trial of a Ray study needs (sent to the workers once)."""
 
     cfg: Config
-    directions: list[str]
     handoff: bool  # checkpoints go to Ray with the reports
     force_checkpoints: int | None = None  # PBT: save a checkpoint every this many steps
     bounds: dict[str, tuple[float, float, bool]] = field(default_factory=dict)
@@ -229,7 +227,7 @@ def _record(loop: RayTrialLoop, ray_id: str) -> optuna.Trial | None:
     with _quiet():
         mine = [t for t in study.get_trials(deepcopy=False)
                 if t.user_attrs.get(RAY_TRIAL) == ray_id]
-    if mine and mine[-1].state.is_finished() and not mine[-1].user_attrs.get(SURPLUS):
+    if mine and mine[-1].state.is_finished() and not mine[-1].user_attrs.get(outputs.SURPLUS):
         # finished before Ray saved its state (a restored experiment starts it again):
         # the record stands; a complete one is reported again for the searcher
         if mine[-1].state == TrialState.COMPLETE and mine[-1].values:
