@@ -267,7 +267,13 @@ def check_memory(ctx: Context) -> None:
                           "its config.json is not read, so memory is not estimated",
                           path=("policy", "model_name"),
                           hint=f"pass --root {away} to let validate read it")
-        elif not ctx.point and spec.selected() is not None:
+        elif ctx.point or spec.selected() is None:
+            pass
+        elif memory_inputs(spec, ctx.file) is not None:  # known shape, sizes past any float
+            ctx.diags.add("M003", "memory not estimated: the sizes are too large to compute",
+                          path=("policy",), on_key=True,
+                          hint="check `max_total_sequence_length` and the batch sizes")
+        else:
             ctx.diags.add("M003", f"memory not estimated: the shape of "
                           f"`{spec.policy.model_name}` is unknown", path=("policy", "model_name"),
                           hint="use a local folder with `config.json` or a model in specc's table")
