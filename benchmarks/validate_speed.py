@@ -8,11 +8,11 @@ Run from the repository root:
 What it measures, each in a fresh subprocess of this same interpreter
 (``sys.executable``), so every run pays the full interpreter start-up and import cost:
 
-1. ``python -c "import torch"``: median of N runs (the yardstick: specc's validate must
-   stay well below the cost of merely importing torch; target ratio <= 0.15).
-2. ``python -m specc validate <one spec>``: median of N runs.
-3. ``python -m specc validate <200 generated specs> --format json``: one call; specs/s.
-4. The whole NeMo RL corpus (``../shared/corpora/nemo-rl/examples/configs``, recipes
+1. ``python -m specc validate <one spec>`` and ``python -c "import torch"`` (the
+   yardstick: specc's validate must stay well below the cost of merely importing torch;
+   target ratio <= 0.15), each the median of N runs taken alternately.
+2. ``python -m specc validate <200 generated specs> --format json``: one call; specs/s.
+3. The whole NeMo RL corpus (``../shared/corpora/nemo-rl/examples/configs``, recipes
    included) in one ``specc validate`` call against ``yamllint -d relaxed`` on the same
    files, each the median of N runs taken alternately in this one run, as a ratio (target
    <= 1.0). Skipped when the corpus or yamllint (the dev extra) is missing.
@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -127,24 +128,35 @@ def _time(cmd: list[str], *,
     return elapsed, proc
 
 
-def _median(cmd: list[str], runs: int, *, ok: tuple[int, ...] = (0,),
-            warmup: bool = True) -> tuple[float, list[float]]:
-    if warmup:  # fill the OS page cache and write .pyc files; not counted
-        _time(cmd, ok=ok)
-    times, cpus = [], []
+@dataclass(frozen=True)
+class Timing:
+    """One command's runs: the median wall and CPU seconds, and its last run's output."""
+    median_s: float
+    runs_s: list[float]
+    cpu_s: float
+    last: subprocess.CompletedProcess[str]
+
+
+def _alternate(a: list[str], b: list[str] | None,
+               runs: int) -> tuple[Timing, Timing | None]:
+    """`a` and `b` run in turn, `runs` times each after one uncounted warm-up of each (page
+    cache, .pyc files); on a shared machine a busy spell then slows both sides alike."""
+    cmds = [a] if b is None else [a, b]
+    for cmd in cmds:
+        _time(cmd, ok=(0, 1))
+    walls: list[list[float]] = [[] for _ in cmds]
+    cpus: list[list[float]] = [[] for _ in cmds]
+    last: list[subprocess.CompletedProcess[str]] = []
     for _ in range(runs):
-        times.append(_time(cmd, ok=ok)[0])
-        cpus.append(_cpu[-1])
-    _MEDIAN_CPU[" ".join(cmd[:6])] = statistics.median(cpus)
-    return statistics.median(times), times
-
-
-#: Median CPU seconds of each command :func:`_median` measured (by its first words).
-_MEDIAN_CPU: dict[str, float] = {}
-
-
-def _cpu_of(cmd: list[str]) -> float:
-    return _MEDIAN_CPU[" ".join(cmd[:6])]
+        last = []
+        for i, cmd in enumerate(cmds):
+            t, proc = _time(cmd, ok=(0, 1))
+            walls[i].append(t)
+            cpus[i].append(_cpu[-1])
+            last.append(proc)
+    out = [Timing(statistics.median(w), w, statistics.median(c), p)
+           for w, c, p in zip(walls, cpus, last, strict=True)]
+    return out[0], (out[1] if b is not None else None)
 
 
 def _single_spec() -> Path:
@@ -171,26 +183,27 @@ def measure(runs: int, n_specs: int) -> dict[str, Any]:
         "runs": runs,
     }
 
-    torch_median: float | None = None
-    if torch_available:
-        torch_median, torch_times = _median([py, "-c", "import torch"], runs)
-        torch_cpu = _cpu_of([py, "-c", "import torch"])
-        version = _time([py, "-c", "import torch; print(torch.__version__)"])[1].stdout.strip()
-        figures["import_torch"] = {"median_s": torch_median, "runs_s": torch_times,
-                                   "cpu_s": torch_cpu, "torch_version": version}
-    else:
-        figures["import_torch"] = None
-
     # baseline: the interpreter alone
-    bare_median, bare_times = _median([py, "-c", "pass"], runs)
-    figures["python_startup"] = {"median_s": bare_median, "runs_s": bare_times}
+    bare = _alternate([py, "-c", "pass"], None, runs)[0]
+    figures["python_startup"] = {"median_s": bare.median_s, "runs_s": bare.runs_s}
 
     spec = _single_spec()
     cmd = [py, "-m", "specc", "validate", str(spec.relative_to(ROOT))]
-    one_median, one_times = _median(cmd, runs, ok=(0, 1))
-    rc = _time(cmd, ok=(0, 1))[1].returncode
+    torch_median: float | None = None
+    if torch_available:  # taken alternately, so a busy spell slows both sides alike
+        one, torch_ = _alternate(cmd, [py, "-c", "import torch"], runs)
+        assert torch_ is not None
+        version = _time([py, "-c", "import torch; print(torch.__version__)"])[1].stdout.strip()
+        torch_median = torch_.median_s
+        figures["import_torch"] = {"median_s": torch_.median_s, "runs_s": torch_.runs_s,
+                                   "cpu_s": torch_.cpu_s, "torch_version": version}
+    else:
+        one = _alternate(cmd, None, runs)[0]
+        figures["import_torch"] = None
+    one_median = one.median_s
+    rc = one.last.returncode
     figures["validate_one"] = {"file": str(spec.relative_to(ROOT)), "median_s": one_median,
-                               "runs_s": one_times, "cpu_s": _cpu_of(cmd), "exit": rc}
+                               "runs_s": one.runs_s, "cpu_s": one.cpu_s, "exit": rc}
     # validate must not import torch: check in the same way it is run
     probe = _time([py, "-c", "import json, sys; sys.argv = ['specc', 'validate', "
                    f"{str(spec.relative_to(ROOT))!r}]; "
@@ -242,22 +255,13 @@ def _corpus(py: str, runs: int) -> dict[str, Any] | None:
     specc_cmd = [py, "-m", "specc", "validate", "--format", "json", "--root", str(CORPUS),
                  *files]
     lint_cmd = [str(yamllint), "-d", "relaxed", *files]
-    _time(specc_cmd, ok=(0, 1))  # warm-up: page cache and .pyc files
-    _time(lint_cmd, ok=(0, 1))
-    specc_times, lint_times, specc_cpu, lint_cpu = [], [], [], []
-    for _ in range(runs):
-        t, proc = _time(specc_cmd, ok=(0, 1))
-        specc_times.append(t)
-        specc_cpu.append(_cpu[-1])
-        lint_times.append(_time(lint_cmd, ok=(0, 1))[0])
-        lint_cpu.append(_cpu[-1])
-    diags = json.loads(proc.stdout)["diagnostics"]
-    specc_s, lint_s = statistics.median(specc_times), statistics.median(lint_times)
-    cpu_ratio = statistics.median(specc_cpu) / statistics.median(lint_cpu)
-    return {"files": len(files), "specc_s": specc_s, "specc_runs_s": specc_times,
-            "yamllint_s": lint_s, "yamllint_runs_s": lint_times, "ratio": specc_s / lint_s,
-            "specc_cpu_s": statistics.median(specc_cpu),
-            "yamllint_cpu_s": statistics.median(lint_cpu), "cpu_ratio": cpu_ratio,
+    specc_, lint = _alternate(specc_cmd, lint_cmd, runs)
+    assert lint is not None
+    diags = json.loads(specc_.last.stdout)["diagnostics"]
+    return {"files": len(files), "specc_s": specc_.median_s, "specc_runs_s": specc_.runs_s,
+            "yamllint_s": lint.median_s, "yamllint_runs_s": lint.runs_s,
+            "ratio": specc_.median_s / lint.median_s, "specc_cpu_s": specc_.cpu_s,
+            "yamllint_cpu_s": lint.cpu_s, "cpu_ratio": specc_.cpu_s / lint.cpu_s,
             "target_ratio": TARGET_CORPUS_RATIO, "diagnostics": len(diags),
             "files_with_errors": len({d["file"] for d in diags if d["severity"] == "error"})}
 
@@ -294,7 +298,8 @@ def markdown(f: dict[str, Any]) -> str:
         rows.append(f"| specc / yamllint | **{corpus['ratio']:.2f}** ({verdict} the "
                     f"<= {TARGET_CORPUS_RATIO} target) | {corpus['cpu_ratio']:.2f} |")
     info = [
-        f"Median of {f['runs']} runs each, after one uncounted warm-up run.",
+        f"Median of {f['runs']} runs each, after one uncounted warm-up run; validate and "
+        "import torch taken alternately, as are specc and yamllint.",
         f"Machine: {m['cpu_count']} CPUs ({m['processor']}), {m['implementation']} "
         f"{m['python']}, {m['platform']}.",
         "Heavy modules imported by `validate`: "
@@ -312,7 +317,7 @@ def markdown(f: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
-    ap.add_argument("--runs", type=int, default=5, help="runs per cold measurement (median)")
+    ap.add_argument("--runs", type=int, default=9, help="runs per cold measurement (median)")
     ap.add_argument("--specs", type=int, default=200, help="specs in the batch measurement")
     args = ap.parse_args(argv)
     if not (ROOT / "specc" / "__init__.py").exists():
