@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -112,7 +111,16 @@ ExtraKeys = Callable[[Path], list[str]]
 @functools.lru_cache(maxsize=8192)
 def _closest(key: str, allowed: tuple[str, ...]) -> list[str]:
     """difflib's nearest match, remembered: a corpus repeats the same unknown keys."""
-    return difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    return close_matches(key, allowed, cutoff=0.6)
+
+
+def close_matches(word: str, choices: Iterable[str], *, n: int = 1,
+                  cutoff: float = 0.6) -> list[str]:
+    """``difflib.get_close_matches``, imported only when something is misspelt: a valid
+    spec never pays for difflib."""
+    import difflib
+
+    return difflib.get_close_matches(word, list(choices), n=n, cutoff=cutoff)
 
 
 def validate_model(data: dict[str, Any], diags: Collector, *, broken: set[Path] | None = None,
@@ -223,7 +231,7 @@ def _one(err: Any, path: Path, data: Any, diags: Collector, model: type[BaseMode
         expected = str(ctx.get("expected", ""))
         choices = [c.strip().strip("'") for c in expected.replace(" or ", ",").split(",")
                    if c.strip()]
-        close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5) \
+        close = close_matches(str(value), choices, cutoff=0.5) \
             if isinstance(value, str) else []
         hint = f"did you mean `{close[0]}`?" if close else f"use one of: {expected}"
         diags.add("S005", f"`{where}` must be one of {expected}; got {_describe(value)}",

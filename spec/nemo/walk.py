@@ -9,7 +9,6 @@ stay open. Keys of specc's closed blocks (`hpo`, `hardware`, ...) are left to py
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin
 
@@ -21,7 +20,7 @@ from specc.spec.interpolate import env_unknown
 from specc.spec.locations import Path
 from specc.spec.models.policy import NEMO_POLICY_BLOCKS, NEMO_TOP_BLOCKS
 from specc.spec.nemo import catalog as cat
-from specc.spec.schema_check import closest_key, key_hint, misspelt_key
+from specc.spec.schema_check import close_matches, closest_key, key_hint, misspelt_key
 
 Specc = list[Any]  # specc annotations reachable at a path (empty: specc has none)
 
@@ -366,8 +365,8 @@ class _Walker:
         shown = _show(value)
         if lits and all((isinstance(a, dict) and "literal" in a) or a == "none"
                         for a in cat.arms(nemo)):
-            close = difflib.get_close_matches(str(value), [str(x) for x in lits], n=1,
-                                              cutoff=0.5) if isinstance(value, str) else []
+            close = close_matches(str(value), [str(x) for x in lits], cutoff=0.5) \
+                if isinstance(value, str) else []
             hint = f"did you mean `{close[0]}`?" if close else \
                 "use one of: " + ", ".join(f"`{x}`" for x in lits)
             self.diags.add("S005", f"`{dotted(path)}` must be one of {declared} (NeMo RL "

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
-
 from specc.spec.catalog.gpus import ambiguous_gpu_matches, gpu_names, lookup_gpu
 from specc.spec.rules.context import Context
+from specc.spec.schema_check import close_matches
 
 
 def check(ctx: Context) -> None:
@@ -15,7 +14,7 @@ def check(ctx: Context) -> None:
         if not ctx.point:
             names = {n.upper(): n for n in gpu_names()}
             close = [n.upper() for n in ambiguous_gpu_matches(hw.gpu)] or \
-                difflib.get_close_matches(hw.gpu.upper(), list(names), n=3, cutoff=0.4)
+                close_matches(hw.gpu.upper(), names, n=3, cutoff=0.4)
             hint = ("did you mean " + " or ".join(f"`{names[c]}`" for c in close) + "?") \
                 if close else "known GPUs: " + ", ".join(gpu_names())
             ctx.diags.add("P002", f"unknown GPU `{hw.gpu}`", path=("hardware", "gpu"),

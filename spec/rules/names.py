@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 
@@ -11,13 +10,14 @@ from specc.spec.catalog.architectures import lookup_architecture
 from specc.spec.interpolate import env_unknown
 from specc.spec.reward_policy import is_file_ref
 from specc.spec.rules.context import Context
+from specc.spec.schema_check import close_matches
 
 _DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 _IDENT = re.compile(r"^[A-Za-z_]\w*$")
 
 
 def _suggest(name: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
+    close = close_matches(name, options, cutoff=0.5)
     return f"did you mean `{close[0]}`?" if close else "known: " + ", ".join(
         f"`{o}`" for o in options)
 

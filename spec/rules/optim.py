@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import itertools
 from typing import Any
 
@@ -10,6 +9,7 @@ from specc.spec.catalog import optim as catalog
 from specc.spec.locations import Path
 from specc.spec.models.policy import SchedulerMilestones, SchedulerStep, ShortScheduler
 from specc.spec.rules.context import Context
+from specc.spec.schema_check import close_matches
 
 #: Names from Hugging Face TrainingArguments and other tools, and the torch argument.
 KWARG_ALIASES: dict[str, str] = {
@@ -33,7 +33,7 @@ def _kwargs(ctx: Context, sig: catalog.Signature, kwargs: dict[str, Any], at: Pa
             if ctx.point:
                 continue
             alias = KWARG_ALIASES.get(name)
-            close = [alias] if alias in names else difflib.get_close_matches(
+            close = [alias] if alias in names else close_matches(
                 name, names, n=1, cutoff=0.6)
             ctx.diags.add("O002", f"{short} has no argument `{name}`", path=path, on_key=True,
                           hint=f"did you mean `{close[0]}`?" if close else
@@ -75,7 +75,7 @@ def _optimizer(ctx: Context) -> None:
                           hint="fine for NeMo RL; for a specc run use one of: "
                           + ", ".join(catalog.OPTIMIZERS))
         elif not ctx.point:
-            close = difflib.get_close_matches(opt.name, list(catalog.OPTIMIZERS), n=1, cutoff=0.5)
+            close = close_matches(opt.name, list(catalog.OPTIMIZERS), n=1, cutoff=0.5)
             ctx.diags.add("O001", f"optimizer `{opt.name}` is not on specc's allow-list",
                           path=("policy", "optimizer", "name"),
                           hint=f"did you mean `{close[0]}`?" if close else
@@ -99,7 +99,7 @@ def _scheduler(ctx: Context) -> None:
         sig = catalog.lookup_scheduler(e.name)
         if sig is None:
             if not ctx.point:
-                close = difflib.get_close_matches(e.name, list(catalog.SCHEDULERS), n=1,
+                close = close_matches(e.name, list(catalog.SCHEDULERS), n=1,
                                                   cutoff=0.5)
                 ctx.diags.add("O004", f"scheduler `{e.name}` is not on specc's allow-list",
                               path=(*base, i, "name"),
@@ -152,7 +152,7 @@ def _short(ctx: Context, s: ShortScheduler, steps: int | None) -> None:
 
 def close_name(name: str) -> bool:
     """Whether ``name`` looks like a misspelt allow-listed optimizer."""
-    return bool(difflib.get_close_matches(name, list(catalog.OPTIMIZERS), n=1, cutoff=0.8))
+    return bool(close_matches(name, list(catalog.OPTIMIZERS), n=1, cutoff=0.8))
 
 
 def _nemo_backend(ctx: Context) -> bool:

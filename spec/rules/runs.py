@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from specc.spec.health import BY_FIELD
 from specc.spec.metrics import ALIASES, METRICS
 from specc.spec.objective import ObjectiveError, parse, reward_components
 from specc.spec.rules.context import Context
+from specc.spec.schema_check import close_matches
 
 
 def check(ctx: Context) -> None:
@@ -92,7 +92,7 @@ def check_objectives(ctx: Context) -> None:
         for name in names:
             if name not in known:
                 alias = ALIASES.get(name)
-                close = [alias] if alias in known else difflib.get_close_matches(
+                close = [alias] if alias in known else close_matches(
                     name, sorted(known), n=1)
                 ctx.diags.add("H007", f"`{algo}` does not report `{name}`", path=at,
                               hint=f"did you mean `{close[0]}`?" if close else

@@ -4,7 +4,6 @@ by the compiler (`specc.compiler.space`), which can estimate memory."""
 
 from __future__ import annotations
 
-import difflib
 import math
 from typing import Any
 
@@ -18,6 +17,7 @@ from specc.spec.models.hpo import CategoricalDim, FloatDim, IntDim
 from specc.spec.presets import PRESET_NAMES, PROFILE_NAMES
 from specc.spec.rules.context import Context
 from specc.spec.rules.runs import check_objectives
+from specc.spec.schema_check import close_matches
 
 PRESETS = PRESET_NAMES
 PROFILES = PROFILE_NAMES
@@ -107,13 +107,13 @@ def _path_hint(ctx: Context, path: Path) -> str:
     if path[:3] == ("policy", "optimizer", "kwargs") and len(path) == 4:
         sig = catalog.lookup_optimizer(ctx.spec.policy.optimizer.name)
         names = [p.name for p in sig.params] if sig else []
-        close = difflib.get_close_matches(str(path[3]), names, n=1)
+        close = close_matches(str(path[3]), names, n=1)
         return f"did you mean `policy.optimizer.kwargs.{close[0]}`?" if close else \
             "the optimizer accepts: " + ", ".join(names)
     for i in range(len(path), 0, -1):
         if leaf(Spec, path[: i - 1]) is not None:
             options = keys_at(Spec, path[: i - 1])
-            close = difflib.get_close_matches(str(path[i - 1]), options, n=1)
+            close = close_matches(str(path[i - 1]), options, n=1)
             if close:  # spelled as a search-space key (dots only), not keypath.render
                 fixed = ".".join(str(p) for p in (*path[: i - 1], close[0], *path[i:]))
                 return f"did you mean `{fixed}`?"
@@ -214,7 +214,7 @@ def _categorical(ctx: Context, key: str, dim: CategoricalDim, target: Leaf | cat
 def _when(ctx: Context, key: str, when: dict[str, Any], dims: dict[str, Any], at: Path) -> None:
     for other, values in when.items():
         if other == key or other not in dims:
-            close = difflib.get_close_matches(other, [d for d in dims if d != key], n=1)
+            close = close_matches(other, [d for d in dims if d != key], n=1)
             ctx.diags.add("H010", f"`{key}` depends on `{other}`, which is not another "
                           "dimension of the search space", path=(*at, other), on_key=True,
                           hint=f"did you mean `{close[0]}`?" if close else
