@@ -83,6 +83,40 @@ class Reporter:
         self.events.message(f"trial {self.trial.number}: {text}")
 
 
+def stop_reason(setup: Setup, cfg: Config, trials: Sequence[optuna.trial.FrozenTrial], *,
+                budget: bool = True) -> str | None:
+    """Why the study ends now (None: it goes on), from its records; ``budget=False`` leaves
+    out the budget (Ray counts its own trials)."""
+    ledger = Ledger.of(trials, infeasible_in_budget=setup.grid is not None)
+    if cfg.deadline is not None and time.time() >= cfg.deadline:
+        return "timeout"
+    run = infeasible_run(trials)
+    cap = setup.hpo.max_infeasible_in_a_row if setup.hpo else None
+    if cap is not None and len(run) >= cap:
+        last = run[-1].user_attrs.get(REASON, "infeasible")
+        return (f"{len(run)} infeasible points in a row (max_infeasible_in_a_row: "
+                f"{cap}): the sampler keeps proposing points that cannot run; last: "
+                f"{last}. Narrow the search space")
+    finished = ledger.finished()
+    if setup.max_failed is not None:
+        failed = sum(t.state.name == "FAIL" and not t.user_attrs.get(INFEASIBLE)
+                     for t in finished)
+        if failed >= setup.max_failed:
+            return f"max_failed_trials: {failed} trials failed"
+    if setup.patience is not None:
+        stale = stale_count(finished, setup.directions)
+        if stale >= setup.patience:
+            return (f"early stopping: no improvement in the last {stale} finished "
+                    "trials")
+    if ledger.waiting() or not budget:
+        return None
+    if ledger.used >= cfg.budget:
+        running = ledger.counts()["RUNNING"]
+        return "budget reached" + (f" ({running} trial(s) still running in other "
+                                   "workers)" if running else "")
+    return None
+
+
 class TrialLoop:
     """Runs trials in this process until a stop condition holds."""
 
@@ -106,40 +140,8 @@ class TrialLoop:
     def should_stop(self) -> str | None:
         with quiet_optuna():
             reap_dead_trials(self.study)
-        return self.stop_reason(self.study.get_trials(deepcopy=False))
+        return stop_reason(self.setup, self.cfg, self.study.get_trials(deepcopy=False))
 
-    def stop_reason(self, trials: Sequence[optuna.trial.FrozenTrial], *,
-                    budget: bool = True) -> str | None:
-        """Why the study ends now (None: it goes on); ``budget=False`` leaves out the
-        budget (Ray counts its own trials)."""
-        ledger = Ledger.of(trials, infeasible_in_budget=self.setup.grid is not None)
-        if self.cfg.deadline is not None and time.time() >= self.cfg.deadline:
-            return "timeout"
-        run = infeasible_run(trials)
-        cap = self.setup.hpo.max_infeasible_in_a_row if self.setup.hpo else None
-        if cap is not None and len(run) >= cap:
-            last = run[-1].user_attrs.get(REASON, "infeasible")
-            return (f"{len(run)} infeasible points in a row (max_infeasible_in_a_row: "
-                    f"{cap}): the sampler keeps proposing points that cannot run; last: "
-                    f"{last}. Narrow the search space")
-        finished = ledger.finished()
-        if self.setup.max_failed is not None:
-            failed = sum(t.state.name == "FAIL" and not t.user_attrs.get(INFEASIBLE)
-                         for t in finished)
-            if failed >= self.setup.max_failed:
-                return f"max_failed_trials: {failed} trials failed"
-        if self.setup.patience is not None:
-            stale = stale_count(finished, self.setup.directions)
-            if stale >= self.setup.patience:
-                return (f"early stopping: no improvement in the last {stale} finished "
-                        "trials")
-        if ledger.waiting() or not budget:
-            return None
-        if ledger.used >= self.cfg.budget:
-            running = ledger.counts()["RUNNING"]
-            return "budget reached" + (f" ({running} trial(s) still running in other "
-                                       "workers)" if running else "")
-        return None
 
     def _surplus(self, trial: optuna.Trial) -> bool:
         """Whether ``trial`` was created after the budget was full (racing workers)."""

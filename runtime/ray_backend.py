@@ -18,6 +18,7 @@ the study ends with its ``n_trials``. Under Ray, an infeasible point takes its p
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,12 +35,27 @@ from specc.runtime.storage import quiet_optuna
 
 if TYPE_CHECKING:
     import optuna
+    from optuna.trial import TrialState
 
     from specc.runtime.progress import Hub
 
-#: The driver's live objects: Ray pickles its callbacks and stopper with the experiment,
-#: so they hold nothing and find these here.
-_DRIVER: dict[str, Any] = {}
+@dataclass
+class _Driver:
+    """The driver's live objects: Ray pickles its callbacks and stopper with the
+    experiment, so they hold nothing and find these in ``_Current.driver``."""
+
+    study: optuna.Study
+    hub: Hub
+    queue: Any  # ray.util.queue.Queue: the trials' events
+    setup: Setup
+    cfg: Config
+    stop: str | None = None  # the study's own stop reason, once one holds
+
+
+class _Current:
+    """The experiment this process drives (None between experiments)."""
+
+    driver: _Driver | None = None
 
 
 def start(address: str | None) -> None:
@@ -98,7 +114,7 @@ def execute(setup: Setup, cfg: Config, study: optuna.Study, hub: Hub, *,
                                resources(setup))
     root = Path(cfg.output).resolve() / "ray"
     path = root / cfg.study_name
-    _DRIVER.update(study=study, hub=hub, queue=queue, setup=setup, cfg=cfg, stop=None)
+    _Current.driver = driver = _Driver(study, hub, queue, setup, cfg)
     if tune.Tuner.can_restore(str(path)):
         hub.message(f"ray: restoring the experiment in {path}")
         tuner = tune.Tuner.restore(str(path), body, resume_unfinished=True,
@@ -135,7 +151,7 @@ def execute(setup: Setup, cfg: Config, study: optuna.Study, hub: Hub, *,
         _drain()
     unfinished = [i for i in range(len(grid)) if grid[i].metrics is None]
     _orphans(study)
-    stop = _DRIVER.get("stop")
+    stop = driver.stop
     if stop is None and unfinished and not _all_done(study, cfg):
         raise KeyboardInterrupt
     return stop or "budget reached"
@@ -184,28 +200,38 @@ def _orphans(study: optuna.Study) -> None:
     marked FAIL and left out of every count."""
     from optuna.trial import TrialState
 
+    with quiet_optuna():
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for t in running:
+        if t.user_attrs.get(RAY_TRIAL):
+            _close(study, t, TrialState.FAIL, "lost with the Ray driver that ran it; Ray ran "
+                   "another trial in its place", surplus=True)
+
+
+def _close(study: optuna.Study, t: optuna.trial.FrozenTrial, state: TrialState,
+           why: str, *, values: list[float] | None = None, surplus: bool = False) -> None:
+    """End a record Ray's trial left RUNNING, with the reason (``surplus``: out of every
+    count)."""
     storage = study._storage
     with quiet_optuna():
-        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if t.user_attrs.get(RAY_TRIAL):
-                storage.set_trial_user_attr(t._trial_id, SURPLUS, True)
-                storage.set_trial_user_attr(t._trial_id, REASON, "lost with the Ray driver "
-                                            "that ran it; Ray ran another trial in its place")
-                storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        if surplus:
+            storage.set_trial_user_attr(t._trial_id, SURPLUS, True)
+        storage.set_trial_user_attr(t._trial_id, REASON, why)
+        storage.set_trial_state_values(t._trial_id, state, values)
 
 
 def _drain() -> None:
     """The trials' events (progress, evaluations, ends) to the study's display."""
-    queue, hub = _DRIVER.get("queue"), _DRIVER.get("hub")
-    if queue is None or hub is None:
+    driver = _Current.driver
+    if driver is None:
         return
     try:
-        n = queue.size()
-        events = queue.get_nowait_batch(n) if n else []
+        n = driver.queue.size()
+        events = driver.queue.get_nowait_batch(n) if n else []
     except Exception:  # the queue's actor is gone (Ray shutting down)
         return
     for event in events:
-        hub.dispatch(event)
+        driver.hub.dispatch(event)
 
 
 def _finish(ray_trial: Any, why: str) -> None:
@@ -213,32 +239,33 @@ def _finish(ray_trial: Any, why: str) -> None:
     process died): PRUNED or FAIL with the reason."""
     from optuna.trial import TrialState
 
-    study, hub = _DRIVER["study"], _DRIVER["hub"]
+    driver = _Current.driver
+    if driver is None:
+        return
     with quiet_optuna():
-        mine = [t for t in study.get_trials(deepcopy=False)
+        mine = [t for t in driver.study.get_trials(deepcopy=False)
                 if t.user_attrs.get(RAY_TRIAL) == ray_trial.trial_id]
     if not mine or mine[-1].state != TrialState.RUNNING:
         return
     t = mine[-1]
     state = TrialState.PRUNED if why.startswith("stopped") else TrialState.FAIL
-    with quiet_optuna():
-        study._storage.set_trial_user_attr(t._trial_id, REASON, why)
-        values = None
-        if state == TrialState.PRUNED and t.intermediate_values:
-            values = [t.intermediate_values[max(t.intermediate_values)]]
-        study._storage.set_trial_state_values(t._trial_id, state, values)
-    hub.trial_end(t.number, state.name, None, why)
+    values = None
+    if state == TrialState.PRUNED and t.intermediate_values:
+        values = [t.intermediate_values[max(t.intermediate_values)]]
+    _close(driver.study, t, state, why, values=values)
+    driver.hub.trial_end(t.number, state.name, None, why)
 
 
 def _scheduler_name() -> str:
-    hpo = _DRIVER["setup"].hpo
+    driver = _Current.driver
+    hpo = driver.setup.hpo if driver is not None else None
     sched = hpo.scheduler if hpo is not None else None
     return sched.type if sched is not None else "Ray"
 
 
 class _Events(tune.Callback):
     """Forwards the trials' events; finishes the records of stopped trials. Ray pickles
-    it with the experiment: it holds nothing (the live objects are in ``_DRIVER``)."""
+    it with the experiment: it holds nothing (the live objects are in ``_Current.driver``)."""
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
@@ -270,15 +297,16 @@ class _Stop(tune.Stopper):
         return False
 
     def stop_all(self) -> bool:
-        from specc.runtime.loop import TrialLoop
+        from specc.runtime.loop import stop_reason
 
-        if "study" not in _DRIVER:
+        driver = _Current.driver
+        if driver is None:
             return False
-        loop = TrialLoop(_DRIVER["setup"], _DRIVER["cfg"], _DRIVER["study"], _DRIVER["hub"])
         with quiet_optuna():
-            why = loop.stop_reason(_DRIVER["study"].get_trials(deepcopy=False), budget=False)
+            trials = driver.study.get_trials(deepcopy=False)
+        why = stop_reason(driver.setup, driver.cfg, trials, budget=False)
         if why:
-            _DRIVER["stop"] = why
+            driver.stop = why
         return why is not None
 
 

@@ -125,11 +125,8 @@ def scheduler(setup: Setup, seed: int | None) -> Any:
 
 def max_reports(setup: Setup) -> int:
     """Reports a trial makes: its steps over its evaluation period."""
-    from specc.compiler.tracking import RunRef
-    from specc.compiler.trial import compile_trial
+    from specc.compiler.derive import derive
 
-    desc = compile_trial(setup.compiled.file, setup.compiled.raw, {}, number=0,
-                         run=RunRef("", "", 0))
-    total = desc.derived.total_steps if desc.derived else None
+    total = derive(setup.compiled.spec).total_steps
     period = report_period(setup.compiled.spec)
     return max(1, (int(total) + period - 1) // period) if total else 100

@@ -162,7 +162,7 @@ _ALL = [
     _c("W016", "warning", "generation backend `specc run` cannot use"),
     _c("W017", "warning", "`env` block that specc's trainers do not roll out"),
     _c("W022", "warning", "`hpo.pruner` under the Ray backend, which uses `hpo.scheduler`"),
-    _c("W023", "warning", "`hpo.sampler` under PBT/PB2, which choose their own points"),
+    _c("W023", "warning", "`hpo.sampler` settings under PBT/PB2, which choose their own points"),
     _c("W024", "warning", "scheduler count beyond the reports a trial makes"),
     _c("W025", "warning", "scheduler key that its `type` does not read"),
     _c("W026", "warning", "PBT/PB2 with fewer than two trials running at once"),

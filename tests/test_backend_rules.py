@@ -141,3 +141,13 @@ def test_a_key_its_type_does_not_read_is_named(kind: str, key: str) -> None:
                    f"hpo.scheduler.{key}={_VALUES[key]}")
     named = ("W025", f"hpo.scheduler.{key}") in found
     assert named == (key not in APPLIES[kind]), found
+
+
+def test_pbt_reads_the_samplers_seed_and_warns_only_on_its_other_settings() -> None:
+    assert "W023" not in _codes(PBT, "hpo.sampler={seed: 7}")  # seeds the first draws
+    assert ("W023", "hpo.sampler.type") in _found(PBT, "hpo.sampler={type: tpe, seed: 7}")
+    assert ("W023", "hpo.sampler.n_startup_trials") in _found(
+        PBT, "hpo.sampler={n_startup_trials: 3}")
+    (w,) = [d for d in validate_files([PBT], overrides=["hpo.sampler={type: tpe, seed: 7}"]
+                                      ).diagnostics if d.code == "W023"]
+    assert "`sampler: {seed: 7}`" in w.hint

@@ -64,10 +64,14 @@ def test_ray_study_runs_trials_concurrently_with_the_optuna_backends_outputs(
         assert (out / "trials" / str(t["number"]) / "spec.yaml").is_file()
         assert (out / "trials" / str(t["number"]) / "metrics.jsonl").is_file()
         assert t["intermediate"], t
-    # two trials ran at the same time: some pair of [start, end] intervals overlaps
+    # two trials ran at the same time: some pair of [start, end] intervals overlaps, and
+    # the study took clearly less time than its trials one after another
     spans = [_interval(t, out) for t in trials]
     assert any(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(spans)
                for b in spans[i + 1:]), spans
+    wall = (max(e for _, e in spans) - min(s for s, _ in spans)).total_seconds()
+    serial = sum((e - s).total_seconds() for s, e in spans)
+    assert wall < 0.8 * serial, (wall, serial, spans)
     assert "hpo:" not in (out / "best.yaml").read_text()  # a runnable spec of one run
     check = subprocess.run([sys.executable, "-m", "specc", "validate", str(out / "best.yaml")],
                            capture_output=True, text=True, env=ENV, check=False)
@@ -88,10 +92,14 @@ def test_ray_study_run_again_is_already_complete(
     assert len(results["trials"]) == 4  # restored, nothing trained twice
 
 
-def test_pbt_study_exploits_and_explores(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["pbt", "pb2"])
+def test_population_study_exploits_and_explores(tmp_path: Path, name: str) -> None:
+    """PBT perturbs the donor's values; PB2's explore step is a GP bandit (scikit-learn)
+    over the dimensions' bounds. Either way a trial resumes from another's checkpoint."""
     out = tmp_path / "out"
-    proc = _run(HERE / "pbt.yaml", out)
+    proc = _run(HERE / f"{name}.yaml", out)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
     results = json.loads((out / "results.json").read_text())
     trials = results["trials"]
     assert len(trials) == 2 and all(t["state"] == "COMPLETE" for t in trials)
@@ -101,6 +109,11 @@ def test_pbt_study_exploits_and_explores(tmp_path: Path) -> None:
     assert step["exploited"] in {t["number"] for t in trials}
     assert step["step"] and step["params"]
     assert "PBT exploit" in proc.stdout
+    for e in steps:  # explored values stay inside the search space
+        lr = e["params"].get("policy.optimizer.kwargs.lr")
+        beta = e["params"].get("dpo.reference_policy_kl_penalty")
+        assert lr is None or 1.0e-5 <= lr <= 2.0e-2, e
+        assert beta is None or 0.05 <= beta <= 0.5, e
 
 
 def _finished(out: Path) -> int:

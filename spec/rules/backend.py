@@ -10,15 +10,15 @@ Counts are in reports, as the pruner's are. Plain data: nothing here imports Ray
 H019 scheduler under Optuna; H020 `ray_tune` read as `ray` (info); H021-H025 PBT/PB2
 mutations and search space; H026 several objectives; H027 checkpointing off; H028
 cross-validation; H029 ASHA `grace_period` above `max_t`. W022 pruner unused under Ray;
-W023 sampler unused under PBT/PB2; W024 a count beyond the trial's reports; W025 a
-scheduler key of another type; W026 a PBT population of one.
+W023 sampler settings unused under PBT/PB2 (its seed is used); W024 a count beyond the
+trial's reports; W025 a scheduler key of another type; W026 a PBT population of one.
 """
 
 from __future__ import annotations
 
 import math
 
-from specc.spec.models.hpo import CategoricalDim, Hpo, Scheduler
+from specc.spec.models.hpo import CategoricalDim, Hpo, Sampler, Scheduler
 from specc.spec.mutable import default_mutations, why_fixed
 from specc.spec.rules.context import Context
 
@@ -191,12 +191,15 @@ def _population(ctx: Context, hpo: Hpo, sched: Scheduler) -> None:
                       "cross-validated trial trains one model per fold",
                       path=("hpo", "evaluation", "cross_validation"), on_key=True,
                       hint="remove `cross_validation`, or use `scheduler: {type: asha}`")
-    if ctx.written(("hpo", "sampler")):
-        ctx.diags.add("W023", f"`hpo.sampler` is not used: {name} draws each trial's first "
-                      "values from the search space itself, and explores from there",
-                      path=("hpo", "sampler"), on_key=True,
-                      hint="remove `sampler:`, or use `scheduler: {type: asha}` to keep the "
-                      "sampler choosing points")
+    unused = [k for k in Sampler.model_fields if k != "seed" and ctx.written(("hpo", "sampler", k))]
+    if unused:
+        seed = hpo.sampler.seed
+        ctx.diags.add("W023", f"`hpo.sampler` is not used but for its `seed`: {name} draws "
+                      "each trial's first values from the search space itself, and explores "
+                      "from there", path=("hpo", "sampler", unused[0]), on_key=True,
+                      hint=(f"keep `sampler: {{seed: {seed}}}`" if seed is not None else
+                            "remove `sampler:`") + ", or use `scheduler: {type: asha}` to keep "
+                      "the sampler choosing points")
     population = min(hpo.parallel, hpo.n_trials)
     if population < 2:
         ctx.diags.add("W026", f"{name} exploits among the trials running at once, and this "
