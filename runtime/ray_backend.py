@@ -11,19 +11,22 @@ do for the Optuna backend.
 
 Ray's experiment state is the resumable record: the same command restores it (trials
 that were running start again, from their last checkpoint when they handed one on) and
-the study ends with its ``n_trials``. Under Ray, an infeasible point takes its place in
-``n_trials`` (Ray counts its own trials).
+the study ends with its ``n_trials``. As under the Optuna backend an infeasible point
+takes no place in ``n_trials`` (Ray is asked for points while the budget has room), but
+under PBT and PB2, whose population is drawn at the start, it does.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ray
 from ray import tune
+from ray.tune.progress_reporter import TrialProgressCallback
+from ray.tune.search import Searcher
 
 from specc.errors import RunError
 from specc.runtime import outputs
@@ -50,6 +53,17 @@ class _Driver:
     setup: Setup
     cfg: Config
     stop: str | None = None  # the study's own stop reason, once one holds
+    #: Ray trials suggested or started in this process and not ended: a record RUNNING
+    #: outside it was left by a driver that died (Ray knows nothing of it)
+    live: set[str] = field(default_factory=set)
+
+    def spent(self) -> int:
+        """Budget slots the study's finished trials take; infeasible points take none
+        (grids aside), as under the Optuna backend."""
+        with quiet_optuna():
+            trials = self.study.get_trials(deepcopy=False)
+        return len(outputs.Ledger.of(trials, infeasible_in_budget=self.setup.grid is not None)
+                   .finished())
 
 
 class _Current:
@@ -121,15 +135,17 @@ def execute(setup: Setup, cfg: Config, study: optuna.Study, hub: Hub, *,
                                    restart_errored=True,
                                    param_space=param_space(setup) if population else None)
     else:
-        remaining = cfg.budget - _used(study)
+        remaining = cfg.budget - _used(study, setup)
         if remaining <= 0:
             return "budget reached"
         tuner = tune.Tuner(
             body, param_space=param_space(setup) if population else None,
             tune_config=tune.TuneConfig(
                 search_alg=_first_points(seed) if population else
-                _quietly(searcher, setup, seed),
-                scheduler=scheduler(setup, seed), num_samples=remaining,
+                _Budget(_quietly(searcher, setup, seed)),
+                # PBT's population is drawn at once; otherwise _Budget asks for points
+                # while the budget has room, so an infeasible point takes no place in it
+                scheduler=scheduler(setup, seed), num_samples=remaining if population else -1,
                 # PBT's population runs together, as the resources allow
                 max_concurrent_trials=None if population else cfg.workers,
                 # a trial's process runs the next one: the compiled spec, base weights and
@@ -140,7 +156,7 @@ def execute(setup: Setup, cfg: Config, study: optuna.Study, hub: Hub, *,
                 time_budget_s=max(cfg.deadline - _now(), 1) if cfg.deadline else None),
             run_config=tune.RunConfig(
                 name=cfg.study_name, storage_path=str(root), verbose=0,
-                callbacks=[_Events()], stop=_Stop(),
+                callbacks=[_Events(), _Silent()], stop=_Stop(),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=None if population
                                                         else 2),
                 failure_config=tune.FailureConfig(max_failures=0)))
@@ -152,7 +168,7 @@ def execute(setup: Setup, cfg: Config, study: optuna.Study, hub: Hub, *,
     unfinished = [i for i in range(len(grid)) if grid[i].metrics is None]
     _orphans(study)
     stop = driver.stop
-    if stop is None and unfinished and not _all_done(study, cfg):
+    if stop is None and unfinished and _used(study, setup) < cfg.budget:
         raise KeyboardInterrupt
     return stop or "budget reached"
 
@@ -182,16 +198,11 @@ def _checkpointing(setup: Setup) -> bool:
     return checkpoints.enabled(setup.compiled.spec) is not None
 
 
-def _used(study: optuna.Study) -> int:
-    """Trials of the study that count in its budget before this experiment (an earlier
-    Optuna-backend run, say)."""
+def _used(study: optuna.Study, setup: Setup) -> int:
+    """Budget slots the study's trials take (an earlier Optuna-backend run's included)."""
     with quiet_optuna():
         trials = study.get_trials(deepcopy=False)
-    return outputs.Ledger.of(trials).used
-
-
-def _all_done(study: optuna.Study, cfg: Config) -> bool:
-    return _used(study) >= cfg.budget
+    return outputs.Ledger.of(trials, infeasible_in_budget=setup.grid is not None).used
 
 
 def _orphans(study: optuna.Study) -> None:
@@ -256,11 +267,65 @@ def _finish(ray_trial: Any, why: str) -> None:
     driver.hub.trial_end(t.number, state.name, None, why)
 
 
+def _ended(ray_trial: Any) -> None:
+    if _Current.driver is not None:
+        _Current.driver.live.discard(ray_trial.trial_id)
+
+
 def _scheduler_name() -> str:
     driver = _Current.driver
     hpo = driver.setup.hpo if driver is not None else None
     sched = hpo.scheduler if hpo is not None else None
     return sched.type if sched is not None else "Ray"
+
+
+class _Budget(Searcher):
+    """Ray's searcher, asked for a point only while the budget has room: the finished
+    trials that count plus the trials running stay within ``n_trials``. An infeasible
+    point ends at once and frees its place; when the finished trials fill the budget Ray
+    hears FINISHED. It holds only the searcher it wraps (Ray pickles it with the
+    experiment); the counts come from the study."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        super().__init__(metric=searcher.metric, mode=searcher.mode)
+
+    def set_search_properties(self, metric: str | None, mode: str | None,
+                              config: dict[str, Any], **spec: Any) -> bool:
+        done = self.searcher.set_search_properties(metric, mode, config, **spec)
+        self._metric, self._mode = self.searcher.metric, self.searcher.mode
+        return bool(done)
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:  # type: ignore[override]
+        # (Ray types it dict | None, yet its own end marker, Searcher.FINISHED, is a str)
+        driver = _Current.driver
+        if driver is None:
+            return self.searcher.suggest(trial_id)
+        spent = driver.spent()
+        if spent >= driver.cfg.budget:
+            return Searcher.FINISHED
+        if spent + len(driver.live) >= driver.cfg.budget:
+            return None  # wait: a running trial may yet turn out infeasible
+        point = self.searcher.suggest(trial_id)
+        if isinstance(point, dict):
+            driver.live.add(trial_id)
+        return point
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        self.searcher.on_trial_result(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None,
+                          error: bool = False) -> None:
+        if _Current.driver is not None:
+            _Current.driver.live.discard(trial_id)
+        self.searcher.on_trial_complete(trial_id, result=result, error=error)
+
+    # a wrapper's state is saved apart from the searcher it wraps (Ray saves that itself)
+    def get_state(self) -> dict[str, Any]:
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        pass
 
 
 class _Events(tune.Callback):
@@ -273,9 +338,15 @@ class _Events(tune.Callback):
     def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
         _drain()
 
+    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any,
+                       **info: Any) -> None:
+        if _Current.driver is not None:  # a restored trial too: Ray runs it again
+            _Current.driver.live.add(trial.trial_id)
+
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any,
                           **info: Any) -> None:
         _drain()
+        _ended(trial)
         last = trial.last_result or {}
         _finish(trial, f"stopped by {_scheduler_name()} after "
                 f"{last.get('training_iteration', 0)} report(s)")
@@ -283,7 +354,23 @@ class _Events(tune.Callback):
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any,
                        **info: Any) -> None:
         _drain()
+        _ended(trial)
         _finish(trial, f"the trial's Ray worker failed (see {trial.path or 'ray logs'})")
+
+
+class _Silent(TrialProgressCallback):
+    """In place of Ray's own trial printer, which prints "Trial ... completed" for a
+    trial that never reported (an infeasible point) whatever the verbosity: the study's
+    display says what happened."""
+
+    def on_trial_result(self, *args: Any, **info: Any) -> None:
+        pass
+
+    def on_trial_error(self, *args: Any, **info: Any) -> None:
+        pass
+
+    def on_trial_complete(self, *args: Any, **info: Any) -> None:
+        pass
 
 
 class _Stop(tune.Stopper):

@@ -116,6 +116,22 @@ def test_population_study_exploits_and_explores(tmp_path: Path, name: str) -> No
         assert beta is None or 0.05 <= beta <= 0.5, e
 
 
+def test_infeasible_points_take_no_place_in_n_trials(tmp_path: Path) -> None:
+    """As under the Optuna backend: Ray is asked for points while the budget has room, so
+    an infeasible point (B001 here) is recorded and another is drawn in its place."""
+    out = tmp_path / "out"
+    proc = _run(HERE / "infeasible.yaml", out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and "Trial trainable" not in proc.stdout
+    results = json.loads((out / "results.json").read_text())
+    feasible = [t for t in results["trials"] if not t.get("infeasible")]
+    infeasible = [t for t in results["trials"] if t.get("infeasible")]
+    assert results["n_trials"] == 3 and results["finished"] == 3
+    assert len(feasible) == 3 and all(t["state"] == "COMPLETE" for t in feasible)
+    assert infeasible and all(t["reason"].startswith("infeasible: B001") for t in infeasible)
+    assert results["counts"]["infeasible"] == len(infeasible)
+
+
 def _finished(out: Path) -> int:
     try:
         return int(json.loads((out / "results.json").read_text())["finished"])
