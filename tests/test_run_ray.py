@@ -200,3 +200,13 @@ def test_a_ray_cluster_started_with_ray_start_runs_the_study(tmp_path: Path) -> 
                           check=False)
     shutil.rmtree(temp, ignore_errors=True)
     assert left.stdout.strip() == "", left.stdout
+
+
+def test_more_gpus_per_trial_than_the_cluster_has_is_one_line(tmp_path: Path) -> None:
+    """Each trial reserves `hardware.gpus_per_trial` GPUs; this machine's Ray has none."""
+    proc = _run(HERE / "asha.yaml", tmp_path / "out", "-o", "hardware.gpu=A100-80GB",
+                "-o", "hardware.gpus_per_trial=1", "-o", "policy.precision=bfloat16",
+                timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "hardware.gpus_per_trial is 1 but the Ray cluster has 0 GPU(s)" in proc.stderr
