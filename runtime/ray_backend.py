@@ -19,6 +19,7 @@ under PBT and PB2, whose population is drawn at the start, it does.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,7 +162,9 @@ def execute(setup: Setup, cfg: Config, study: optuna.Study, hub: Hub, *,
                                                         else 2),
                 failure_config=tune.FailureConfig(max_failures=0)))
     try:
-        with quiet_optuna():  # the searcher's own in-memory study says nothing
+        with quiet_optuna(), warnings.catch_warnings():  # the searcher's own study says
+            # nothing; nor does Ray's advice to reuse processes under PBT (see reuse_actors)
+            warnings.filterwarnings("ignore", message="Consider boosting PBT performance")
             grid = tuner.fit()
     finally:
         _drain()
