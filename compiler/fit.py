@@ -231,6 +231,11 @@ def _estimate(inputs: MemoryInputs, cap: int) -> MemoryEstimate:
     return estimate(inputs, cap)
 
 
+def _count(n: float) -> str:
+    """A count as written, or in e-notation past a trillion (a fuzzed 1e308 stays short)."""
+    return f"{n}" if abs(n) < 1e12 else f"{float(n):.3g}"
+
+
 def check_context_length(ctx: Context) -> None:
     """N011: sequences longer than the model's position table (an error for learned
     absolute positions; a warning for rotary models, which run but degrade)."""
@@ -240,7 +245,7 @@ def check_context_length(ctx: Context) -> None:
         return
     learned = arch.family == "gpt2"
     ctx.diags.add(
-        "N011", f"max_total_sequence_length {pol.max_total_sequence_length} exceeds "
+        "N011", f"max_total_sequence_length {_count(pol.max_total_sequence_length)} exceeds "
         f"`{pol.model_name}`'s {arch.max_position_embeddings} positions"
         + ("" if learned else " (rotary positions run past it, but quality degrades)"),
         path=("policy", "max_total_sequence_length"),
