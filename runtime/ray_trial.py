@@ -169,7 +169,9 @@ class RayTrialLoop(TrialLoop):
             history = list(trial.user_attrs.get(PBT) or [])
             history.append({"step": step, "exploited": donor, "params": dict(self.config)})
             trial.set_user_attr(PBT, history)
-            self.events.message(f"trial {trial.number}: PBT exploit at step {step}: took "
+            sched = self.setup.hpo.scheduler if self.setup.hpo is not None else None
+            name = sched.type.upper() if sched is not None else "PBT"
+            self.events.message(f"trial {trial.number}: {name} exploit at step {step}: took "
                                 f"trial {donor}'s checkpoint, explores {self.config}")
         return str(path)
 

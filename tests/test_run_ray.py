@@ -108,7 +108,7 @@ def test_population_study_exploits_and_explores(tmp_path: Path, name: str) -> No
     step = steps[0]
     assert step["exploited"] in {t["number"] for t in trials}
     assert step["step"] and step["params"]
-    assert "PBT exploit" in proc.stdout
+    assert f"{name.upper()} exploit" in proc.stdout
     for e in steps:  # explored values stay inside the search space
         lr = e["params"].get("policy.optimizer.kwargs.lr")
         beta = e["params"].get("dpo.reference_policy_kl_penalty")
