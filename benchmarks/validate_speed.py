@@ -137,11 +137,9 @@ class Timing:
     last: subprocess.CompletedProcess[str]
 
 
-def _alternate(a: list[str], b: list[str] | None,
-               runs: int) -> tuple[Timing, Timing | None]:
-    """`a` and `b` run in turn, `runs` times each after one uncounted warm-up of each (page
-    cache, .pyc files); on a shared machine a busy spell then slows both sides alike."""
-    cmds = [a] if b is None else [a, b]
+def _alternate(runs: int, *cmds: list[str]) -> list[Timing]:
+    """The commands in turn, `runs` times each after one uncounted warm-up of each (page
+    cache, .pyc files); on a shared machine a busy spell then slows them all alike."""
     for cmd in cmds:
         _time(cmd, ok=(0, 1))
     walls: list[list[float]] = [[] for _ in cmds]
@@ -154,9 +152,8 @@ def _alternate(a: list[str], b: list[str] | None,
             walls[i].append(t)
             cpus[i].append(_cpu[-1])
             last.append(proc)
-    out = [Timing(statistics.median(w), w, statistics.median(c), p)
-           for w, c, p in zip(walls, cpus, last, strict=True)]
-    return out[0], (out[1] if b is not None else None)
+    return [Timing(statistics.median(w), w, statistics.median(c), p)
+            for w, c, p in zip(walls, cpus, last, strict=True)]
 
 
 def _single_spec() -> Path:
@@ -184,21 +181,20 @@ def measure(runs: int, n_specs: int) -> dict[str, Any]:
     }
 
     # baseline: the interpreter alone
-    bare = _alternate([py, "-c", "pass"], None, runs)[0]
+    (bare,) = _alternate(runs, [py, "-c", "pass"])
     figures["python_startup"] = {"median_s": bare.median_s, "runs_s": bare.runs_s}
 
     spec = _single_spec()
     cmd = [py, "-m", "specc", "validate", str(spec.relative_to(ROOT))]
     torch_median: float | None = None
     if torch_available:  # taken alternately, so a busy spell slows both sides alike
-        one, torch_ = _alternate(cmd, [py, "-c", "import torch"], runs)
-        assert torch_ is not None
+        one, torch_ = _alternate(runs, cmd, [py, "-c", "import torch"])
         version = _time([py, "-c", "import torch; print(torch.__version__)"])[1].stdout.strip()
         torch_median = torch_.median_s
         figures["import_torch"] = {"median_s": torch_.median_s, "runs_s": torch_.runs_s,
                                    "cpu_s": torch_.cpu_s, "torch_version": version}
     else:
-        one = _alternate(cmd, None, runs)[0]
+        (one,) = _alternate(runs, cmd)
         figures["import_torch"] = None
     one_median = one.median_s
     rc = one.last.returncode
@@ -255,8 +251,7 @@ def _corpus(py: str, runs: int) -> dict[str, Any] | None:
     specc_cmd = [py, "-m", "specc", "validate", "--format", "json", "--root", str(CORPUS),
                  *files]
     lint_cmd = [str(yamllint), "-d", "relaxed", *files]
-    specc_, lint = _alternate(specc_cmd, lint_cmd, runs)
-    assert lint is not None
+    specc_, lint = _alternate(runs, specc_cmd, lint_cmd)
     diags = json.loads(specc_.last.stdout)["diagnostics"]
     return {"files": len(files), "specc_s": specc_.median_s, "specc_runs_s": specc_.runs_s,
             "yamllint_s": lint.median_s, "yamllint_runs_s": lint.runs_s,

@@ -25,9 +25,9 @@ from specc.runtime.outputs import (
     SAME_AS,
     SURPLUS,
     TRIAL_ID,
-    Ledger,
 )
 from specc.runtime.setup import Config, Setup, study_info
+from specc.runtime.setup import ledger as budget_ledger
 from specc.runtime.storage import (
     FAILED_TRIAL,
     RETRY_HISTORY,
@@ -87,7 +87,7 @@ def stop_reason(setup: Setup, cfg: Config, trials: Sequence[optuna.trial.FrozenT
                 budget: bool = True) -> str | None:
     """Why the study ends now (None: it goes on), from its records; ``budget=False`` leaves
     out the budget (Ray counts its own trials)."""
-    ledger = Ledger.of(trials, infeasible_in_budget=setup.grid is not None)
+    ledger = budget_ledger(setup, trials)
     if cfg.deadline is not None and time.time() >= cfg.deadline:
         return "timeout"
     run = infeasible_run(trials)
@@ -141,7 +141,6 @@ class TrialLoop:
         with quiet_optuna():
             reap_dead_trials(self.study)
         return stop_reason(self.setup, self.cfg, self.study.get_trials(deepcopy=False))
-
 
     def _surplus(self, trial: optuna.Trial) -> bool:
         """Whether ``trial`` was created after the budget was full (racing workers)."""

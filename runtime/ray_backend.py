@@ -32,9 +32,16 @@ from ray.tune.search import Searcher
 from specc.errors import RunError
 from specc.runtime import outputs
 from specc.runtime.outputs import REASON, SURPLUS
-from specc.runtime.ray_space import POPULATION, bounds, param_space, scheduler, searcher
+from specc.runtime.ray_space import (
+    POPULATION,
+    bounds,
+    param_space,
+    scheduler,
+    scheduler_name,
+    searcher,
+)
 from specc.runtime.ray_trial import RAY_TRIAL, RayRun, objective_keys, trainable
-from specc.runtime.setup import Config, Setup, report_period
+from specc.runtime.setup import Config, Setup, ledger, report_period
 from specc.runtime.storage import quiet_optuna
 
 if TYPE_CHECKING:
@@ -59,12 +66,9 @@ class _Driver:
     live: set[str] = field(default_factory=set)
 
     def spent(self) -> int:
-        """Budget slots the study's finished trials take; infeasible points take none
-        (grids aside), as under the Optuna backend."""
-        with quiet_optuna():
-            trials = self.study.get_trials(deepcopy=False)
-        return len(outputs.Ledger.of(trials, infeasible_in_budget=self.setup.grid is not None)
-                   .finished())
+        """Budget slots the study's finished trials take (infeasible points take none,
+        grids aside, as under the Optuna backend)."""
+        return len(_ledger(self.study, self.setup).finished())
 
 
 class _Current:
@@ -201,11 +205,14 @@ def _checkpointing(setup: Setup) -> bool:
     return checkpoints.enabled(setup.compiled.spec) is not None
 
 
+def _ledger(study: optuna.Study, setup: Setup) -> outputs.Ledger:
+    with quiet_optuna():
+        return ledger(setup, study.get_trials(deepcopy=False))
+
+
 def _used(study: optuna.Study, setup: Setup) -> int:
     """Budget slots the study's trials take (an earlier Optuna-backend run's included)."""
-    with quiet_optuna():
-        trials = study.get_trials(deepcopy=False)
-    return outputs.Ledger.of(trials, infeasible_in_budget=setup.grid is not None).used
+    return _ledger(study, setup).used
 
 
 def _orphans(study: optuna.Study) -> None:
@@ -270,18 +277,6 @@ def _finish(ray_trial: Any, why: str) -> None:
     driver.hub.trial_end(t.number, state.name, None, why)
 
 
-def _ended(ray_trial: Any) -> None:
-    if _Current.driver is not None:
-        _Current.driver.live.discard(ray_trial.trial_id)
-
-
-def _scheduler_name() -> str:
-    driver = _Current.driver
-    hpo = driver.setup.hpo if driver is not None else None
-    sched = hpo.scheduler if hpo is not None else None
-    return sched.type if sched is not None else "Ray"
-
-
 class _Budget(Searcher):
     """Ray's searcher, asked for a point only while the budget has room: the finished
     trials that count plus the trials running stay within ``n_trials``. An infeasible
@@ -319,7 +314,7 @@ class _Budget(Searcher):
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None,
                           error: bool = False) -> None:
-        if _Current.driver is not None:
+        if _Current.driver is not None:  # Ray tells the searcher of every end, errors too
             _Current.driver.live.discard(trial_id)
         self.searcher.on_trial_complete(trial_id, result=result, error=error)
 
@@ -349,15 +344,15 @@ class _Events(tune.Callback):
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any,
                           **info: Any) -> None:
         _drain()
-        _ended(trial)
         last = trial.last_result or {}
-        _finish(trial, f"stopped by {_scheduler_name()} after "
+        driver = _Current.driver
+        name = scheduler_name(driver.setup) if driver is not None else "Ray"
+        _finish(trial, f"stopped by {name} after "
                 f"{last.get('training_iteration', 0)} report(s)")
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any,
                        **info: Any) -> None:
         _drain()
-        _ended(trial)
         _finish(trial, f"the trial's Ray worker failed (see {trial.path or 'ray logs'})")
 
 

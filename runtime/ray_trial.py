@@ -169,10 +169,11 @@ class RayTrialLoop(TrialLoop):
             history = list(trial.user_attrs.get(PBT) or [])
             history.append({"step": step, "exploited": donor, "params": dict(self.config)})
             trial.set_user_attr(PBT, history)
-            sched = self.setup.hpo.scheduler if self.setup.hpo is not None else None
-            name = sched.type.upper() if sched is not None else "PBT"
-            self.events.message(f"trial {trial.number}: {name} exploit at step {step}: took "
-                                f"trial {donor}'s checkpoint, explores {self.config}")
+            from specc.runtime.ray_space import scheduler_name  # it imports this module
+
+            self.events.message(f"trial {trial.number}: {scheduler_name(self.setup)} exploit "
+                                f"at step {step}: took trial {donor}'s checkpoint, explores "
+                                f"{self.config}")
         return str(path)
 
 

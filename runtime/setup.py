@@ -230,6 +230,12 @@ def pruner_in_steps(hpo: Any, period: int) -> Any:
     return hpo.model_copy(update={"pruner": p.model_copy(update=update)})
 
 
+def ledger(setup: Setup, trials: Sequence[optuna.trial.FrozenTrial]) -> outputs.Ledger:
+    """The study's trials in budget slots: infeasible points take none, but a grid's do
+    (each point is a slot of the grid)."""
+    return outputs.Ledger.of(trials, infeasible_in_budget=setup.grid is not None)
+
+
 def study_info(setup: Setup, cfg: Config) -> outputs.StudyInfo:
     return outputs.StudyInfo(name=cfg.study_name, storage=display(cfg.storage),
                              directions=setup.directions, objectives=setup.objectives,
