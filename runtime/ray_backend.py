@@ -37,10 +37,9 @@ from specc.runtime.ray_space import (
     bounds,
     param_space,
     scheduler,
-    scheduler_name,
     searcher,
 )
-from specc.runtime.ray_trial import RAY_TRIAL, RayRun, objective_keys, trainable
+from specc.runtime.ray_trial import RAY_TRIAL, RayRun, objective_keys, scheduler_name, trainable
 from specc.runtime.setup import Config, Setup, ledger, report_period
 from specc.runtime.storage import quiet_optuna
 

@@ -20,12 +20,6 @@ from specc.spec.mutable import default_mutations
 POPULATION = ("pbt", "pb2")
 
 
-def scheduler_name(setup: Setup) -> str:
-    """How messages name the study's Ray scheduler: ASHA, PBT, PB2, ... (FIFO: Ray)."""
-    sched = setup.hpo.scheduler if setup.hpo is not None else None
-    return sched.type.upper() if sched is not None else "Ray"
-
-
 def modes(setup: Setup) -> tuple[str | list[str], str | list[str]]:
     """(metric, mode) as Ray's searchers and schedulers take them."""
     keys = objective_keys(len(setup.directions))

@@ -169,8 +169,6 @@ class RayTrialLoop(TrialLoop):
             history = list(trial.user_attrs.get(PBT) or [])
             history.append({"step": step, "exploited": donor, "params": dict(self.config)})
             trial.set_user_attr(PBT, history)
-            from specc.runtime.ray_space import scheduler_name  # it imports this module
-
             self.events.message(f"trial {trial.number}: {scheduler_name(self.setup)} exploit "
                                 f"at step {step}: took trial {donor}'s checkpoint, explores "
                                 f"{self.config}")
@@ -180,6 +178,12 @@ class RayTrialLoop(TrialLoop):
 # --- the process's state: compiled once, reused by every trial it runs -------------------------
 
 _STATE: dict[str, Any] = {}
+
+
+def scheduler_name(setup: Setup) -> str:
+    """How messages name the study's Ray scheduler: ASHA, PBT, PB2, ... (FIFO: Ray)."""
+    sched = setup.hpo.scheduler if setup.hpo is not None else None
+    return sched.type.upper() if sched is not None else "Ray"
 
 
 def _loop(run: RayRun, events: Any) -> RayTrialLoop:
