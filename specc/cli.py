@@ -468,7 +468,23 @@ def entry() -> None:
         code = 130
     if code == 130:
         _forget_interrupt()
+    elif sys.argv[1:2] == ["validate"]:
+        _exit_now(code)
     raise SystemExit(code)
+
+
+def _exit_now(code: int) -> None:
+    """End a `specc validate` process without the interpreter's teardown. Validate has
+    written nothing but its report, holds no file, lock or child process and registers no
+    exit handler, so all that teardown would do is free some 290 modules one object at a
+    time: a tenth of a cold `specc validate`. The report is flushed first; a reader that
+    went away (`specc validate ... | head`) is not an error."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def _drop_cwd_from_path() -> None:

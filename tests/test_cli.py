@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -203,3 +204,48 @@ def test_a_subcommand_builds_only_its_own_parser_and_help_lists_them_all(
         main(["valdate", "x.yaml"])
     assert e.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+#: The environment of a process whose standard output is block-buffered, as on a CI runner
+#: (this one may set PYTHONUNBUFFERED).
+BUFFERED = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def _copies(tmp_path: Path, n: int) -> list[str]:
+    text = BAD.read_text()
+    paths = [tmp_path / f"spec{i:03d}.yaml" for i in range(n)]
+    for path in paths:
+        path.write_text(text)
+    return [path.name for path in paths]
+
+
+def test_validate_ends_without_teardown_yet_delivers_its_whole_report(tmp_path: Path) -> None:
+    """`specc validate` leaves by `os._exit` after flushing: a report smaller than the
+    output buffer and one many times a pipe's buffer both arrive whole, with validate's exit
+    status and nothing on stderr."""
+    small = subprocess.run([sys.executable, "-m", "specc", "validate", "--format", "json",
+                            str(BAD)], capture_output=True, text=True, env=BUFFERED, check=False)
+    assert small.returncode == 1
+    one = json.loads(small.stdout)["diagnostics"]
+    assert one
+    done = subprocess.run([sys.executable, "-m", "specc", "validate", "--format", "json",
+                           *_copies(tmp_path, 300)], capture_output=True, text=True,
+                          cwd=tmp_path, env=BUFFERED, check=False)
+    assert len(done.stdout) > 4 * 65536
+    assert len(json.loads(done.stdout)["diagnostics"]) == 300 * len(one)
+    assert done.returncode == 1
+    assert done.stderr == ""
+
+
+def test_validate_into_a_reader_that_leaves_early_is_quiet(tmp_path: Path) -> None:
+    """`specc validate ... | head -c 100`: the reader goes away mid-report; validate ends
+    without a traceback or an 'Exception ignored' message."""
+    proc = subprocess.Popen([sys.executable, "-m", "specc", "validate", *_copies(tmp_path, 300)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+                            env=BUFFERED)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(100)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert err == ""
