@@ -4,15 +4,16 @@ steps, warmup, GRPO rollouts. Pure arithmetic over a validated spec."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 
 from specc.spec.builtins import DATASET_SIZES
 from specc.spec.facts import PAIRED, ROLLOUTS
 from specc.spec.models import Spec
 from specc.spec.models.policy import SchedulerMilestones, SchedulerStep, ShortScheduler
+from specc.spec.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Derived:
     """Derived training numbers of one trial (per optimizer step unless stated)."""
 

@@ -9,7 +9,7 @@ an option fails a test instead of being dropped silently.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Any
 
 from specc.compiler.derive import Derived
@@ -21,9 +21,10 @@ from specc.spec.catalog.optim import HF_OPTIM_NAMES, lookup_optimizer
 from specc.spec.facts import FACTS
 from specc.spec.models import Spec
 from specc.spec.models.policy import SchedulerMilestones, SchedulerStep, ShortScheduler
+from specc.spec.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     """Where an algorithm's trainer and config classes live in TRL."""
 
@@ -88,7 +89,7 @@ DPO_LOSSES: dict[str, str] = {"dpo": "sigmoid", "ipo": "ipo", "hinge": "hinge",
                               "robust": "robust"}
 
 
-@dataclass
+@record
 class Lowered:
     """The trainer call one trial makes."""
 

@@ -11,17 +11,17 @@ that nothing specc can change fits.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from specc.compiler.memory_inputs import GIB, MemoryEstimate
 from specc.spec.models import Spec
 from specc.spec.parallel import parallel
+from specc.spec.records import record
 
 Estimator = Callable[[Spec], MemoryEstimate | None]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Fix:
     """One change and the per-GPU estimate it gives."""
 

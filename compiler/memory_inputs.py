@@ -5,12 +5,13 @@ and :func:`~specc.compiler.memory.estimate` are in :mod:`specc.compiler.memory`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from specc.spec.catalog.architectures import Architecture
 from specc.spec.defaults import DEFAULT_LORA_TARGETS
 from specc.spec.models.algorithms import Algorithm
+from specc.spec.records import record
 
 GIB = 1024**3
 
@@ -61,7 +62,7 @@ def precision_bytes(precision: str) -> int:
         raise ValueError(f"unknown precision {precision!r}") from None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MemoryInputs:
     """Everything the estimate depends on, already resolved from a spec and a trial.
 
@@ -177,7 +178,7 @@ class MemoryInputs:
             raise ValueError(f"gradient_accumulation_steps must be >= 1, got {steps}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MemoryEstimate:
     """Per-GPU peak estimate: the components (bytes), their sum and the verdict.
 

@@ -3,7 +3,7 @@ run — derived numbers, memory against the GPU, feasibility, and the exact trai
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from specc.compiler import space
@@ -17,6 +17,7 @@ from specc.spec.diagnostics import Collector, Diagnostic, Severity
 from specc.spec.facts import GENERATES
 from specc.spec.models import Spec
 from specc.spec.models.policy import RUNNABLE_BACKENDS
+from specc.spec.records import record
 from specc.spec.storage_url import public_url
 
 DEFAULT_PREVIEW = 5
@@ -30,7 +31,7 @@ Trial = TrialDescription
 __all__ = ["DEFAULT_PREVIEW", "Plan", "Trial", "build_plan", "feasible_share"]
 
 
-@dataclass
+@record
 class Plan:
     """Every trial a spec compiles to, and the study that will run them."""
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from specc.compiler import space
 from specc.errors import SpeccError
+from specc.spec.records import record
 
 if TYPE_CHECKING:
     from specc.spec.models.hpo import Hpo
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["Preview", "preview_points"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Preview:
     points: list[space.Point]
     #: Points from this index on depend on results in a run (None: none do).

@@ -11,7 +11,6 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from specc.spec import keypath
@@ -19,6 +18,7 @@ from specc.spec.diagnostics import Collector, Diagnostic, Severity
 from specc.spec.interpolate import resolve
 from specc.spec.models import Spec
 from specc.spec.models.hpo import CategoricalDim, FloatDim, IntDim
+from specc.spec.records import record
 from specc.spec.rules import Context, run_rules
 from specc.spec.schema_check import validate_model
 
@@ -138,7 +138,7 @@ def check_point(raw: dict[str, Any], point: Point, file: str,
     return spec, [d for d in diags if d.severity is Severity.ERROR]
 
 
-@dataclass
+@record
 class Feasibility:
     points: int
     failing: list[tuple[Point, list[Diagnostic]]]

@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
 from specc.spec.models import Spec
+from specc.spec.records import record
 
 Backend = Literal["tensorboard", "wandb", "mlflow"]
 BACKENDS: tuple[Backend, ...] = ("tensorboard", "wandb", "mlflow")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Package:
     """What a backend needs installed: any of ``modules`` importable, else `pip install`."""
 
@@ -41,7 +42,7 @@ PACKAGES: dict[Backend, Package] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunRef:
     """Which trial of which study a lowering is for."""
 
@@ -53,7 +54,7 @@ class RunRef:
     """The trial number."""
 
 
-@dataclass
+@record
 class Tracking:
     """One trial's experiment tracking."""
 

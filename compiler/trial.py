@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from specc.compiler import space
@@ -20,6 +20,7 @@ from specc.compiler.lowering import Lowered, lower
 from specc.compiler.tracking import RunRef
 from specc.spec.facts import FACTS, keep_columns
 from specc.spec.models.health import Health
+from specc.spec.records import record
 from specc.spec.rules import Context
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ __all__ = ["DataSplit", "Launch", "TrialDescription", "World", "compile_trial",
            "objective_metrics", "trial_id"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class World:
     """The devices a trial will run on. ``devices=None`` is the spec's declared
     `hardware` (what `specc plan` shows); `specc run` passes what it found."""
@@ -43,7 +44,7 @@ class World:
     mps: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Launch:
     """How the trial's training is started: in the worker's process, or as its own
     distributed job (`torchrun`, one process per GPU -- or per CPU rank with gloo)."""
@@ -71,7 +72,7 @@ class Launch:
         return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DataSplit:
     """One dataset split the trainer gets, and the columns kept from it."""
 
@@ -81,7 +82,7 @@ class DataSplit:
     columns: tuple[str, ...] | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TrialDescription:
     """Everything one trial is: what plan prints, run executes and emit renders."""
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from specc.compiler import space
 from specc.compiler.fit import check_context_length, check_memory
 from specc.spec.check import Checked, check_file
 from specc.spec.diagnostics import Collector, Diagnostic, ExitCode, Severity, exit_code
+from specc.spec.records import record
 from specc.spec.rules import Context
 from specc.spec.yamlio import MAX_BYTES
 
 
-@dataclass
+@record
 class Validation:
     """The outcome of validating one or more files."""
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from specc.spec.diagnostics import Collector
+from specc.spec.records import record
 
 #: Keys W&B's service takes that an older `sweeps` schema does not declare (`run_cap`
 #: joined it in sweeps 0.3, which the dev extra cannot use: it pins numpy below 2).
 NEWER_KEYS = ("run_cap",)
 
 
-@dataclass
+@record
 class Checked:
     """What W&B's engine found (empty: it accepts the configuration)."""
 

@@ -14,7 +14,6 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from specc.compiler import space
@@ -24,6 +23,7 @@ from specc.spec.diagnostics import Collector
 from specc.spec.models import Spec
 from specc.spec.models.hpo import CategoricalDim, FloatDim, Hpo, IntDim
 from specc.spec.objective import is_name
+from specc.spec.records import record
 
 __all__ = ["METHODS", "OBJECTIVE_KEY", "ParamProblem", "SweepExport", "agent_command",
            "export", "metric_name", "parameter_names", "point_from_params", "report_params"]
@@ -47,7 +47,7 @@ _BAD = re.compile(r"[^A-Za-z0-9_.-]")
 _SPACE = ("hpo", "search_space")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SweepExport:
     """A sweep configuration and the spec path of each of its parameters."""
 
@@ -285,7 +285,7 @@ def _study(hpo: Hpo, diags: Collector) -> None:
 
 # --- W&B's parameters back as a point ----------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ParamProblem:
     """A parameter W&B passed that does not fit the search space (X015)."""
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,6 +16,7 @@ from specc.spec.loader import Loaded, load, parse_override_path
 from specc.spec.locations import Path
 from specc.spec.models import Spec
 from specc.spec.nemo.walk import Walked, walk
+from specc.spec.records import record
 from specc.spec.rules import Context, run_rules, search_space
 from specc.spec.schema_check import data_path, validate_model
 from specc.spec.yamlio import MAX_BYTES
@@ -26,7 +26,7 @@ from specc.spec.yamlio import MAX_BYTES
 _WHOLE_SPEC_FAMILIES = ("B", "M", "H008", "H009")
 
 
-@dataclass
+@record
 class Checked:
     """A loaded spec and, when it passed the schema, its model.
 

@@ -21,13 +21,14 @@ The first letter names the family:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from specc.spec.records import record
 
 SeverityName = Literal["error", "warning", "info"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CodeInfo:
     code: str
     severity: SeverityName

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING
 
 from specc.spec.codes import CODES, UNREADABLE
 from specc.spec.keypath import render
+from specc.spec.records import record
 
 if TYPE_CHECKING:
     from specc.spec.locations import Locations, Path
@@ -38,7 +39,7 @@ class ExitCode(enum.IntEnum):
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Diagnostic:
     """One problem (or remark) about a spec, with where it is and how to fix it.
 
@@ -87,7 +88,7 @@ class Diagnostic:
 dotted = render
 
 
-@dataclass
+@record
 class Collector:
     """Collects diagnostics; knows the source locations of the spec it checks.
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from specc.spec import atomic, keypath
@@ -30,6 +30,7 @@ from specc.spec.diagnostics import Collector, Diagnostic, Severity, dotted
 from specc.spec.edit_doc import _CORE, _Doc, _doc, _is_empty, _read, _Refuse, _tag, _Walk
 from specc.spec.edit_render import _nested, render, render_float, render_key, render_str
 from specc.spec.locations import Path
+from specc.spec.records import record
 
 __all__ = ["Change", "ChangeKind", "Edited", "apply_like_override", "inherited_from",
            "inherited_note", "position", "render", "render_float", "render_key", "render_str",
@@ -37,7 +38,7 @@ __all__ = ["Change", "ChangeKind", "Edited", "apply_like_override", "inherited_f
 
 ChangeKind = Literal["replace", "insert", "unchanged"]
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Change:
     """One edit: ``old`` at ``start`` in the text before it became ``new``."""
 
@@ -50,7 +51,7 @@ class Change:
     value_at: int
 
 
-@dataclass
+@record
 class Edited:
     """The text after one edit, the change, and info notes about it (E003, E004)."""
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from specc.spec.diagnostics import Collector, Diagnostic, dotted
 from specc.spec.locations import Path
+from specc.spec.records import record
 from specc.spec.yamlio import Parsed, parse
 
 _CORE = "tag:yaml.org,2002:"
@@ -79,7 +79,7 @@ def _shared(root: Any) -> set[int]:
     return twice
 
 
-@dataclass
+@record
 class _Walk:
     node: Any
     key: Any | None

@@ -10,11 +10,11 @@ handed out are shared: callers copy (:func:`clone`) before they change anything.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from specc.spec.diagnostics import Collector, Diagnostic
 from specc.spec.locations import Loc, Locations, Path
+from specc.spec.records import record
 from specc.spec.sources import inside, load_file, stamp
 from specc.spec.yamlio import parse
 
@@ -32,7 +32,7 @@ def clone(v: Any) -> Any:
     return v
 
 
-@dataclass
+@record
 class _Tree:
     """What loading one file (and its parents) produced: memoised per process."""
 

@@ -9,7 +9,7 @@ two copies cannot disagree. Plain data: importing this module imports nothing he
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from specc.spec.records import record
 
 __all__ = [
     "FACTS",
@@ -47,7 +47,7 @@ def _own(names: frozenset[str]) -> frozenset[str]:
     return (COMMON_METRICS - {"eval_loss"}) | names | {"eval_reward"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AlgorithmFacts:
     """The traits of one algorithm that more than one layer needs."""
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from specc.spec.locations import Path
+from specc.spec.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Leaf:
     """What a key path accepts."""
 

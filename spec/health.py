@@ -4,9 +4,8 @@ threshold written for an algorithm its rule does not watch (W021)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from specc.spec.models.health import Health
+from specc.spec.records import record
 
 #: Policy-gradient RL: the algorithms whose policy entropy and KL to the reference are
 #: the signs seed 003 watches.
@@ -14,7 +13,7 @@ POLICY_GRADIENT = frozenset({"grpo", "rloo", "ppo"})
 EVERY = frozenset({"sft", "dpo", "orpo", "kto", "grpo", "rloo", "rs_sft", "awr", "ppo"})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HealthRule:
     """One row: the threshold field, the logged metrics it reads (the first present), the
     bad side, the algorithms it applies to, its default and what it does."""

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from specc.spec import keypath
 from specc.spec.diagnostics import Collector, dotted
 from specc.spec.locations import Path
+from specc.spec.records import record
 
 _MISSING = object()
 #: Interpolation results beyond this are refused (an `${mul:...}` chain can otherwise
@@ -101,12 +101,12 @@ class InterpolationError(Exception):
         self.chain = False
 
 
-@dataclass
+@record
 class _Ref:
     path: str
 
 
-@dataclass
+@record
 class _Call:
     name: str
     args: list[list[Any]]  # each argument is a list of text pieces / _Ref / _Call

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from specc.spec import dialects, presets
@@ -21,11 +21,12 @@ from specc.spec.keypath import parse_override_path as parse_override_path  # noq
 from specc.spec.keypath import set_value
 from specc.spec.keypath import split_override as split_override  # noqa: PLC0414
 from specc.spec.locations import Loc, Locations, Path
+from specc.spec.records import record
 from specc.spec.sources import allowed_roots
 from specc.spec.yamlio import MAX_BYTES
 
 
-@dataclass
+@record
 class Loaded:
     """A spec after merging and interpolation."""
 

@@ -7,13 +7,15 @@ diagnostic always points into the file that is responsible for it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from specc.spec.records import record
 
 PathPart = str | int
 Path = tuple[PathPart, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Loc:
     """A 1-based span in one file."""
 
@@ -24,7 +26,7 @@ class Loc:
     end_column: int = 0
 
 
-@dataclass
+@record
 class Locations:
     """Key path -> location of its value, and of its key."""
 

@@ -14,7 +14,8 @@ import ast
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+
+from specc.spec.records import record
 
 #: A metric name: TRL's log names, with `/` and `.` inside.
 _TOKEN = re.compile(r"(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
@@ -30,7 +31,7 @@ class ObjectiveError(ValueError):
     """An objective that is not a metric name nor a safe expression of them."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Objective:
     """A parsed objective: the metric names it reads and its tree (names as `_m<i>`)."""
 

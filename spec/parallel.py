@@ -16,8 +16,9 @@ says it directly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from specc.spec.records import record
 
 if TYPE_CHECKING:
     from specc.spec.models.root import Spec
@@ -33,7 +34,7 @@ _BACKENDS: tuple[tuple[str, dict[str, str]], ...] = (
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Parallel:
     """How one model replica is split, and where the sizes were read."""
 

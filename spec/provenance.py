@@ -22,7 +22,7 @@ find the values the winning one replaced. Spec layer only (no torch, no Optuna).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -51,6 +51,7 @@ from specc.spec.provenance_paths import (
     field_doc,
     parse_path,
 )
+from specc.spec.records import record
 from specc.spec.schema_check import key_hint
 from specc.spec.yamlio import parse
 
@@ -67,7 +68,7 @@ MAX_DEPTH = 8
 _MISSING: Any = object()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Site:
     """A place in a file: 1-based line and column, and that line's text."""
 
@@ -84,7 +85,7 @@ class Site:
                 "source": self.source}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Replaced:
     """A value written in another file that the winning one replaced."""
 
@@ -92,7 +93,7 @@ class Replaced:
     value: Any
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Searched:
     """The `hpo.search_space` dimension that sets a path in every trial."""
 
@@ -104,7 +105,7 @@ class Searched:
         return describe_dimension(self.dimension)
 
 
-@dataclass
+@record
 class Origin:
     """Where one value came from."""
 
@@ -159,7 +160,7 @@ class Origin:
         return out
 
 
-@dataclass
+@record
 class Explanation:
     """One explained path: a single value, or a mapping listed leaf by leaf."""
 
@@ -172,7 +173,7 @@ class Explanation:
     sites: list[Site] = field(default_factory=list)
 
 
-@dataclass
+@record
 class _Own:
     """One file parsed on its own (before merging)."""
 

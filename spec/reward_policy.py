@@ -19,12 +19,12 @@ import os
 import re
 import sys
 import sysconfig
-from dataclasses import dataclass
 from importlib.machinery import PathFinder
 from typing import Literal
 
 from specc.spec.builtins import REWARD_MODULE
 from specc.spec.project_root import inside
+from specc.spec.records import record
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
@@ -32,7 +32,7 @@ _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 Kind = Literal["builtin", "file", "module"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RewardRef:
     """A reward function name, read."""
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from specc.spec.diagnostics import Collector, dotted
 from specc.spec.loader import Loaded, load
 from specc.spec.locations import Path
 from specc.spec.models import Spec
+from specc.spec.records import record
 from specc.spec.schema_check import validate_model
 
 ChangeKind = Literal["changed", "added", "removed", "same"]
@@ -33,7 +34,7 @@ TRIALS = "trials"
 _CONSUMED = ("extends", "defaults")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Where:
     """file:line where a side writes a value."""
 
@@ -44,7 +45,7 @@ class Where:
         return f"{self.file}:{self.line}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Change:
     """One key path that differs (or, with ``--all``, is the same) between the sides."""
 
@@ -66,7 +67,7 @@ class Change:
         return out
 
 
-@dataclass
+@record
 class Side:
     """One resolved side of a diff."""
 
@@ -84,7 +85,7 @@ class Side:
         return Where(loc.file, loc.line) if loc is not None and loc.line else None
 
 
-@dataclass
+@record
 class SemDiff:
     """The result: training settings and `hpo` changes, apart."""
 

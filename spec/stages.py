@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import Any, Literal
+
+from specc.spec.records import record
 
 __all__ = ["STAGE_FILE", "ModelRef", "resolve_model"]
 
@@ -29,7 +30,7 @@ STAGE_FILE = "specc_stage.json"
 Kind = Literal["name", "model", "adapter"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ModelRef:
     """What a `model_name` resolves to."""
 

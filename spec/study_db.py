@@ -22,9 +22,10 @@ import contextlib
 import os
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from specc.spec.diagnostics import Collector
+from specc.spec.records import record
 
 #: The tables of Optuna's RDB schema.
 TABLES = ("studies", "study_directions", "study_user_attributes", "study_system_attributes",
@@ -37,7 +38,7 @@ INDEXES = {"ix_studies_study_name": ("studies", "study_name", True),
 _STUDY_CHILDREN = ("study_directions", "study_user_attributes", "study_system_attributes")
 
 
-@dataclass
+@record
 class Health:
     """What a study database holds and lacks."""
 

@@ -16,11 +16,12 @@ import io
 import math
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from specc.spec.diagnostics import Collector
 from specc.spec.locations import Loc, Locations, Path
+from specc.spec.records import record
 from specc.spec.yamlfast import Node as _FastNode
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -37,7 +38,7 @@ _ALLOWED_TAGS = {
 _INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 
 
-@dataclass
+@record
 class Parsed:
     """A YAML document as plain Python data plus the locations of its parts."""
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -480,10 +481,8 @@ def _exit_now(code: int) -> None:
     time: a tenth of a cold `specc validate`. The report is flushed first; a reader that
     went away (`specc validate ... | head`) is not an error."""
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass
     os._exit(code)
 
 

@@ -2,7 +2,7 @@
 
 INTERFACE (filled in by the catalog work):
 
-    @dataclass(frozen=True, slots=True)
+    @record(frozen=True, slots=True)
     class Architecture:
         name: str                   # e.g. "Llama-3.2-1B"
         hidden_size: int
@@ -41,8 +41,10 @@ setting); the table records the native 32768 context window of the family.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
+
+from specc.spec.records import record
 
 __all__ = [
     "ARCHITECTURES",
@@ -57,7 +59,7 @@ __all__ = [
 _LLAMA_LIKE = frozenset({"llama", "mistral", "qwen2", "gemma", "gemma2"})
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Architecture:
     """The shapes of a decoder-only transformer: enough to count parameters and memory."""
 

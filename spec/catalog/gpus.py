@@ -2,7 +2,7 @@
 
 INTERFACE (filled in by the catalog work):
 
-    @dataclass(frozen=True, slots=True)
+    @record(frozen=True, slots=True)
     class GPU:
         name: str            # canonical name, e.g. "A100-80GB"
         memory_gb: float     # usable device memory in GiB as marketed (80 for A100-80GB)
@@ -37,15 +37,16 @@ memory as marketed; by default Metal lets a process use roughly 3/4 of it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
+
+from specc.spec.records import record
 
 __all__ = ["GPU", "GPUS", "ambiguous_gpu_matches", "gpu_names", "lookup_gpu"]
 
 _GIB = 1024**3
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class GPU:
     """One accelerator model: how much memory it has and which float formats it runs fast.
 

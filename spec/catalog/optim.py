@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeGuard
+
+from specc.spec.records import record
 
 __all__ = [
     "HF_OPTIM_NAMES",
@@ -71,7 +72,7 @@ ParamKind = Literal[
 ProblemKind = Literal["unknown", "type", "range", "missing"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Param:
     """One keyword parameter of a recorded constructor.
 
@@ -97,7 +98,7 @@ class Param:
         return self.default is REQUIRED
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Signature:
     """A recorded constructor: its keyword parameters and memory facts.
 

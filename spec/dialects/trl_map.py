@@ -9,7 +9,7 @@ others (batch sizes, precision, rewards) have a rule each below.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from specc.spec.catalog.optim import HF_OPTIM_NAMES
@@ -19,6 +19,7 @@ from specc.spec.dialects import trl_table as T
 from specc.spec.dialects.rewrite import Tree
 from specc.spec.facts import ROLLOUTS
 from specc.spec.locations import Path
+from specc.spec.records import record
 
 _OPTIMS = {hf: qual for qual, hf in reversed(HF_OPTIM_NAMES.items())}
 _DTYPES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16",
@@ -27,7 +28,7 @@ _DTYPES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16",
 _DPO_LOSSES = {"sigmoid": "dpo", "ipo": "ipo", "hinge": "hinge", "robust": "robust"}
 
 
-@dataclass
+@record
 class Field:
     name: str
     value: Any
@@ -35,7 +36,7 @@ class Field:
     old: Path | None
 
 
-@dataclass
+@record
 class Mapper:
     """One file's TRL fields -> specc keys in ``tree``."""
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import json
 import os
-from dataclasses import dataclass
 from typing import Any
+
+from specc.spec.records import record
 
 Type = Any
 CATALOG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "catalog.json")
@@ -23,7 +24,7 @@ SPECC_TRAINS = frozenset({"dpo", "grpo", "sft", "ppo"})
 UNION_MASTER = "*"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Field:
     type: Type
     required: bool

@@ -8,8 +8,10 @@ import ast
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from specc.spec.records import record
 
 Type = Any  # a JSON type expression (see the module docstring)
 
@@ -21,7 +23,7 @@ _DICTS = {"dict", "Dict", "Mapping", "MutableMapping"}
 _WRAPPERS = {"NotRequired", "Required", "ReadOnly", "Final", "ClassVar"}
 
 
-@dataclass
+@record
 class _Module:
     name: str
     tree: ast.Module

@@ -9,7 +9,7 @@ stay open. Keys of specc's closed blocks (`hpo`, `hardware`, ...) are left to py
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
@@ -20,12 +20,13 @@ from specc.spec.interpolate import env_unknown
 from specc.spec.locations import Path
 from specc.spec.models.policy import NEMO_POLICY_BLOCKS, NEMO_TOP_BLOCKS
 from specc.spec.nemo import catalog as cat
+from specc.spec.records import record
 from specc.spec.schema_check import close_matches, closest_key, key_hint, misspelt_key
 
 Specc = list[Any]  # specc annotations reachable at a path (empty: specc has none)
 
 
-@dataclass
+@record
 class Walked:
     """What the walk found: the NeMo RL algorithm the document is, the keys accepted only
     by NeMo RL's declaration, and values read from the environment."""

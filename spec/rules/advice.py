@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from specc.spec.locations import Path
+from specc.spec.records import record
 from specc.spec.rules.context import Context
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Range:
     """A recommended range for one key of one algorithm block (seed 003 tables)."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from specc.spec import keypath
@@ -11,12 +10,13 @@ from specc.spec.diagnostics import Collector
 from specc.spec.locations import Path
 from specc.spec.models import Spec
 from specc.spec.models.algorithms import Algorithm
+from specc.spec.records import record
 
 if TYPE_CHECKING:
     from specc.spec.nemo.walk import Walked
 
 
-@dataclass
+@record
 class Context:
     """A validated spec, the data it came from, and the collector rules add to."""
 

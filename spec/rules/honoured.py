@@ -11,10 +11,10 @@ that specc's generating trainers do not roll out.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from specc.spec.facts import GENERATES
+from specc.spec.records import record
 from specc.spec.rules.context import Context
 
 _TRL = ("sft", "dpo", "orpo", "kto", "grpo", "rloo")
@@ -22,7 +22,7 @@ _ROUNDS = ("rs_sft", "awr")
 _ALL = (*_TRL, *_ROUNDS, "ppo")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Unhonoured:
     """One key of some algorithm blocks that their trainers do not read."""
 

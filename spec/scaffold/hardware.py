@@ -8,13 +8,14 @@ adjusted and the `why` says so, as `examples/hw_*.yaml` do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from specc.spec.records import record
 
 HardwareName = Literal["cpu", "m1-max", "rtx4090", "a100-40gb", "a100-80gb", "multi-gpu"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Hardware:
     """One hardware profile: where the spec runs and the settings that make it fit."""
 

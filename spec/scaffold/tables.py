@@ -6,7 +6,6 @@ follow seed 003's stage tables and seed 002's GRPO knobs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from specc.spec.catalog.architectures import lookup_architecture
@@ -14,6 +13,7 @@ from specc.spec.defaults import DEFAULT_LORA_TARGETS
 from specc.spec.facts import FACTS, GENERATES
 from specc.spec.facts import RUNNABLE as RUNNABLE  # noqa: PLC0414
 from specc.spec.models.root import ALGORITHMS
+from specc.spec.records import record
 from specc.spec.scaffold.hardware import HARDWARE, Hardware, HardwareName
 
 ModeName = Literal["local", "cluster"]
@@ -24,7 +24,7 @@ TINY = "specc:tiny-llama"
 DEFAULT_TARGETS = DEFAULT_LORA_TARGETS
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mode:
     """Local development or a cluster study (seed 002)."""
 
@@ -65,7 +65,7 @@ MODES: dict[ModeName, Mode] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Algo:
     """What the scaffold needs to know about one algorithm."""
 
@@ -131,7 +131,7 @@ OBJECTIVES: dict[str, tuple[str, str, str]] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Choice:
     """The resolved numbers of one scaffold (everything the blocks are built from)."""
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TypeAlias
 
 from specc.spec.edit import render_str
+from specc.spec.records import record
 
 Scalar = bool | int | float | str | None
 #: A value written on the key's line: a scalar, a flow list or a flow mapping.
@@ -27,7 +27,7 @@ WIDTH = 100
 INDENT = 2
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Key:
     """``key: value  # why``: a flow value, a nested block mapping or a block sequence."""
 
@@ -36,7 +36,7 @@ class Key:
     why: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Block:
     """A nested block mapping."""
 
@@ -47,7 +47,7 @@ class Block:
         return cls(tuple(entries))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Item:
     """``- value  # why``, one entry of a block sequence (``Key(k, Items(...))``)."""
 
@@ -55,14 +55,14 @@ class Item:
     why: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Items:
     """A block sequence."""
 
     items: tuple[Item, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Note:
     """A comment line of its own (``# text``), wrapped; empty text is a blank line."""
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from typing import Any, Literal
+
+from specc.spec.records import record
 
 Shell = Literal["bash", "zsh", "fish"]
 SHELLS: tuple[Shell, ...] = ("bash", "zsh", "fish")
@@ -30,7 +31,7 @@ _DIR_METAVARS = {"DIR", "RUNDIR", "OUTPUT"}
 _TEXT_METAVARS = {"URL", "NAME", "N", "PATH=VALUE", "BYTES", "SECONDS", "PATH", "VALUE"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Arg:
     """One option or positional of a subcommand."""
 
@@ -40,7 +41,7 @@ class Arg:
     choices: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Command:
     name: str
     help: str

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from specc.spec.records import record
 
 if TYPE_CHECKING:
     from specc.compiler.wandb_sweep import SweepExport
@@ -53,7 +54,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
-@dataclass
+@record
 class Exported:
     """A spec file's sweep configuration (None when it has errors) and every diagnostic."""
 

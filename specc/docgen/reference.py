@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from specc.docgen.codes import GENERATED
+from specc.spec.records import record
 
 Schema = dict[str, Any]
 INTERPOLATION = "#/$defs/Interpolation"
 SCALARS = ("boolean", "integer", "number", "string")
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Section:
     path: str
     ref: str  # "$defs" name, "" for the top level
