@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -413,9 +412,9 @@ def _exit_now_if_busy(code: int) -> None:
 
     if any(t.is_alive() and not t.daemon for t in threading.enumerate()
            if t is not threading.main_thread()):
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        from specc.process import exit_now
+
+        exit_now(code)
 
 
 def _texts(file: str, overrides: list[str]) -> dict[str, str]:
@@ -462,47 +461,18 @@ def entry() -> None:
     (while starting up, say) ending as exit status 130 rather than a traceback. The
     working directory is taken off ``sys.path`` first (``python -m`` puts it there):
     specc never imports code from where it is run."""
-    _drop_cwd_from_path()
+    from specc import process
+
+    process.drop_cwd_from_path()
     try:
         code = main()
     except KeyboardInterrupt:
         code = 130
     if code == 130:
-        _forget_interrupt()
+        process.forget_interrupt()
     elif sys.argv[1:2] == ["validate"]:
-        _exit_now(code)
+        process.exit_now(code)
     raise SystemExit(code)
-
-
-def _exit_now(code: int) -> None:
-    """End a `specc validate` process without the interpreter's teardown. Validate has
-    written nothing but its report, holds no file, lock or child process and registers no
-    exit handler, so all that teardown would do is free some 290 modules one object at a
-    time: a tenth of a cold `specc validate`. The report is flushed first; a reader that
-    went away (`specc validate ... | head`) is not an error."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code)
-
-
-def _drop_cwd_from_path() -> None:
-    cwd = os.path.realpath(os.getcwd())
-    sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != cwd]
-
-
-def _forget_interrupt() -> None:
-    """Let a handled Ctrl-C end the process with its exit status, 130.
-
-    CPython notes a KeyboardInterrupt that passes through a C-level `PyRun_*` evaluation
-    (pybind11's `py::exec`, which torch uses), and under `python -m` it then ends the
-    process by SIGINT even though the exception was caught and handled. Every `PyRun_*`
-    call resets that note first, so running an empty statement the same way clears it."""
-    import contextlib
-    import ctypes
-
-    with contextlib.suppress(Exception):
-        ctypes.pythonapi.PyRun_SimpleString(b"pass\n")
 
 
 if __name__ == "__main__":

@@ -149,8 +149,8 @@ try:
 except KeyboardInterrupt:
     pass
 if sys.argv[1:] == ["forget"]:
-    from specc.cli import _forget_interrupt
-    _forget_interrupt()
+    from specc.process import forget_interrupt
+    forget_interrupt()
 raise SystemExit(130)
 """
 

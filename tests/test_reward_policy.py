@@ -120,7 +120,7 @@ def test_entry_takes_the_working_directory_off_sys_path(tmp_path: Path) -> None:
     # a `yaml.py` in the working directory would shadow PyYAML if cwd stayed on sys.path
     (tmp_path / "yaml.py").write_text(EVIL.format(marker=str(tmp_path / "MARK-yaml")))
     code = ("import sys, runpy; sys.argv = ['specc', 'codes']; "
-            "import specc.cli as c; c._drop_cwd_from_path(); import yaml; "
+            "import specc.process as c; c.drop_cwd_from_path(); import yaml; "
             "print(repr(sys.path[0]), yaml.__file__)")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, check=True)
