@@ -470,7 +470,7 @@ def entry() -> None:
         code = 130
     if code == 130:
         process.forget_interrupt()
-    elif sys.argv[1:2] == ["validate"]:
+    elif sys.argv[1:2] == ["validate"] and not process.observed():
         process.exit_now(code)
     raise SystemExit(code)
 

@@ -29,6 +29,12 @@ def exit_now(code: int) -> None:
     os._exit(code)
 
 
+def observed() -> bool:
+    """Whether a profiler, tracer or coverage tool watches this process: each writes its
+    results when the interpreter exits, so it gets the normal exit."""
+    return sys.getprofile() is not None or sys.gettrace() is not None
+
+
 def forget_interrupt() -> None:
     """Let a handled Ctrl-C end the process with its exit status, 130.
 

@@ -249,3 +249,17 @@ def test_validate_into_a_reader_that_leaves_early_is_quiet(tmp_path: Path) -> No
     err = proc.stderr.read().decode()
     proc.wait(timeout=60)
     assert err == ""
+
+
+def test_a_profiled_validate_exits_normally_so_the_profile_is_written(tmp_path: Path) -> None:
+    """Under `python -m cProfile` validate takes the interpreter's normal exit: the
+    profiler writes its file then."""
+    out = tmp_path / "validate.prof"
+    code = (f"import sys; sys.argv = ['specc', 'validate', {str(VALID)!r}]\n"
+            "from specc.cli import entry\nentry()\n")
+    script = tmp_path / "run_validate.py"
+    script.write_text(code)
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), str(script)],
+                          capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_size > 0
