@@ -1,8 +1,8 @@
 """Records: dataclasses whose ``__repr__``, ``__eq__`` and ``__hash__`` are shared, not generated.
 
 For every class, :mod:`dataclasses` writes those methods out as source text and compiles
-it at import: for the records a cold ``specc validate`` imports, that is 7% of its run
-(callgrind, CPython 3.11). ``@record`` takes what ``@dataclass`` takes (``frozen``,
+it at import: for the records a cold ``specc validate`` imports, that was 5% of its
+instructions (callgrind, CPython 3.11). ``@record`` takes what ``@dataclass`` takes (``frozen``,
 ``slots``, ``kw_only``, ...) and gives the class the repr, ``==`` and hash a dataclass
 would have, computed by three functions shared by every record: the same text (fields
 with ``repr=False`` left out, ``...`` on recursion), equality only with an instance of
@@ -10,7 +10,9 @@ the very same class over the ``compare`` fields, and, when frozen, the hash of t
 fields' tuple (a mutable record is unhashable). ``__init__``, ``fields()``,
 ``replace()`` and ``asdict()`` are the dataclass's own.
 
-The modules ``specc validate`` imports use it; elsewhere a plain dataclass is as good.
+The spec, compiler and command modules use it (``tests/test_layers.py`` finds any
+dataclass validate imports that does not); the runtime and the TUI, which import torch or
+Textual anyway, keep plain dataclasses.
 """
 
 from __future__ import annotations

@@ -206,8 +206,8 @@ def test_a_subcommand_builds_only_its_own_parser_and_help_lists_them_all(
     assert "invalid choice" in capsys.readouterr().err
 
 
-#: The environment of a process whose standard output is block-buffered, as on a CI runner
-#: (this one may set PYTHONUNBUFFERED).
+#: The environment of a process whose standard output to a pipe is block-buffered, as it
+#: is unless PYTHONUNBUFFERED is set (this machine sets it).
 BUFFERED = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import json
 import subprocess
 import sys
@@ -23,7 +25,8 @@ def _heavy(mods: set[str]) -> list[str]:
     return sorted(m for m in mods if m.split(".")[0] in HEAVY)
 
 
-def test_validate_cli_imports_nothing_heavy() -> None:
+def _validate_modules() -> set[str]:
+    """The modules `specc validate` imports for every example."""
     files = [str(p) for p in sorted(EXAMPLES.glob("*.yaml"))]
     code = (
         "import contextlib, io\n"
@@ -32,7 +35,33 @@ def test_validate_cli_imports_nothing_heavy() -> None:
     )
     mods = _modules_after(code)
     assert "specc.compiler.validate" in mods  # the probe really validated
-    assert _heavy(mods) == []
+    return mods
+
+
+def test_validate_cli_imports_nothing_heavy() -> None:
+    assert _heavy(_validate_modules()) == []
+
+
+def test_validate_imports_no_dataclass_with_compiled_methods() -> None:
+    """Every dataclass in a module `specc validate` imports is a `@record`: a plain
+    `@dataclass` compiles its repr and eq from source text on every cold run."""
+    names = sorted(m for m in _validate_modules() if m.split(".")[0] == "specc")
+    assert len(names) > 50
+    plain = []
+    for name in names:
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if (isinstance(value, type) and dataclasses.is_dataclass(value)
+                    and value.__module__ == name
+                    and any(_compiled(getattr(value, m)) for m in ("__repr__", "__eq__"))):
+                plain.append(f"{name}.{value.__qualname__}")
+    assert plain == []
+
+
+def _compiled(method: object) -> bool:
+    """Whether ``method`` was compiled from source text by `dataclasses`."""
+    code = getattr(method, "__code__", None)
+    return code is not None and code.co_filename == "<string>"
 
 
 def test_spec_and_compiler_import_nothing_heavy() -> None:
